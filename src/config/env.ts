@@ -1,0 +1,39 @@
+/**
+ * The one module that reads `process.env`. Everything else receives these values as arguments, so tests and
+ * embedders can override them without touching the environment.
+ */
+import { homedir } from "node:os";
+import { join } from "node:path";
+
+/** Environment settings microsandbox honours. */
+export interface MsbEnv {
+  /** State directory: `MSB_HOME`, else `~/.microsandbox`. */
+  readonly home: string;
+  /** `MSB_QEMU`: an explicit QEMU binary to use instead of `qemu-system-<arch>` from PATH. */
+  readonly qemuBinary: string | undefined;
+  /** `MSB_ACCEL`: force an accelerator (`kvm`, `hvf`, `tcg`) instead of detecting one. */
+  readonly accel: string | undefined;
+  /** `MSB_REGISTRY_MIRRORS`: comma-separated base URLs tried in order before Docker Hub. */
+  readonly registryMirrors: readonly string[];
+  /** `MSB_DNS_SERVERS`: comma-separated `ip[:port]` upstream resolvers. */
+  readonly dnsServers: readonly string[];
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+/** Reads the environment (default: `process.env`) once into a typed, immutable {@link MsbEnv}. */
+export function readEnv(env: NodeJS.ProcessEnv = process.env): MsbEnv {
+  const home = env["MSB_HOME"];
+  return Object.freeze({
+    home: home !== undefined && home !== "" ? home : join(homedir(), ".microsandbox"),
+    qemuBinary: env["MSB_QEMU"] || undefined,
+    accel: env["MSB_ACCEL"] || undefined,
+    registryMirrors: list(env["MSB_REGISTRY_MIRRORS"]),
+    dnsServers: list(env["MSB_DNS_SERVERS"]),
+  });
+}

@@ -1,0 +1,167 @@
+/**
+ * Errors of microsandbox: one root class, {@link MsbError}, with a stable `code` per failure kind and a `hint`
+ * that says what to do next. Catch by class (`err instanceof SandboxNotFoundError`) or by code
+ * (`err.code === "MSB_ERR_SANDBOX_NOT_FOUND"`); codes never change meaning once released.
+ *
+ * @packageDocumentation
+ */
+
+/** Every error code microsandbox raises. See docs/errors.md for the table. */
+export type MsbErrorCode =
+  | "MSB_ERR_INVALID_CONFIG"
+  | "MSB_ERR_RUNTIME_NOT_INSTALLED"
+  | "MSB_ERR_SETUP_FAILED"
+  | "MSB_ERR_VM_START"
+  | "MSB_ERR_VM_BOOT_TIMEOUT"
+  | "MSB_ERR_VM_EXITED"
+  | "MSB_ERR_PROTOCOL"
+  | "MSB_ERR_PROTOCOL_VERSION"
+  | "MSB_ERR_AGENT"
+  | "MSB_ERR_COMMAND_NOT_FOUND"
+  | "MSB_ERR_EXEC_TIMEOUT"
+  | "MSB_ERR_OUTPUT_LIMIT"
+  | "MSB_ERR_INVALID_STATE"
+  | "MSB_ERR_SANDBOX_NOT_FOUND"
+  | "MSB_ERR_SANDBOX_EXISTS"
+  | "MSB_ERR_SANDBOX_CRASHED"
+  | "MSB_ERR_IMAGE_REFERENCE"
+  | "MSB_ERR_IMAGE_NOT_FOUND"
+  | "MSB_ERR_IMAGE_IN_USE"
+  | "MSB_ERR_IMAGE_PULL"
+  | "MSB_ERR_IMAGE_DIGEST"
+  | "MSB_ERR_REGISTRY_AUTH"
+  | "MSB_ERR_ROOTFS_BUILD"
+  | "MSB_ERR_STORE";
+
+const MSB_ERROR_BRAND = Symbol.for("microsandbox.error");
+
+/** Options common to every {@link MsbError}. */
+export interface MsbErrorOptions {
+  /** The underlying failure, kept as `error.cause`. */
+  cause?: unknown;
+  /** What the user can do about it; appended to the message. */
+  hint?: string;
+}
+
+/**
+ * Root of every error microsandbox throws. `instanceof MsbError` holds even when two copies of the package are
+ * loaded (the check is by a global symbol, not by class identity).
+ */
+export class MsbError extends Error {
+  /** Stable, documented code of this failure kind. */
+  readonly code: MsbErrorCode;
+  /** What to do next, if anything can be done. */
+  readonly hint: string | undefined;
+
+  constructor(code: MsbErrorCode, message: string, options: MsbErrorOptions = {}) {
+    super(options.hint === undefined ? message : `${message} (${options.hint})`, { cause: options.cause });
+    this.code = code;
+    this.hint = options.hint;
+    this.name = new.target.name;
+  }
+
+  /** Brand check that survives duplicate installs of the package. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== MsbError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === "object" && value !== null && MSB_ERROR_BRAND in value;
+  }
+
+  /** @internal */
+  get [MSB_ERROR_BRAND](): true {
+    return true;
+  }
+}
+
+/** A configuration value is invalid. `field` names it (`"cpus"`, `"exec.argv"`, ...). */
+export class InvalidConfigError extends MsbError {
+  /** The offending field, as a dotted path. */
+  readonly field: string;
+  constructor(field: string, message: string, options: MsbErrorOptions = {}) {
+    super("MSB_ERR_INVALID_CONFIG", `invalid ${field}: ${message}`, options);
+    this.field = field;
+  }
+}
+
+/** The runtime (QEMU, guest kernel, agent) is missing; run `npm run setup` or `install()`. */
+export class RuntimeNotInstalledError extends MsbError {
+  constructor(message: string, options: MsbErrorOptions = {}) {
+    super("MSB_ERR_RUNTIME_NOT_INSTALLED", message, {
+      hint: "run `npx msb setup` (or call install()) as root",
+      ...options,
+    });
+  }
+}
+
+/** Runtime set-up could not complete (no root, no apt, a download failed, the agent did not build). */
+export class SetupError extends MsbError {
+  constructor(message: string, options: MsbErrorOptions = {}) {
+    super("MSB_ERR_SETUP_FAILED", message, options);
+  }
+}
+
+/** The VM could not be started, did not boot in time, or exited unexpectedly. */
+export class VmError extends MsbError {
+  /** Path of the guest console log, when there is one: read it to see why the guest failed. */
+  readonly consoleLog: string | undefined;
+  constructor(
+    code: "MSB_ERR_VM_START" | "MSB_ERR_VM_BOOT_TIMEOUT" | "MSB_ERR_VM_EXITED",
+    message: string,
+    options: MsbErrorOptions & { consoleLog?: string } = {},
+  ) {
+    super(code, message, {
+      ...options,
+      hint: options.hint ?? (options.consoleLog ? `guest console log: ${options.consoleLog}` : undefined),
+    } as MsbErrorOptions);
+    this.consoleLog = options.consoleLog;
+  }
+}
+
+/** The guest agent broke the protocol (bad frame, bad message, wrong version). The connection is closed. */
+export class ProtocolError extends MsbError {
+  constructor(
+    message: string,
+    options: MsbErrorOptions & { code?: "MSB_ERR_PROTOCOL" | "MSB_ERR_PROTOCOL_VERSION" } = {},
+  ) {
+    super(options.code ?? "MSB_ERR_PROTOCOL", message, options);
+  }
+}
+
+/** The guest agent reported a failure of an operation (`agentCode` is its errno-style code, e.g. `EACCES`). */
+export class AgentError extends MsbError {
+  /** The agent's error code (`EINVAL`, `ENOENT`, `EACCES`, `ENOTDIR`, `EUSER`, `EIO`, ...). */
+  readonly agentCode: string;
+  constructor(agentCode: string, message: string, options: MsbErrorOptions = {}) {
+    super("MSB_ERR_AGENT", message, options);
+    this.agentCode = agentCode;
+  }
+}
+
+/** The command to execute does not exist in the guest. */
+export class CommandNotFoundError extends MsbError {
+  /** The command that was not found. */
+  readonly command: string;
+  constructor(command: string, message: string, options: MsbErrorOptions = {}) {
+    super("MSB_ERR_COMMAND_NOT_FOUND", message, {
+      hint: "check the command name and the PATH of the image",
+      ...options,
+    });
+    this.command = command;
+  }
+}
+
+/** An operation is not valid in the current state (exec on a stopped VM, double start...). */
+export class InvalidStateError extends MsbError {
+  constructor(message: string, options: MsbErrorOptions = {}) {
+    super("MSB_ERR_INVALID_STATE", message, options);
+  }
+}
+
+/** Collected output exceeded the configured limit; use a streaming exec for large outputs. */
+export class OutputLimitError extends MsbError {
+  constructor(limitBytes: number, options: MsbErrorOptions = {}) {
+    super("MSB_ERR_OUTPUT_LIMIT", `collected output exceeded ${limitBytes} bytes`, {
+      hint: "raise maxOutputBytes or stream the output",
+      ...options,
+    });
+  }
+}
