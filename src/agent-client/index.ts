@@ -1,0 +1,7 @@
+/** Host-side client of the guest agent. */
+export { AgentConnection } from "./connection.js";
+export type { ConnectOptions } from "./connection.js";
+export { AgentStream } from "./stream.js";
+export type { OutputChannel, StreamListener } from "./stream.js";
+export { execCollect, execError } from "./exec.js";
+export type { ExecRequest, ExecResult } from "./exec.js";

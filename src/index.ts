@@ -1,0 +1,16 @@
+/**
+ * microsandbox: lightweight microVM sandboxes for Node.js.
+ *
+ * This release provides the runtime set-up and the low-level {@link MicroVm}: boot a QEMU microVM on an ext4
+ * root disk and run commands in it through the guest agent. The `Sandbox` API of the seed README builds on it.
+ *
+ * @packageDocumentation
+ */
+export * from "./errors.js";
+export { install, isInstalled, runtimeArtifacts } from "./setup/index.js";
+export type { InstallOptions, RuntimeArtifacts } from "./setup/index.js";
+export { MicroVm } from "./vm/microvm.js";
+export type { MicroVmOptions, RootDiskOptions } from "./vm/microvm.js";
+export type { VmExit } from "./vm/qemu-process.js";
+export type { Accelerator } from "./vm/config.js";
+export type { ExecRequest, ExecResult } from "./agent-client/exec.js";

@@ -1,0 +1,4 @@
+/** Host side of the host ↔ agent protocol. See `protocol/PROTOCOL.md`. */
+export * from "./constants.js";
+export * from "./frame.js";
+export * from "./messages.js";

@@ -1,0 +1,175 @@
+/**
+ * Control messages (the JSON payloads of HELLO and CONTROL frames). Host-to-guest messages are typed for
+ * construction; guest-to-host messages are parsed from untrusted JSON by {@link parseAgentMessage}, which
+ * checks every field it returns.
+ */
+
+/** The host's HELLO. */
+export interface HostHello {
+  readonly type: "hello";
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  /** Host wall clock, so the guest can set its own. */
+  readonly timeMs: number;
+}
+
+/** The agent's HELLO answer. `version` is 0 when the ranges do not overlap. */
+export interface AgentHello {
+  readonly type: "hello";
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  readonly version: number;
+  readonly agentVersion: string;
+  readonly features: readonly string[];
+  readonly uptimeMs: number;
+}
+
+/** How the agent finds and mounts the root disk. */
+export interface RootSpec {
+  /** virtio-blk serial of the disk (`-device virtio-blk-...,serial=`). */
+  readonly serial: string;
+  readonly fstype: "ext4";
+  readonly readonly: boolean;
+}
+
+/** Input of an exec: the guest reads /dev/null, or the host sends STDIN frames. */
+export type ExecStdinMode = "null" | "pipe";
+
+/** Messages the host sends. */
+export type HostMessage =
+  | { readonly type: "ping"; readonly id: number }
+  | { readonly type: "shutdown" }
+  | { readonly type: "init"; readonly hostname: string; readonly root?: RootSpec }
+  | {
+      readonly type: "exec.start";
+      readonly argv: readonly string[];
+      readonly env: Readonly<Record<string, string>>;
+      readonly cwd?: string;
+      readonly user?: string;
+      readonly timeoutMs: number;
+      readonly stdin: ExecStdinMode;
+    }
+  | { readonly type: "exec.signal"; readonly signal: number };
+
+/** Messages the agent sends (after the HELLO). */
+export type AgentMessage =
+  | { readonly type: "pong"; readonly id: number }
+  | { readonly type: "shutdown.ack" }
+  | { readonly type: "init.done" }
+  | { readonly type: "exec.started"; readonly pid: number }
+  | {
+      readonly type: "exec.exited";
+      readonly code: number;
+      readonly signal: number;
+      readonly timedOut: boolean;
+    }
+  | { readonly type: "error"; readonly code: string; readonly message: string };
+
+/** Longest string field accepted from the guest (error messages, versions). */
+const MAX_GUEST_STRING = 4096;
+
+type Json = Record<string, unknown>;
+
+/** Thrown by the parsers when the guest sent something that is not a valid message. */
+export class MessageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "MessageError";
+  }
+}
+
+function parseObject(payload: Uint8Array): Json {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(payload).toString("utf8"));
+  } catch (err) {
+    throw new MessageError(`control payload is not JSON: ${(err as Error).message}`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new MessageError("control payload is not a JSON object");
+  }
+  return value as Json;
+}
+
+function int(obj: Json, key: string, min: number, max: number): number {
+  const v = obj[key];
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+    throw new MessageError(`field ${key} must be an integer in [${min}, ${max}]`);
+  }
+  return v;
+}
+
+function str(obj: Json, key: string): string {
+  const v = obj[key];
+  if (typeof v !== "string" || v.length > MAX_GUEST_STRING) {
+    throw new MessageError(`field ${key} must be a string of at most ${MAX_GUEST_STRING} characters`);
+  }
+  return v;
+}
+
+function bool(obj: Json, key: string): boolean {
+  const v = obj[key];
+  if (typeof v !== "boolean") throw new MessageError(`field ${key} must be a boolean`);
+  return v;
+}
+
+const U32 = 0xffff_ffff;
+
+/** Parses the agent's HELLO payload. */
+export function parseAgentHello(payload: Uint8Array): AgentHello {
+  const obj = parseObject(payload);
+  if (obj["type"] !== "hello") throw new MessageError("expected a hello message");
+  const features = obj["features"];
+  if (!Array.isArray(features) || features.length > 64 || !features.every((f) => typeof f === "string")) {
+    throw new MessageError("field features must be an array of at most 64 strings");
+  }
+  return {
+    type: "hello",
+    minVersion: int(obj, "minVersion", 0, U32),
+    maxVersion: int(obj, "maxVersion", 0, U32),
+    version: int(obj, "version", 0, U32),
+    agentVersion: str(obj, "agentVersion"),
+    features: features as string[],
+    uptimeMs: int(obj, "uptimeMs", 0, Number.MAX_SAFE_INTEGER),
+  };
+}
+
+/** Parses a CONTROL payload from the agent into a checked {@link AgentMessage}. */
+export function parseAgentMessage(payload: Uint8Array): AgentMessage {
+  const obj = parseObject(payload);
+  const type = obj["type"];
+  switch (type) {
+    case "pong":
+      return { type, id: int(obj, "id", 0, Number.MAX_SAFE_INTEGER) };
+    case "shutdown.ack":
+    case "init.done":
+      return { type };
+    case "exec.started":
+      return { type, pid: int(obj, "pid", 1, U32) };
+    case "exec.exited":
+      return {
+        type,
+        code: int(obj, "code", 0, 255),
+        signal: int(obj, "signal", 0, 255),
+        timedOut: bool(obj, "timedOut"),
+      };
+    case "error":
+      return { type, code: str(obj, "code"), message: str(obj, "message") };
+    default:
+      throw new MessageError(`unknown message type ${JSON.stringify(type)?.slice(0, 64) ?? "undefined"}`);
+  }
+}
+
+/** Serialises a host message for a CONTROL or HELLO frame. */
+export function encodeMessage(message: HostMessage | HostHello): Buffer {
+  return Buffer.from(JSON.stringify(message), "utf8");
+}
+
+/**
+ * The version both sides will speak, or 0 when the ranges do not overlap:
+ * `min(maxA, maxB)` if it is at least `max(minA, minB)`.
+ */
+export function negotiateVersion(a: readonly [number, number], b: readonly [number, number]): number {
+  const chosen = Math.min(a[1], b[1]);
+  return chosen >= Math.max(a[0], b[0]) ? chosen : 0;
+}

@@ -1,0 +1,59 @@
+/** Accelerator detection: KVM when /dev/kvm is usable, HVF on macOS, otherwise TCG (software emulation). */
+import { accessSync, constants } from "node:fs";
+import { InvalidConfigError } from "../errors.js";
+import type { Accelerator } from "./config.js";
+
+/** Facts the detection depends on, injectable for tests. */
+export interface AccelProbe {
+  readonly platform: NodeJS.Platform;
+  /** Forced accelerator (`MSB_ACCEL`), if any. */
+  readonly forced: string | undefined;
+  /** Whether /dev/kvm can be opened read-write. */
+  readonly kvmUsable: () => boolean;
+}
+
+/** The real probe of this host. */
+export function hostAccelProbe(forced: string | undefined): AccelProbe {
+  return {
+    platform: process.platform,
+    forced,
+    kvmUsable: () => {
+      try {
+        accessSync("/dev/kvm", constants.R_OK | constants.W_OK);
+        return true;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === undefined) throw err;
+        return false;
+      }
+    },
+  };
+}
+
+/** Picks the accelerator: the forced one if valid, else KVM, HVF or TCG in that order of preference. */
+export function detectAccelerator(probe: AccelProbe): Accelerator {
+  if (probe.forced !== undefined) {
+    if (probe.forced === "kvm" || probe.forced === "hvf" || probe.forced === "tcg") return probe.forced;
+    throw new InvalidConfigError("MSB_ACCEL", `unknown accelerator ${JSON.stringify(probe.forced)}`, {
+      hint: "use kvm, hvf or tcg",
+    });
+  }
+  if (probe.platform === "linux" && probe.kvmUsable()) return "kvm";
+  if (probe.platform === "darwin") return "hvf";
+  return "tcg";
+}
+
+const TCG_WARNED = Symbol.for("microsandbox.tcgWarningEmitted");
+
+/**
+ * Emits the "running under TCG" warning once per process. The flag lives on `process` itself (like Node's own
+ * once-only deprecation warnings) so several copies of the library still warn once.
+ */
+export function warnTcgOnce(): void {
+  const holder = process as unknown as Record<symbol, boolean | undefined>;
+  if (holder[TCG_WARNED]) return;
+  holder[TCG_WARNED] = true;
+  process.emitWarning(
+    "no usable /dev/kvm: microVMs run under TCG software emulation, several times slower than with KVM",
+    { code: "MSB_TCG" },
+  );
+}

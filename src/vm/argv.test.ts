@@ -1,0 +1,107 @@
+import { describe, expect, it } from "vitest";
+import { InvalidConfigError } from "../errors.js";
+import { detectAccelerator } from "./accel.js";
+import { buildQemuArgv, kernelCmdline, qemuBinaryName } from "./argv.js";
+import type { VmConfig } from "./config.js";
+
+const base: VmConfig = {
+  arch: "x86_64",
+  accel: "tcg",
+  cpus: 2,
+  memoryMib: 512,
+  kernel: "/k/vmlinux",
+  initrd: "/k/initrd",
+  cmdline: ["console=ttyS0", "quiet"],
+  disks: [{ id: "root", path: "/d/root,1.qcow2", format: "qcow2", readonly: false, serial: "root" }],
+  agentSocket: "/run/a.sock",
+  qmpSocket: "/run/q.sock",
+  consoleLog: "/run/console.log",
+  network: { kind: "none" },
+};
+
+function optionOf(argv: string[], flag: string): string[] {
+  return argv.flatMap((arg, i) => (arg === flag ? [argv[i + 1] ?? ""] : []));
+}
+
+describe("buildQemuArgv", () => {
+  it("builds a microvm command line for x86_64 under TCG", () => {
+    const argv = buildQemuArgv(base);
+    expect(optionOf(argv, "-M")).toEqual(["microvm,x-option-roms=off,isa-serial=on,rtc=on"]);
+    expect(optionOf(argv, "-cpu")).toEqual(["max"]);
+    expect(optionOf(argv, "-accel")).toEqual(["tcg"]);
+    expect(optionOf(argv, "-smp")).toEqual(["2"]);
+    expect(optionOf(argv, "-m")).toEqual(["512M"]);
+    expect(optionOf(argv, "-append")).toEqual(["console=ttyS0 quiet"]);
+    expect(argv).toContain("-no-reboot");
+    expect(argv).toContain("-nodefaults");
+    expect(optionOf(argv, "-qmp")).toEqual(["unix:/run/q.sock,server=on,wait=off"]);
+    expect(optionOf(argv, "-device")).toContain("virtserialport,chardev=agent,name=agent");
+  });
+
+  it("escapes commas in paths and attaches disks with their serial", () => {
+    const argv = buildQemuArgv(base);
+    expect(optionOf(argv, "-drive")[0]).toContain("file=/d/root,,1.qcow2,format=qcow2");
+    expect(optionOf(argv, "-device")).toContain("virtio-blk-device,drive=root,serial=root");
+  });
+
+  it("attaches read-only disks read-only", () => {
+    const disk = { id: "base", path: "/b.ext4", format: "raw", readonly: true, serial: "base" } as const;
+    const argv = buildQemuArgv({ ...base, disks: [disk] });
+    expect(optionOf(argv, "-drive")[0]).toContain("readonly=on");
+    expect(optionOf(argv, "-drive")[0]).not.toContain("discard");
+  });
+
+  it("uses the host CPU with KVM and the virt machine on arm64", () => {
+    expect(optionOf(buildQemuArgv({ ...base, accel: "kvm" }), "-cpu")).toEqual(["host"]);
+    expect(optionOf(buildQemuArgv({ ...base, arch: "aarch64" }), "-M")[0]).toMatch(/^virt/);
+    expect(qemuBinaryName("aarch64")).toBe("qemu-system-aarch64");
+  });
+
+  it("connects a stream netdev when asked", () => {
+    const argv = buildQemuArgv({
+      ...base,
+      network: { kind: "stream", socketPath: "/run/net.sock", mac: "52:54:00:12:34:56" },
+    });
+    expect(optionOf(argv, "-netdev")).toEqual(["stream,id=net0,server=off,addr.type=unix,addr.path=/run/net.sock"]);
+  });
+
+  it.each([
+    [{ cpus: 0 }, "cpus"],
+    [{ cpus: 1.5 }, "cpus"],
+    [{ memoryMib: 16 }, "memoryMib"],
+    [{ disks: [{ ...base.disks[0]!, serial: "a,b" }] }, "disks.serial"],
+    [{ disks: [base.disks[0]!, base.disks[0]!] }, "disks.id"],
+  ])("rejects %j naming the field", (over, field) => {
+    expect(() => buildQemuArgv({ ...base, ...over } as VmConfig)).toThrow(InvalidConfigError);
+    try {
+      buildQemuArgv({ ...base, ...over } as VmConfig);
+    } catch (err) {
+      expect((err as InvalidConfigError).field).toBe(field);
+    }
+  });
+});
+
+describe("kernelCmdline", () => {
+  it("passes tsc_early_khz only under TCG on x86_64", () => {
+    expect(kernelCmdline({ arch: "x86_64", accel: "tcg", tscKhz: 2095991.6 })).toContain("tsc_early_khz=2095992");
+    expect(kernelCmdline({ arch: "x86_64", accel: "kvm", tscKhz: 2095991 }).join(" ")).not.toContain("tsc_early");
+    expect(kernelCmdline({ arch: "aarch64", accel: "tcg" })).toContain("console=ttyAMA0");
+  });
+});
+
+describe("detectAccelerator", () => {
+  const probe = (platform: NodeJS.Platform, kvm: boolean, forced?: string) => ({
+    platform,
+    forced,
+    kvmUsable: () => kvm,
+  });
+  it("prefers KVM, then HVF, then TCG", () => {
+    expect(detectAccelerator(probe("linux", true))).toBe("kvm");
+    expect(detectAccelerator(probe("linux", false))).toBe("tcg");
+    expect(detectAccelerator(probe("darwin", false))).toBe("hvf");
+  });
+  it("honours a forced accelerator and rejects unknown ones", () => {
+    expect(detectAccelerator(probe("linux", true, "tcg"))).toBe("tcg");
+    expect(() => detectAccelerator(probe("linux", true, "xen"))).toThrow(/unknown accelerator/);
+  });
+});

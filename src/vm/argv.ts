@@ -1,0 +1,131 @@
+/** Turns a {@link VmConfig} into QEMU's argument vector. Pure and deterministic. */
+import { InvalidConfigError } from "../errors.js";
+import type { VmConfig, VmDisk } from "./config.js";
+import { VM_LIMITS } from "./config.js";
+
+/** QEMU binary name for a guest architecture. */
+export function qemuBinaryName(arch: VmConfig["arch"]): string {
+  return arch === "x86_64" ? "qemu-system-x86_64" : "qemu-system-aarch64";
+}
+
+/** QEMU's option syntax uses `,` as a separator: a literal comma in a value is written `,,`. */
+function optValue(value: string): string {
+  return value.replaceAll(",", ",,");
+}
+
+function checkConfig(config: VmConfig): void {
+  if (!Number.isInteger(config.cpus) || config.cpus < 1 || config.cpus > VM_LIMITS.maxCpus) {
+    throw new InvalidConfigError("cpus", `must be an integer from 1 to ${VM_LIMITS.maxCpus}, got ${config.cpus}`);
+  }
+  const mem = config.memoryMib;
+  if (!Number.isInteger(mem) || mem < VM_LIMITS.minMemoryMib || mem > VM_LIMITS.maxMemoryMib) {
+    throw new InvalidConfigError("memoryMib", `must be an integer from ${VM_LIMITS.minMemoryMib}, got ${mem}`);
+  }
+  const ids = new Set<string>();
+  for (const disk of config.disks) {
+    if (!/^[A-Za-z][\w-]{0,31}$/.test(disk.id) || ids.has(disk.id)) {
+      throw new InvalidConfigError("disks.id", `invalid or duplicate drive id ${JSON.stringify(disk.id)}`);
+    }
+    ids.add(disk.id);
+    if (!/^[\w.-]+$/.test(disk.serial) || Buffer.byteLength(disk.serial) > VM_LIMITS.maxSerialBytes) {
+      throw new InvalidConfigError("disks.serial", `invalid serial ${JSON.stringify(disk.serial)}`);
+    }
+  }
+}
+
+function machineArgs(config: VmConfig): string[] {
+  if (config.arch === "x86_64") {
+    // microvm: no PCI, no firmware; the Debian kernel finds its virtio-mmio devices through ACPI (on by default).
+    return ["-M", "microvm,x-option-roms=off,isa-serial=on,rtc=on", "-cpu", config.accel === "tcg" ? "max" : "host"];
+  }
+  return ["-M", "virt,gic-version=max", "-cpu", config.accel === "tcg" ? "max" : "host"];
+}
+
+function diskArgs(disk: VmDisk): string[] {
+  const drive = [
+    `file=${optValue(disk.path)}`,
+    `format=${disk.format}`,
+    "if=none",
+    `id=${disk.id}`,
+    `readonly=${disk.readonly ? "on" : "off"}`,
+    "discard=unmap",
+    "detect-zeroes=unmap",
+  ];
+  if (disk.readonly) drive.splice(drive.indexOf("discard=unmap"), 2);
+  return ["-drive", drive.join(","), "-device", `virtio-blk-device,drive=${disk.id},serial=${disk.serial}`];
+}
+
+function networkArgs(config: VmConfig): string[] {
+  const net = config.network;
+  switch (net.kind) {
+    case "none":
+      return [];
+    case "stream":
+      return [
+        "-netdev",
+        `stream,id=net0,server=off,addr.type=unix,addr.path=${optValue(net.socketPath)}`,
+        "-device",
+        `virtio-net-device,netdev=net0,mac=${net.mac}`,
+      ];
+  }
+}
+
+/** Builds the argument vector (without the binary) for `config`. Throws {@link InvalidConfigError}. */
+export function buildQemuArgv(config: VmConfig): string[] {
+  checkConfig(config);
+  return [
+    ...machineArgs(config),
+    "-accel",
+    config.accel,
+    "-smp",
+    String(config.cpus),
+    "-m",
+    `${config.memoryMib}M`,
+    "-nodefaults",
+    "-no-user-config",
+    "-display",
+    "none",
+    "-no-reboot",
+    "-kernel",
+    config.kernel,
+    "-initrd",
+    config.initrd,
+    "-append",
+    config.cmdline.join(" "),
+    "-chardev",
+    `file,id=console,path=${optValue(config.consoleLog)}`,
+    "-serial",
+    "chardev:console",
+    "-chardev",
+    `socket,id=agent,path=${optValue(config.agentSocket)},server=on,wait=off`,
+    "-device",
+    "virtio-serial-device",
+    "-device",
+    "virtserialport,chardev=agent,name=agent",
+    "-device",
+    "virtio-rng-device",
+    ...config.disks.flatMap(diskArgs),
+    ...networkArgs(config),
+    "-qmp",
+    `unix:${optValue(config.qmpSocket)},server=on,wait=off`,
+  ];
+}
+
+/** Options for {@link kernelCmdline}. */
+export interface CmdlineOptions {
+  readonly arch: VmConfig["arch"];
+  readonly accel: VmConfig["accel"];
+  /** Host TSC frequency, passed as `tsc_early_khz` under TCG on x86_64 (boots hang at random without it). */
+  readonly tscKhz?: number | undefined;
+  readonly extra?: readonly string[];
+}
+
+/** The guest kernel command line. */
+export function kernelCmdline(options: CmdlineOptions): string[] {
+  const console = options.arch === "x86_64" ? "console=ttyS0" : "console=ttyAMA0";
+  const args = [console, "quiet", "panic=-1", "reboot=t", "random.trust_cpu=on", "rdinit=/init"];
+  if (options.arch === "x86_64" && options.accel === "tcg" && options.tscKhz !== undefined) {
+    args.push(`tsc_early_khz=${Math.round(options.tscKhz)}`);
+  }
+  return [...args, ...(options.extra ?? [])];
+}

@@ -1,0 +1,56 @@
+/**
+ * The typed description of one QEMU microVM. {@link buildQemuArgv} turns it into a command line; nothing here
+ * touches the host.
+ */
+
+/** Guest CPU architecture. */
+export type VmArch = "x86_64" | "aarch64";
+
+/** Accelerator QEMU runs the guest with. */
+export type Accelerator = "kvm" | "hvf" | "tcg";
+
+/** A virtio-blk disk. The guest finds it by `serial` under `/sys/block/*\/serial`. */
+export interface VmDisk {
+  /** QEMU drive id (letters, digits, `-`, `_`). */
+  readonly id: string;
+  readonly path: string;
+  readonly format: "raw" | "qcow2";
+  readonly readonly: boolean;
+  /** virtio-blk serial (at most 20 bytes), the name the agent looks the disk up by. */
+  readonly serial: string;
+}
+
+/** Guest networking backend. */
+export type VmNetwork =
+  | { readonly kind: "none" }
+  /** Ethernet frames over a unix socket (`-netdev stream`), to a userspace stack listening there. */
+  | { readonly kind: "stream"; readonly socketPath: string; readonly mac: string };
+
+/** Everything needed to start one VM. */
+export interface VmConfig {
+  readonly arch: VmArch;
+  readonly accel: Accelerator;
+  readonly cpus: number;
+  readonly memoryMib: number;
+  /** Kernel image (PVH vmlinux or bzImage on x86_64, Image on arm64). */
+  readonly kernel: string;
+  readonly initrd: string;
+  /** Kernel command line arguments, joined with spaces. */
+  readonly cmdline: readonly string[];
+  readonly disks: readonly VmDisk[];
+  /** Unix socket QEMU listens on for the agent's virtio-serial port. */
+  readonly agentSocket: string;
+  /** Unix socket QEMU listens on for QMP. */
+  readonly qmpSocket: string;
+  /** File the guest console (serial port) is written to. */
+  readonly consoleLog: string;
+  readonly network: VmNetwork;
+}
+
+/** Limits the VM config is checked against. */
+export const VM_LIMITS = {
+  minMemoryMib: 64,
+  maxMemoryMib: 1024 * 1024,
+  maxCpus: 255,
+  maxSerialBytes: 20,
+} as const;

@@ -1,0 +1,305 @@
+/**
+ * A booted microVM with a handshaken agent: the unit everything else builds on. `MicroVm.boot()` starts QEMU on
+ * the runtime built by set-up, connects to the agent, mounts the root disk and returns a VM ready for `exec`.
+ * On any failure QEMU is killed before the error is thrown: a failed boot leaves no process behind.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdirSync, rmSync } from "node:fs";
+import { createConnection } from "node:net";
+import type { Socket } from "node:net";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { AgentConnection } from "../agent-client/connection.js";
+import { execCollect } from "../agent-client/exec.js";
+import type { ExecRequest, ExecResult } from "../agent-client/exec.js";
+import { readEnv } from "../config/env.js";
+import { msbPaths } from "../config/paths.js";
+import { AgentError, InvalidConfigError, InvalidStateError, MsbError, VmError } from "../errors.js";
+import type { RootSpec } from "../protocol/messages.js";
+import { hostTscKhz, runtimeArtifacts } from "../setup/index.js";
+import type { RuntimeArtifacts } from "../setup/index.js";
+import { detectAccelerator, hostAccelProbe, warnTcgOnce } from "./accel.js";
+import { buildQemuArgv, kernelCmdline } from "./argv.js";
+import type { Accelerator, VmConfig, VmDisk } from "./config.js";
+import { QemuProcess } from "./qemu-process.js";
+import type { VmExit } from "./qemu-process.js";
+
+/** The disk the guest uses as its root filesystem. */
+export interface RootDiskOptions {
+  readonly path: string;
+  readonly format: "raw" | "qcow2";
+  /** Attach read-only (the guest mounts it read-only too). Default false. */
+  readonly readonly?: boolean;
+}
+
+/** Options of {@link MicroVm.boot}. */
+export interface MicroVmOptions {
+  /** Root filesystem (ext4). Without it the guest keeps its initramfs as root (tests only). */
+  readonly rootDisk?: RootDiskOptions;
+  /** Virtual CPUs. Default 1. */
+  readonly cpus?: number;
+  /** Guest memory. Default 512 MiB. */
+  readonly memoryMib?: number;
+  /** Guest hostname. Default `microsandbox`. */
+  readonly hostname?: string;
+  /**
+   * Directory for the VM's sockets and console log. Default: a fresh directory under `<home>/tmp`, removed at
+   * shutdown. A directory you pass is kept (with `console.log`) for inspection.
+   */
+  readonly runDir?: string;
+  /** State directory; default from `MSB_HOME` / `~/.microsandbox`. */
+  readonly home?: string;
+  /** Runtime artefacts; default: those installed under `home` by set-up. */
+  readonly artifacts?: RuntimeArtifacts;
+  /** Accelerator; default detected (KVM, HVF, else TCG). */
+  readonly accel?: Accelerator;
+  /** Give up when the agent has not answered within this time. Default 60 s. */
+  readonly bootTimeoutMs?: number;
+}
+
+/** Longest unix socket path Linux accepts (sun_path is 108 bytes with the NUL). */
+const MAX_SOCKET_PATH = 107;
+
+function checkSocketPath(path: string): void {
+  if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
+    throw new InvalidConfigError("runDir", `socket path ${path} is longer than ${MAX_SOCKET_PATH} bytes`, {
+      hint: "use a shorter MSB_HOME or runDir",
+    });
+  }
+}
+
+/** Connects to QEMU's agent socket, retrying until QEMU has created it. */
+async function connectAgentSocket(path: string, qemu: QemuProcess, timeoutMs: number): Promise<Socket> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (qemu.exitInfo) throw qemu.exitError("QEMU exited before the agent socket was ready");
+    const socket = createConnection(path);
+    const error = await new Promise<Error | undefined>((resolve) => {
+      socket.once("connect", () => resolve(undefined));
+      socket.once("error", resolve);
+    });
+    if (!error) return socket;
+    socket.destroy();
+    const code = (error as NodeJS.ErrnoException).code;
+    if ((code !== "ENOENT" && code !== "ECONNREFUSED") || Date.now() > deadline) {
+      throw new VmError("MSB_ERR_VM_START", `cannot connect to the agent socket: ${error.message}`, { cause: error });
+    }
+    await sleep(10);
+  }
+}
+
+type VmState = "running" | "stopping" | "stopped";
+
+/** A running microVM. Dispose it (`await using`) or call {@link MicroVm.shutdown}. */
+export class MicroVm implements AsyncDisposable {
+  /** Path of the guest console log. */
+  readonly consoleLog: string;
+  /** The agent connection (handshake done). */
+  readonly agent: AgentConnection;
+  /** Milliseconds from spawning QEMU to the agent's handshake. */
+  readonly bootMs: number;
+  private readonly qemu: QemuProcess;
+  private readonly runDir: string;
+  private readonly ownsRunDir: boolean;
+  private state: VmState = "running";
+
+  private constructor(init: {
+    qemu: QemuProcess;
+    agent: AgentConnection;
+    runDir: string;
+    ownsRunDir: boolean;
+    bootMs: number;
+  }) {
+    this.qemu = init.qemu;
+    this.agent = init.agent;
+    this.runDir = init.runDir;
+    this.ownsRunDir = init.ownsRunDir;
+    this.bootMs = init.bootMs;
+    this.consoleLog = join(init.runDir, "console.log");
+    // A guest that breaks the protocol has forfeited its VM.
+    this.agent.onClose(() => {
+      if (this.state === "running") this.qemu.kill();
+    });
+    void this.qemu.exited.then(() => {
+      if (this.state === "running") this.agent.close();
+    });
+  }
+
+  /** Starts a VM and waits until its agent is ready (and the root disk mounted). */
+  static async boot(options: MicroVmOptions = {}): Promise<MicroVm> {
+    const env = readEnv();
+    const home = options.home ?? env.home;
+    const artifacts = options.artifacts ?? runtimeArtifacts({ home });
+    const accel = options.accel ?? detectAccelerator(hostAccelProbe(env.accel));
+    if (accel === "tcg") warnTcgOnce();
+    const ownsRunDir = options.runDir === undefined;
+    const runDir = options.runDir ?? join(msbPaths(home).tmpDir, `vm-${randomBytes(6).toString("hex")}`);
+    mkdirSync(runDir, { recursive: true, mode: 0o700 });
+    const config = vmConfig({ options, artifacts, accel, runDir });
+    checkSocketPath(config.agentSocket);
+    checkSocketPath(config.qmpSocket);
+    const argv = buildQemuArgv(config);
+    const started = performance.now();
+    const qemu = await QemuProcess.start({
+      binary: artifacts.qemuBinary,
+      argv,
+      consoleLog: config.consoleLog,
+      qmpSocket: config.qmpSocket,
+    });
+    try {
+      const agent = await handshake(qemu, config, options.bootTimeoutMs ?? 60_000);
+      const vm = new MicroVm({ qemu, agent, runDir, ownsRunDir, bootMs: performance.now() - started });
+      await vm.init(options.hostname ?? "microsandbox", config.disks[0] ? rootSpec(config.disks[0]) : undefined);
+      return vm;
+    } catch (err) {
+      qemu.kill();
+      await qemu.exited;
+      throw err instanceof MsbError
+        ? err
+        : new VmError("MSB_ERR_VM_START", `boot failed: ${String(err)}`, {
+            cause: err,
+            consoleLog: config.consoleLog,
+          });
+    }
+  }
+
+  /** QEMU's process id. */
+  get pid(): number {
+    return this.qemu.pid;
+  }
+
+  /** Resolves when QEMU has exited, for any reason. */
+  get exited(): Promise<VmExit> {
+    return this.qemu.exited;
+  }
+
+  /** Runs a command in the guest and collects its output. */
+  async exec(request: ExecRequest): Promise<ExecResult> {
+    this.assertRunning("exec");
+    if (request.argv.length === 0) throw new InvalidConfigError("argv", "must name a command");
+    try {
+      return await execCollect(this.agent, request);
+    } catch (err) {
+      if (this.qemu.exitInfo && !(err instanceof AgentError)) {
+        throw this.qemu.exitError("the VM stopped during exec");
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Stops the VM: the agent terminates processes, syncs and powers off; if that does not end QEMU within
+   * `timeoutMs`, QMP `quit`, then SIGKILL. Always resolves once QEMU is gone.
+   */
+  async shutdown(options: { timeoutMs?: number } = {}): Promise<VmExit> {
+    if (this.state !== "running") return this.finish();
+    this.state = "stopping";
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    if (!this.qemu.exitInfo) {
+      await this.agent.shutdown().catch(() => undefined);
+      if (!(await this.qemu.waitExit(timeoutMs))) {
+        await this.qemu.quit().catch(() => undefined);
+        if (!(await this.qemu.waitExit(2_000))) this.qemu.kill();
+      }
+    }
+    return this.finish();
+  }
+
+  /** Kills QEMU at once (no guest cooperation). */
+  async kill(): Promise<VmExit> {
+    if (this.state === "running") this.state = "stopping";
+    this.qemu.kill();
+    return this.finish();
+  }
+
+  /** `await using` support: shuts the VM down. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown();
+  }
+
+  private async finish(): Promise<VmExit> {
+    const exit = await this.qemu.exited;
+    if (this.state !== "stopped") {
+      this.state = "stopped";
+      this.agent.close();
+      if (this.ownsRunDir) rmSync(this.runDir, { recursive: true, force: true });
+    }
+    return exit;
+  }
+
+  private assertRunning(what: string): void {
+    if (this.state !== "running") throw new InvalidStateError(`cannot ${what}: the VM is ${this.state}`);
+    if (this.qemu.exitInfo) throw this.qemu.exitError(`cannot ${what}`);
+  }
+
+  private init(hostname: string, root: RootSpec | undefined): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const stream = this.agent.openStream({
+        onData: () => undefined,
+        onMessage: (message) => {
+          if (message.type === "init.done") resolve();
+          else if (message.type === "error") {
+            reject(new AgentError(message.code, `guest init failed: ${message.message}`));
+          }
+        },
+        onAbort: reject,
+      });
+      stream.send({ type: "init", hostname, ...(root ? { root } : {}) });
+    });
+  }
+}
+
+function rootSpec(disk: VmDisk): RootSpec {
+  return { serial: disk.serial, fstype: "ext4", readonly: disk.readonly };
+}
+
+function vmConfig(input: {
+  options: MicroVmOptions;
+  artifacts: RuntimeArtifacts;
+  accel: Accelerator;
+  runDir: string;
+}): VmConfig {
+  const { options, artifacts, accel, runDir } = input;
+  const disks: VmDisk[] = options.rootDisk
+    ? [
+        {
+          id: "root",
+          path: options.rootDisk.path,
+          format: options.rootDisk.format,
+          readonly: options.rootDisk.readonly ?? false,
+          serial: "root",
+        },
+      ]
+    : [];
+  return {
+    arch: artifacts.arch,
+    accel,
+    cpus: options.cpus ?? 1,
+    memoryMib: options.memoryMib ?? 512,
+    kernel: artifacts.kernel,
+    initrd: artifacts.initrd,
+    cmdline: kernelCmdline({ arch: artifacts.arch, accel, tscKhz: hostTscKhz() }),
+    disks,
+    agentSocket: join(runDir, "agent.sock"),
+    qmpSocket: join(runDir, "qmp.sock"),
+    consoleLog: join(runDir, "console.log"),
+    network: { kind: "none" },
+  };
+}
+
+async function handshake(qemu: QemuProcess, config: VmConfig, timeoutMs: number): Promise<AgentConnection> {
+  const socket = await connectAgentSocket(config.agentSocket, qemu, 10_000);
+  const abort = new AbortController();
+  void qemu.exited.then(() => abort.abort(qemu.exitError("the VM exited during boot")));
+  try {
+    return await AgentConnection.connect(socket, { timeoutMs, signal: abort.signal });
+  } catch (err) {
+    if (err instanceof MsbError && err.code === "MSB_ERR_PROTOCOL" && /no agent handshake/.test(err.message)) {
+      throw new VmError("MSB_ERR_VM_BOOT_TIMEOUT", `the guest agent did not answer within ${timeoutMs} ms`, {
+        cause: err,
+        consoleLog: config.consoleLog,
+      });
+    }
+    throw err;
+  }
+}

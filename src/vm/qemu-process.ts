@@ -1,0 +1,139 @@
+/**
+ * One running QEMU process. It is started under `setpriv --pdeathsig KILL` where available, so the kernel kills
+ * QEMU when its parent dies, however it dies: no QEMU outlives its owner.
+ */
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { accessSync, constants } from "node:fs";
+import { delimiter, join } from "node:path";
+import { VmError } from "../errors.js";
+import { QmpClient } from "./qmp.js";
+
+/** How a QEMU process ended. */
+export interface VmExit {
+  /** Exit code, or null when killed by a signal. */
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** The last bytes QEMU wrote to stderr (bounded). */
+  readonly stderr: string;
+}
+
+/** Options of {@link QemuProcess.start}. */
+export interface QemuStartOptions {
+  /** Absolute path of the QEMU binary. */
+  readonly binary: string;
+  readonly argv: readonly string[];
+  /** Used by error messages. */
+  readonly consoleLog: string;
+  /** QMP socket path from the config. */
+  readonly qmpSocket: string;
+}
+
+const STDERR_LIMIT = 64 * 1024;
+
+/** Finds an executable in PATH (or returns an absolute path as given if executable). */
+export function findExecutable(name: string, path = process.env["PATH"] ?? ""): string | undefined {
+  const candidates = name.includes("/") ? [name] : path.split(delimiter).map((dir) => join(dir, name));
+  for (const candidate of candidates) {
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === undefined) throw err;
+    }
+  }
+  return undefined;
+}
+
+/** A started QEMU process. */
+export class QemuProcess {
+  /** Resolves once QEMU has exited (never rejects). */
+  readonly exited: Promise<VmExit>;
+  private readonly child: ChildProcess;
+  private readonly options: QemuStartOptions;
+  private exit: VmExit | undefined;
+
+  private constructor(child: ChildProcess, options: QemuStartOptions) {
+    this.child = child;
+    this.options = options;
+    let stderr = "";
+    child.stderr?.setEncoding("utf8");
+    child.stderr?.on("data", (chunk: string) => {
+      stderr = (stderr + chunk).slice(-STDERR_LIMIT);
+    });
+    this.exited = new Promise((resolve) => {
+      child.once("exit", (code, signal) => {
+        // stderr may still be draining: give it a moment so error messages carry QEMU's words.
+        setImmediate(() => {
+          this.exit = { code, signal, stderr };
+          resolve(this.exit);
+        });
+      });
+    });
+  }
+
+  /** Spawns QEMU. Throws {@link VmError} `MSB_ERR_VM_START` when the process cannot be created. */
+  static async start(options: QemuStartOptions): Promise<QemuProcess> {
+    const setpriv = process.platform === "linux" ? findExecutable("setpriv") : undefined;
+    const [file, args] = setpriv
+      ? [setpriv, ["--pdeathsig", "KILL", "--", options.binary, ...options.argv]]
+      : [options.binary, [...options.argv]];
+    const child = spawn(file, args, { stdio: ["ignore", "ignore", "pipe"] });
+    await new Promise<void>((resolve, reject) => {
+      child.once("spawn", resolve);
+      child.once("error", (err) => {
+        reject(new VmError("MSB_ERR_VM_START", `cannot start ${options.binary}: ${err.message}`, { cause: err }));
+      });
+    });
+    return new QemuProcess(child, options);
+  }
+
+  /** Process id (QEMU's own: setpriv execs into it). */
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  /** The exit record, once exited. */
+  get exitInfo(): VmExit | undefined {
+    return this.exit;
+  }
+
+  /** Sends SIGKILL. Safe to call after exit. */
+  kill(): void {
+    if (this.exit === undefined) this.child.kill("SIGKILL");
+  }
+
+  /** Asks QEMU to quit through QMP (stops the guest at once, without its cooperation). */
+  async quit(): Promise<void> {
+    if (this.exit) return;
+    const qmp = await QmpClient.connect(this.options.qmpSocket);
+    try {
+      await qmp.execute("quit").catch((err: unknown) => {
+        // QEMU may close the socket before answering `quit`; that is success.
+        if (!this.exit && !(err instanceof Error && /closed/.test(err.message))) throw err;
+      });
+    } finally {
+      qmp.close();
+    }
+  }
+
+  /** Waits up to `timeoutMs` for exit; resolves true if it exited. */
+  async waitExit(timeoutMs: number): Promise<boolean> {
+    if (this.exit) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    const result = await Promise.race([this.exited.then(() => true as const), timeout]);
+    clearTimeout(timer);
+    return result;
+  }
+
+  /** A {@link VmError} describing an unexpected exit. */
+  exitError(what: string): VmError {
+    const exit = this.exit;
+    const how = exit ? (exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`) : "unknown status";
+    const detail = exit?.stderr.trim() ? `: ${exit.stderr.trim().split("\n").slice(-3).join(" | ")}` : "";
+    return new VmError("MSB_ERR_VM_EXITED", `${what}: QEMU exited with ${how}${detail}`, {
+      consoleLog: this.options.consoleLog,
+    });
+  }
+}
