@@ -31,7 +31,8 @@ export type MsbErrorCode =
   | "MSB_ERR_IMAGE_DIGEST"
   | "MSB_ERR_REGISTRY_AUTH"
   | "MSB_ERR_ROOTFS_BUILD"
-  | "MSB_ERR_STORE";
+  | "MSB_ERR_STORE"
+  | "MSB_ERR_NET_PACKET";
 
 const MSB_ERROR_BRAND = Symbol.for("microsandbox.error");
 
@@ -163,5 +164,117 @@ export class OutputLimitError extends MsbError {
       hint: "raise maxOutputBytes or stream the output",
       ...options,
     });
+  }
+}
+
+/**
+ * A network packet could not be built (a field out of range, a payload too large for its header) or a parse
+ * error was turned into an exception by the caller. Parsers of guest bytes never throw: they return a
+ * `ParseError` value (see `src/net/packet/result.ts`).
+ */
+export class PacketError extends MsbError {
+  constructor(message: string, options: MsbErrorOptions = {}) {
+    super("MSB_ERR_NET_PACKET", message, options);
+  }
+}
+
+/** An image reference could not be parsed. `reference` is the string as the user wrote it. */
+export class ImageReferenceError extends MsbError {
+  /** The reference as given. */
+  readonly reference: string;
+  constructor(reference: string, reason: string, options: MsbErrorOptions = {}) {
+    super("MSB_ERR_IMAGE_REFERENCE", `invalid image reference ${JSON.stringify(reference)}: ${reason}`, {
+      hint: 'write it as Docker does: "name[:tag][@sha256:digest]", e.g. "python:3.12" or "localhost:5000/app@sha256:..."',
+      ...options,
+    });
+    this.reference = reference;
+  }
+}
+
+/** The image (or tag) does not exist in the registry, or is not cached locally when the pull policy forbids pulling. */
+export class ImageNotFoundError extends MsbError {
+  /** The normalized reference that was looked up. */
+  readonly reference: string;
+  constructor(reference: string, message: string, options: MsbErrorOptions = {}) {
+    super("MSB_ERR_IMAGE_NOT_FOUND", message, {
+      hint: "check the image name and tag (and the registry host); private images need registryAuth or `docker login`",
+      ...options,
+    });
+    this.reference = reference;
+  }
+}
+
+/** The image is used by a sandbox (it holds a lease on it) and cannot be removed. */
+export class ImageInUseError extends MsbError {
+  /** The image as the user named it. */
+  readonly reference: string;
+  /** Who holds it, e.g. `sandbox:web`. */
+  readonly holders: readonly string[];
+  constructor(reference: string, holders: readonly string[], options: MsbErrorOptions = {}) {
+    super("MSB_ERR_IMAGE_IN_USE", `image ${reference} is in use by ${holders.join(", ")}`, {
+      hint: "remove the sandboxes that use it first",
+      ...options,
+    });
+    this.reference = reference;
+    this.holders = holders;
+  }
+}
+
+/** A pull failed for a reason other than authentication, a missing image or a bad digest (network, registry error, disk). */
+export class ImagePullError extends MsbError {
+  /** The normalized reference being pulled. */
+  readonly reference: string;
+  constructor(reference: string, message: string, options: MsbErrorOptions = {}) {
+    super("MSB_ERR_IMAGE_PULL", `pulling ${reference} failed: ${message}`, {
+      hint: "check that the registry is reachable (mirrors, insecure registries and CA are set in ~/.microsandbox/config.json)",
+      ...options,
+    });
+    this.reference = reference;
+  }
+}
+
+/** Content did not match its digest (a manifest, config or layer blob), or a digest string is malformed. */
+export class ImageDigestError extends MsbError {
+  /** The digest the content was supposed to have. */
+  readonly expected: string;
+  /** The digest it actually had, when it was computed. */
+  readonly actual: string | undefined;
+  constructor(message: string, options: MsbErrorOptions & { expected: string; actual?: string }) {
+    super("MSB_ERR_IMAGE_DIGEST", message, {
+      hint: "the registry served corrupted or tampered content; nothing was cached. Retry, or report it to the registry owner",
+      ...options,
+    });
+    this.expected = options.expected;
+    this.actual = options.actual;
+  }
+}
+
+/** The registry refused our credentials, or requires credentials we do not have. */
+export class RegistryAuthError extends MsbError {
+  /** The registry host (`docker.io`, `localhost:5000`, ...). */
+  readonly registry: string;
+  constructor(registry: string, message: string, options: MsbErrorOptions = {}) {
+    super("MSB_ERR_REGISTRY_AUTH", message, {
+      hint: `check the username and password given in registryAuth, or in ~/.docker/config.json for ${registry}`,
+      ...options,
+    });
+    this.registry = registry;
+  }
+}
+
+/** The read-only root disk of an image could not be built (bad layer, tool failure, disk full). */
+export class RootfsBuildError extends MsbError {
+  constructor(message: string, options: MsbErrorOptions = {}) {
+    super("MSB_ERR_ROOTFS_BUILD", message, {
+      hint: "nothing was kept; the build is retried on the next use. e2fsprogs >= 1.47 (mke2fs, debugfs) must be installed",
+      ...options,
+    });
+  }
+}
+
+/** The local state database failed (locked too long, corrupt, written by a newer version). */
+export class StoreError extends MsbError {
+  constructor(message: string, options: MsbErrorOptions = {}) {
+    super("MSB_ERR_STORE", message, options);
   }
 }
