@@ -1,0 +1,3 @@
+module microsandbox/agent
+
+go 1.19

@@ -1,0 +1,172 @@
+package protocol
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Message types carried in HELLO and CONTROL payloads.
+const (
+	TypeHello       = "hello"
+	TypePing        = "ping"
+	TypePong        = "pong"
+	TypeShutdown    = "shutdown"
+	TypeShutdownAck = "shutdown.ack"
+	TypeInit        = "init"
+	TypeInitDone    = "init.done"
+	TypeExecStart   = "exec.start"
+	TypeExecStarted = "exec.started"
+	TypeExecExited  = "exec.exited"
+	TypeExecSignal  = "exec.signal"
+	TypeError       = "error"
+)
+
+// Error codes of the "error" message.
+const (
+	CodeInvalid  = "EINVAL"
+	CodeNotFound = "ENOENT"
+	CodeAccess   = "EACCES"
+	CodeNotDir   = "ENOTDIR"
+	CodeUser     = "EUSER"
+	CodeAlready  = "EALREADY"
+	CodeNoDevice = "ENODEV"
+	CodeIO       = "EIO"
+)
+
+// Envelope is the part every control message has: its type.
+type Envelope struct {
+	Type string `json:"type"`
+}
+
+// HostHello is the host's HELLO.
+type HostHello struct {
+	Type       string `json:"type"`
+	MinVersion uint32 `json:"minVersion"`
+	MaxVersion uint32 `json:"maxVersion"`
+	// TimeMs is the host wall clock in ms since the epoch (0: not sent).
+	TimeMs int64 `json:"timeMs"`
+}
+
+// AgentHello is the agent's HELLO answer.
+type AgentHello struct {
+	Type         string   `json:"type"`
+	MinVersion   uint32   `json:"minVersion"`
+	MaxVersion   uint32   `json:"maxVersion"`
+	Version      uint32   `json:"version"`
+	AgentVersion string   `json:"agentVersion"`
+	Features     []string `json:"features"`
+	UptimeMs     int64    `json:"uptimeMs"`
+}
+
+// Ping asks for a Pong with the same id.
+type Ping struct {
+	Type string          `json:"type"`
+	ID   json.RawMessage `json:"id,omitempty"`
+}
+
+// Pong answers a Ping.
+type Pong struct {
+	Type string          `json:"type"`
+	ID   json.RawMessage `json:"id,omitempty"`
+}
+
+// RootSpec says how init finds and mounts the root disk.
+type RootSpec struct {
+	Serial   string `json:"serial"`
+	Fstype   string `json:"fstype"`
+	Readonly bool   `json:"readonly"`
+}
+
+// Init prepares the guest (once per boot).
+type Init struct {
+	Type     string    `json:"type"`
+	Hostname string    `json:"hostname"`
+	Root     *RootSpec `json:"root,omitempty"`
+}
+
+// ExecStart starts a process.
+type ExecStart struct {
+	Type      string            `json:"type"`
+	Argv      []string          `json:"argv"`
+	Env       map[string]string `json:"env,omitempty"`
+	Cwd       string            `json:"cwd,omitempty"`
+	User      string            `json:"user,omitempty"`
+	TimeoutMs int64             `json:"timeoutMs,omitempty"`
+	Stdin     string            `json:"stdin,omitempty"`
+	Tty       json.RawMessage   `json:"tty,omitempty"`
+}
+
+// ExecStarted reports the pid of a started process.
+type ExecStarted struct {
+	Type string `json:"type"`
+	Pid  int    `json:"pid"`
+}
+
+// ExecExited is the terminal message of an exec.
+type ExecExited struct {
+	Type     string `json:"type"`
+	Code     int    `json:"code"`
+	Signal   int    `json:"signal"`
+	TimedOut bool   `json:"timedOut"`
+}
+
+// ExecSignal asks the agent to signal a running exec's process group.
+type ExecSignal struct {
+	Type   string `json:"type"`
+	Signal int    `json:"signal"`
+}
+
+// ErrorMsg is the terminal message of a failed operation.
+type ErrorMsg struct {
+	Type    string `json:"type"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Simple is a message without fields besides its type (shutdown, shutdown.ack, init.done).
+type Simple struct {
+	Type string `json:"type"`
+}
+
+// Marshal encodes a message as JSON. Messages are plain structs, so encoding cannot fail; a failure is a bug.
+func Marshal(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("protocol: marshal: " + err.Error())
+	}
+	return b
+}
+
+// Negotiate returns the version two peers with ranges [aMin, aMax] and [bMin, bMax] speak, or 0 when the
+// ranges do not overlap: min(aMax, bMax) if it is at least max(aMin, bMin).
+func Negotiate(aMin, aMax, bMin, bMax uint32) uint32 {
+	chosen := aMax
+	if bMax < chosen {
+		chosen = bMax
+	}
+	lo := aMin
+	if bMin > lo {
+		lo = bMin
+	}
+	if chosen < lo {
+		return 0
+	}
+	return chosen
+}
+
+// OpError is an operation failure that becomes an "error" message: Code is one of the Code* constants.
+type OpError struct {
+	Code    string
+	Message string
+}
+
+// Error implements error.
+func (e *OpError) Error() string { return e.Code + ": " + e.Message }
+
+// Msg returns the error as a wire message.
+func (e *OpError) Msg() ErrorMsg { return ErrorMsg{Type: TypeError, Code: e.Code, Message: e.Message} }
+
+// Errorf returns an *OpError with a formatted message.
+func Errorf(code, format string, args ...any) *OpError {
+	return &OpError{Code: code, Message: fmt.Sprintf(format, args...)}
+}

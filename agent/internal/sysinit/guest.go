@@ -1,0 +1,40 @@
+//go:build linux
+
+package sysinit
+
+import (
+	"log"
+	"syscall"
+
+	"microsandbox/agent/internal/protocol"
+)
+
+// Guest is the server.System of the agent running as PID 1 of the microVM.
+type Guest struct{}
+
+// Init sets the hostname and, when a root disk is given, switches into it.
+func (Guest) Init(req *protocol.Init) *protocol.OpError {
+	if req.Hostname != "" {
+		if err := SetHostname(req.Hostname); err != nil {
+			return protocol.Errorf(protocol.CodeIO, "hostname: %v", err)
+		}
+	}
+	if req.Root != nil {
+		return SwitchRoot(req.Root)
+	}
+	return nil
+}
+
+// SetClock sets the wall clock (the guest has no reliable RTC time of its own).
+func (Guest) SetClock(ms int64) {
+	tv := syscall.NsecToTimeval(ms * 1e6)
+	if err := syscall.Settimeofday(&tv); err != nil {
+		log.Printf("set clock: %v", err)
+	}
+}
+
+// Shutdown powers the machine off.
+func (Guest) Shutdown() { PowerOff() }
+
+// SetHostname sets the kernel host name.
+func SetHostname(name string) error { return syscall.Sethostname([]byte(name)) }
