@@ -3,7 +3,7 @@
  * embedders can override them without touching the environment.
  */
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 
 /** Environment settings microsandbox honours. */
 export interface MsbEnv {
@@ -17,6 +17,10 @@ export interface MsbEnv {
   readonly registryMirrors: readonly string[];
   /** `MSB_DNS_SERVERS`: comma-separated `ip[:port]` upstream resolvers. */
   readonly dnsServers: readonly string[];
+  /** Docker's client configuration file (registry credentials): `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`. */
+  readonly dockerConfigFile: string;
+  /** `PATH`, split: where external tools (mke2fs, debugfs, qemu-img) are looked up, before the sbin directories. */
+  readonly searchPath: readonly string[];
 }
 
 function list(value: string | undefined): string[] {
@@ -35,5 +39,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): MsbEnv {
     accel: env["MSB_ACCEL"] || undefined,
     registryMirrors: list(env["MSB_REGISTRY_MIRRORS"]),
     dnsServers: list(env["MSB_DNS_SERVERS"]),
+    dockerConfigFile: join(env["DOCKER_CONFIG"] || join(homedir(), ".docker"), "config.json"),
+    searchPath: (env["PATH"] ?? "").split(delimiter).filter((dir) => dir !== ""),
   });
 }

@@ -1,0 +1,84 @@
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { RuntimeNotInstalledError } from "../errors.js";
+import { isInstalled, runtimeArtifacts } from "./artifacts.js";
+import { writeManifest, type Manifest } from "./manifest.js";
+import { REQUIRED_MODULES } from "./modules.js";
+
+const manifest: Manifest = {
+  schema: 1,
+  arch: process.arch === "arm64" ? "aarch64" : "x86_64",
+  installedAt: "2026-01-01T00:00:00.000Z",
+  kernel: {
+    file: "vmlinux",
+    format: "pvh-vmlinux",
+    version: "6.1.0-56-cloud-amd64",
+    package: "linux-image-6.1.0-56-cloud-amd64",
+    packageVersion: "6.1.192-2",
+    aptListsStamp: "0123456789abcdef",
+    size: 3,
+  },
+  modules: { requested: [...REQUIRED_MODULES], files: ["virtio.ko"] },
+  initrd: { file: "initramfs.cpio", compression: "none", size: 4 },
+  agent: { file: "agent", sourceHash: "ab", goVersion: "go1.19.8", size: 5 },
+  qemu: { binary: "/usr/bin/qemu-system-x86_64", version: "7.2.22" },
+};
+
+describe("runtimeArtifacts / isInstalled", () => {
+  let home: string;
+  let kernelDir: string;
+  beforeEach(async () => {
+    home = await mkdtemp(join(tmpdir(), "msb-home-"));
+    kernelDir = join(home, "kernel");
+    await mkdir(join(kernelDir, "modules"), { recursive: true });
+    await writeFile(join(kernelDir, "vmlinux"), "abc");
+    await writeFile(join(kernelDir, "initramfs.cpio"), "abcd");
+    await writeFile(join(kernelDir, "agent"), "abcde");
+    await writeFile(join(kernelDir, "modules", "virtio.ko"), "");
+    vi.stubEnv("MSB_QEMU", "/bin/true");
+  });
+  afterEach(async () => {
+    vi.unstubAllEnvs();
+    await rm(home, { recursive: true, force: true });
+  });
+
+  it("is not installed without a manifest, and says so", () => {
+    expect(isInstalled({ home })).toBe(false);
+    expect(() => runtimeArtifacts({ home })).toThrow(RuntimeNotInstalledError);
+    expect(() => runtimeArtifacts({ home })).toThrow(/manifest\.json does not exist/);
+  });
+
+  it("returns absolute paths and facts of a complete install", async () => {
+    await writeManifest(kernelDir, manifest);
+    expect(isInstalled({ home })).toBe(true);
+    expect(runtimeArtifacts({ home })).toEqual({
+      kernel: join(kernelDir, "vmlinux"),
+      initrd: join(kernelDir, "initramfs.cpio"),
+      agent: join(kernelDir, "agent"),
+      kernelVersion: "6.1.0-56-cloud-amd64",
+      qemuBinary: "/bin/true",
+      arch: manifest.arch,
+      kernelFormat: "pvh-vmlinux",
+    });
+  });
+
+  it("names every missing or truncated file", async () => {
+    await writeManifest(kernelDir, manifest);
+    await rm(join(kernelDir, "agent"));
+    await rm(join(kernelDir, "modules", "virtio.ko"));
+    await writeFile(join(kernelDir, "vmlinux"), "a");
+    expect(isInstalled({ home })).toBe(false);
+    expect(() => runtimeArtifacts({ home })).toThrow(/agent is missing.*virtio\.ko is missing/);
+    expect(() => runtimeArtifacts({ home })).toThrow(/vmlinux has the wrong size/);
+  });
+
+  it("is not installed when the module list changed since the install", async () => {
+    await writeManifest(kernelDir, {
+      ...manifest,
+      modules: { requested: ["virtio_blk"], files: ["virtio.ko"] },
+    });
+    expect(() => runtimeArtifacts({ home })).toThrow(/kernel modules/);
+  });
+});
