@@ -129,7 +129,9 @@ describe("exec over a fake agent", () => {
   it("maps a command-not-found error", async () => {
     const conn = await connect(
       helloThen((frame, socket) => {
-        socket.write(control(frame.stream, { type: "error", code: "ENOENT", message: "command not found: nope" }));
+        socket.write(
+          control(frame.stream, { type: "error", code: "ENOENT", message: "command not found: nope" }),
+        );
       }),
     );
     await expect(execCollect(conn, { argv: ["nope"] })).rejects.toMatchObject({
@@ -146,7 +148,10 @@ describe("hostile frames after the handshake", () => {
     ["an unknown kind", (s) => encodeFrame(s, 0x7f as FrameKind, Buffer.from("x"))],
     ["a control payload that is not JSON", (s) => encodeFrame(s, FrameKind.CONTROL, Buffer.from("{nope"))],
     ["an unknown message type", (s) => control(s, { type: "rm -rf" })],
-    ["an out-of-range exit code", (s) => control(s, { type: "exec.exited", code: 999, signal: 0, timedOut: false })],
+    [
+      "an out-of-range exit code",
+      (s) => control(s, { type: "exec.exited", code: 999, signal: 0, timedOut: false }),
+    ],
     ["data on an unknown stream", () => encodeFrame(9999, FrameKind.STDOUT, Buffer.from("x"))],
     ["a host-only frame kind", (s) => encodeFrame(s, FrameKind.STDIN, Buffer.from("x"))],
     ["a window overrun", (s) => encodeFrame(s, FrameKind.STDOUT, Buffer.alloc(INITIAL_WINDOW + 1))],
@@ -160,7 +165,9 @@ describe("hostile frames after the handshake", () => {
           socket.write(make(frame.stream), () => socket.end());
         }),
       );
-      const closed = new Promise<Error>((resolve) => conn.onClose(resolve));
+      const closed = new Promise<Error>((resolve) => {
+        conn.onClose(resolve);
+      });
       await expect(execCollect(conn, { argv: ["x"] })).rejects.toBeInstanceOf(ProtocolError);
       expect(await closed).toBeInstanceOf(ProtocolError);
       expect(() => conn.openStream({ onAbort() {}, onData() {}, onMessage() {} })).toThrow(ProtocolError);

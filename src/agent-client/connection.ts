@@ -87,10 +87,10 @@ export class AgentConnection {
     };
     socket.write(encodeFrame(0, FrameKind.HELLO, encodeMessage(hello)));
     const [agentHello, rest] = await readHello(socket, decoder, options);
-    const version = negotiateVersion([MIN_PROTOCOL_VERSION, MAX_PROTOCOL_VERSION], [
-      agentHello.minVersion,
-      agentHello.maxVersion,
-    ]);
+    const version = negotiateVersion(
+      [MIN_PROTOCOL_VERSION, MAX_PROTOCOL_VERSION],
+      [agentHello.minVersion, agentHello.maxVersion],
+    );
     if (version === 0 || agentHello.version !== version) {
       socket.destroy();
       throw new ProtocolError(
@@ -164,7 +164,7 @@ export class AgentConnection {
       return;
     }
     for (const frame of frames) {
-      if (this.failure) return;
+      if (this.closedBy) return; // an earlier frame of this chunk failed the connection
       this.dispatch(frame);
     }
   }
@@ -194,7 +194,10 @@ export class AgentConnection {
       }
       case FrameKind.STDOUT:
       case FrameKind.STDERR: {
-        const overrun = stream.receiveData(frame.kind === FrameKind.STDOUT ? "stdout" : "stderr", frame.payload);
+        const overrun = stream.receiveData(
+          frame.kind === FrameKind.STDOUT ? "stdout" : "stderr",
+          frame.payload,
+        );
         if (overrun) throw new ProtocolError(overrun);
         return;
       }
@@ -283,7 +286,9 @@ function readHello(
       }
     };
     const onError = (err: Error): void => {
-      settle(new ProtocolError(`agent connection failed during the handshake: ${err.message}`, { cause: err }));
+      settle(
+        new ProtocolError(`agent connection failed during the handshake: ${err.message}`, { cause: err }),
+      );
     };
     const onClose = (): void => {
       settle(new ProtocolError("agent connection closed during the handshake"));

@@ -1,7 +1,8 @@
 /**
  * Collected execution: run a command in the guest and gather its whole output, bounded by `maxOutputBytes`.
  */
-import { AgentError, CommandNotFoundError, MsbError, OutputLimitError } from "../errors.js";
+import type { MsbError } from "../errors.js";
+import { AgentError, CommandNotFoundError, OutputLimitError } from "../errors.js";
 import type { AgentMessage, ExecStdinMode } from "../protocol/messages.js";
 import type { AgentConnection } from "./connection.js";
 

@@ -92,7 +92,10 @@ export class FrameDecoder {
   end(): void {
     if (this.failed) throw this.failed;
     if (this.buffered > 0) {
-      this.failed = new FrameError("truncated", `stream ended inside a frame (${this.buffered} bytes pending)`);
+      this.failed = new FrameError(
+        "truncated",
+        `stream ended inside a frame (${this.buffered} bytes pending)`,
+      );
       throw this.failed;
     }
   }

@@ -129,7 +129,7 @@ export function parseAgentHello(payload: Uint8Array): AgentHello {
     maxVersion: int(obj, "maxVersion", 0, U32),
     version: int(obj, "version", 0, U32),
     agentVersion: str(obj, "agentVersion"),
-    features: features as string[],
+    features: features,
     uptimeMs: int(obj, "uptimeMs", 0, Number.MAX_SAFE_INTEGER),
   };
 }
@@ -156,7 +156,9 @@ export function parseAgentMessage(payload: Uint8Array): AgentMessage {
     case "error":
       return { type, code: str(obj, "code"), message: str(obj, "message") };
     default:
-      throw new MessageError(`unknown message type ${JSON.stringify(type)?.slice(0, 64) ?? "undefined"}`);
+      throw new MessageError(
+        `unknown message type ${(JSON.stringify(type) as string | undefined)?.slice(0, 64) ?? "undefined"}`,
+      );
   }
 }
 

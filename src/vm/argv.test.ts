@@ -4,6 +4,14 @@ import { detectAccelerator } from "./accel.js";
 import { buildQemuArgv, kernelCmdline, qemuBinaryName } from "./argv.js";
 import type { VmConfig } from "./config.js";
 
+const rootDisk = {
+  id: "root",
+  path: "/d/root,1.qcow2",
+  format: "qcow2",
+  readonly: false,
+  serial: "root",
+} as const;
+
 const base: VmConfig = {
   arch: "x86_64",
   accel: "tcg",
@@ -12,7 +20,7 @@ const base: VmConfig = {
   kernel: "/k/vmlinux",
   initrd: "/k/initrd",
   cmdline: ["console=ttyS0", "quiet"],
-  disks: [{ id: "root", path: "/d/root,1.qcow2", format: "qcow2", readonly: false, serial: "root" }],
+  disks: [rootDisk],
   agentSocket: "/run/a.sock",
   qmpSocket: "/run/q.sock",
   consoleLog: "/run/console.log",
@@ -62,19 +70,21 @@ describe("buildQemuArgv", () => {
       ...base,
       network: { kind: "stream", socketPath: "/run/net.sock", mac: "52:54:00:12:34:56" },
     });
-    expect(optionOf(argv, "-netdev")).toEqual(["stream,id=net0,server=off,addr.type=unix,addr.path=/run/net.sock"]);
+    expect(optionOf(argv, "-netdev")).toEqual([
+      "stream,id=net0,server=off,addr.type=unix,addr.path=/run/net.sock",
+    ]);
   });
 
   it.each([
     [{ cpus: 0 }, "cpus"],
     [{ cpus: 1.5 }, "cpus"],
     [{ memoryMib: 16 }, "memoryMib"],
-    [{ disks: [{ ...base.disks[0]!, serial: "a,b" }] }, "disks.serial"],
-    [{ disks: [base.disks[0]!, base.disks[0]!] }, "disks.id"],
+    [{ disks: [{ ...rootDisk, serial: "a,b" }] }, "disks.serial"],
+    [{ disks: [rootDisk, rootDisk] }, "disks.id"],
   ])("rejects %j naming the field", (over, field) => {
-    expect(() => buildQemuArgv({ ...base, ...over } as VmConfig)).toThrow(InvalidConfigError);
+    expect(() => buildQemuArgv({ ...base, ...over })).toThrow(InvalidConfigError);
     try {
-      buildQemuArgv({ ...base, ...over } as VmConfig);
+      buildQemuArgv({ ...base, ...over });
     } catch (err) {
       expect((err as InvalidConfigError).field).toBe(field);
     }
@@ -83,8 +93,12 @@ describe("buildQemuArgv", () => {
 
 describe("kernelCmdline", () => {
   it("passes tsc_early_khz only under TCG on x86_64", () => {
-    expect(kernelCmdline({ arch: "x86_64", accel: "tcg", tscKhz: 2095991.6 })).toContain("tsc_early_khz=2095992");
-    expect(kernelCmdline({ arch: "x86_64", accel: "kvm", tscKhz: 2095991 }).join(" ")).not.toContain("tsc_early");
+    expect(kernelCmdline({ arch: "x86_64", accel: "tcg", tscKhz: 2095991.6 })).toContain(
+      "tsc_early_khz=2095992",
+    );
+    expect(kernelCmdline({ arch: "x86_64", accel: "kvm", tscKhz: 2095991 }).join(" ")).not.toContain(
+      "tsc_early",
+    );
     expect(kernelCmdline({ arch: "aarch64", accel: "tcg" })).toContain("console=ttyAMA0");
   });
 });

@@ -15,11 +15,17 @@ function optValue(value: string): string {
 
 function checkConfig(config: VmConfig): void {
   if (!Number.isInteger(config.cpus) || config.cpus < 1 || config.cpus > VM_LIMITS.maxCpus) {
-    throw new InvalidConfigError("cpus", `must be an integer from 1 to ${VM_LIMITS.maxCpus}, got ${config.cpus}`);
+    throw new InvalidConfigError(
+      "cpus",
+      `must be an integer from 1 to ${VM_LIMITS.maxCpus}, got ${config.cpus}`,
+    );
   }
   const mem = config.memoryMib;
   if (!Number.isInteger(mem) || mem < VM_LIMITS.minMemoryMib || mem > VM_LIMITS.maxMemoryMib) {
-    throw new InvalidConfigError("memoryMib", `must be an integer from ${VM_LIMITS.minMemoryMib}, got ${mem}`);
+    throw new InvalidConfigError(
+      "memoryMib",
+      `must be an integer from ${VM_LIMITS.minMemoryMib}, got ${mem}`,
+    );
   }
   const ids = new Set<string>();
   for (const disk of config.disks) {
@@ -36,7 +42,12 @@ function checkConfig(config: VmConfig): void {
 function machineArgs(config: VmConfig): string[] {
   if (config.arch === "x86_64") {
     // microvm: no PCI, no firmware; the Debian kernel finds its virtio-mmio devices through ACPI (on by default).
-    return ["-M", "microvm,x-option-roms=off,isa-serial=on,rtc=on", "-cpu", config.accel === "tcg" ? "max" : "host"];
+    return [
+      "-M",
+      "microvm,x-option-roms=off,isa-serial=on,rtc=on",
+      "-cpu",
+      config.accel === "tcg" ? "max" : "host",
+    ];
   }
   return ["-M", "virt,gic-version=max", "-cpu", config.accel === "tcg" ? "max" : "host"];
 }

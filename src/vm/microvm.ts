@@ -75,14 +75,18 @@ async function connectAgentSocket(path: string, qemu: QemuProcess, timeoutMs: nu
     if (qemu.exitInfo) throw qemu.exitError("QEMU exited before the agent socket was ready");
     const socket = createConnection(path);
     const error = await new Promise<Error | undefined>((resolve) => {
-      socket.once("connect", () => resolve(undefined));
+      socket.once("connect", () => {
+        resolve(undefined);
+      });
       socket.once("error", resolve);
     });
     if (!error) return socket;
     socket.destroy();
     const code = (error as NodeJS.ErrnoException).code;
     if ((code !== "ENOENT" && code !== "ECONNREFUSED") || Date.now() > deadline) {
-      throw new VmError("MSB_ERR_VM_START", `cannot connect to the agent socket: ${error.message}`, { cause: error });
+      throw new VmError("MSB_ERR_VM_START", `cannot connect to the agent socket: ${error.message}`, {
+        cause: error,
+      });
     }
     await sleep(10);
   }
@@ -149,7 +153,10 @@ export class MicroVm implements AsyncDisposable {
     try {
       const agent = await handshake(qemu, config, options.bootTimeoutMs ?? 60_000);
       const vm = new MicroVm({ qemu, agent, runDir, ownsRunDir, bootMs: performance.now() - started });
-      await vm.init(options.hostname ?? "microsandbox", config.disks[0] ? rootSpec(config.disks[0]) : undefined);
+      await vm.init(
+        options.hostname ?? "microsandbox",
+        config.disks[0] ? rootSpec(config.disks[0]) : undefined,
+      );
       return vm;
     } catch (err) {
       qemu.kill();
@@ -290,11 +297,17 @@ function vmConfig(input: {
 async function handshake(qemu: QemuProcess, config: VmConfig, timeoutMs: number): Promise<AgentConnection> {
   const socket = await connectAgentSocket(config.agentSocket, qemu, 10_000);
   const abort = new AbortController();
-  void qemu.exited.then(() => abort.abort(qemu.exitError("the VM exited during boot")));
+  void qemu.exited.then(() => {
+    abort.abort(qemu.exitError("the VM exited during boot"));
+  });
   try {
     return await AgentConnection.connect(socket, { timeoutMs, signal: abort.signal });
   } catch (err) {
-    if (err instanceof MsbError && err.code === "MSB_ERR_PROTOCOL" && /no agent handshake/.test(err.message)) {
+    if (
+      err instanceof MsbError &&
+      err.code === "MSB_ERR_PROTOCOL" &&
+      /no agent handshake/.test(err.message)
+    ) {
       throw new VmError("MSB_ERR_VM_BOOT_TIMEOUT", `the guest agent did not answer within ${timeoutMs} ms`, {
         cause: err,
         consoleLog: config.consoleLog,

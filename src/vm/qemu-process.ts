@@ -82,7 +82,9 @@ export class QemuProcess {
     await new Promise<void>((resolve, reject) => {
       child.once("spawn", resolve);
       child.once("error", (err) => {
-        reject(new VmError("MSB_ERR_VM_START", `cannot start ${options.binary}: ${err.message}`, { cause: err }));
+        reject(
+          new VmError("MSB_ERR_VM_START", `cannot start ${options.binary}: ${err.message}`, { cause: err }),
+        );
       });
     });
     return new QemuProcess(child, options);
@@ -121,7 +123,12 @@ export class QemuProcess {
   async waitExit(timeoutMs: number): Promise<boolean> {
     if (this.exit) return true;
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    const timeout = new Promise<false>(
+      (resolve) =>
+        (timer = setTimeout(() => {
+          resolve(false);
+        }, timeoutMs)),
+    );
     const result = await Promise.race([this.exited.then(() => true as const), timeout]);
     clearTimeout(timer);
     return result;

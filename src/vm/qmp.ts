@@ -58,7 +58,9 @@ export class QmpClient {
   async execute(command: string, args?: Record<string, unknown>): Promise<unknown> {
     if (this.closed) throw this.closed;
     const reply = this.next();
-    this.socket.write(JSON.stringify(args ? { execute: command, arguments: args } : { execute: command }) + "\n");
+    this.socket.write(
+      JSON.stringify(args ? { execute: command, arguments: args } : { execute: command }) + "\n",
+    );
     return reply;
   }
 

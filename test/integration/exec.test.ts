@@ -33,7 +33,11 @@ describe("exec in a booted microVM", () => {
   });
 
   it("passes env and cwd", async () => {
-    const out = await vm().exec({ ...sh('echo "$GREETING $PWD"'), env: { GREETING: "hi there" }, cwd: "/etc" });
+    const out = await vm().exec({
+      ...sh('echo "$GREETING $PWD"'),
+      env: { GREETING: "hi there" },
+      cwd: "/etc",
+    });
     expect(out.stdout.toString()).toBe("hi there /etc\n");
   });
 
@@ -62,7 +66,9 @@ describe("exec in a booted microVM", () => {
 
   it("gives a clear error for a bad cwd, an unknown user and an empty argv", async () => {
     await expect(vm().exec({ argv: ["true"], cwd: "/nope" })).rejects.toThrow(/\/nope/);
-    await expect(vm().exec({ argv: ["true"], user: "mallory" })).rejects.toMatchObject({ agentCode: "EUSER" });
+    await expect(vm().exec({ argv: ["true"], user: "mallory" })).rejects.toMatchObject({
+      agentCode: "EUSER",
+    });
     await expect(vm().exec({ argv: [] })).rejects.toBeInstanceOf(InvalidConfigError);
   });
 
@@ -77,7 +83,7 @@ describe("exec in a booted microVM", () => {
   });
 
   it("returns binary output with all 256 byte values intact", async () => {
-    const script = "i=0; while [ $i -lt 256 ]; do printf \"\\\\$(printf %o $i)\"; i=$((i+1)); done";
+    const script = 'i=0; while [ $i -lt 256 ]; do printf "\\\\$(printf %o $i)"; i=$((i+1)); done';
     const out = await vm().exec(sh(script));
     expect([...out.stdout]).toEqual([...Array(256).keys()]);
   });
@@ -86,7 +92,9 @@ describe("exec in a booted microVM", () => {
     const out = await vm().exec(sh("head -c 10485760 /dev/zero | tr '\\0' 'x'; echo -n end >&2"));
     expect(out.stdout.length).toBe(10 * 1024 * 1024);
     expect(createHash("sha256").update(out.stdout).digest("hex")).toBe(
-      createHash("sha256").update(Buffer.alloc(10 * 1024 * 1024, "x")).digest("hex"),
+      createHash("sha256")
+        .update(Buffer.alloc(10 * 1024 * 1024, "x"))
+        .digest("hex"),
     );
     expect(out.stderr.toString()).toBe("end");
   });
@@ -111,7 +119,9 @@ describe("exec in a booted microVM", () => {
   });
 
   it("runs on the root disk, writable, with the hostname set", async () => {
-    const out = await vm().exec(sh("hostname; cat /etc/hostname; echo data > /root/f && cat /root/f; mount | grep ' / '"));
+    const out = await vm().exec(
+      sh("hostname; cat /etc/hostname; echo data > /root/f && cat /root/f; mount | grep ' / '"),
+    );
     const lines = out.stdout.toString().split("\n");
     expect(lines[0]).toBe("microsandbox");
     expect(lines[1]).toBe("fixture");

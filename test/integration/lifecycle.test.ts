@@ -81,7 +81,9 @@ describe("VM lifecycle", () => {
           const match = /qemu-pid=(\d+)/.exec(out);
           if (match) resolve(Number(match[1]));
         });
-        child.once("exit", (code) => reject(new Error(`owner exited early with ${code}`)));
+        child.once("exit", (code) => {
+          reject(new Error(`owner exited early with ${code}`));
+        });
       });
       expect(alive(pid)).toBe(true);
       child.kill("SIGKILL");

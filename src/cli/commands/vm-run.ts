@@ -34,17 +34,35 @@ export function registerVmRun(program: Command): void {
   program
     .command("vm-run")
     .description("boot a microVM on an ext4 root disk and run one command in it")
-    .requiredOption("--disk <path>", "ext4 root disk image (not modified: the VM writes to a temporary overlay)")
+    .requiredOption(
+      "--disk <path>",
+      "ext4 root disk image (not modified: the VM writes to a temporary overlay)",
+    )
     .option("--cpus <n>", "virtual CPUs", "1")
     .option("--memory <mib>", "guest memory in MiB", "512")
-    .option("-e, --env <KEY=VALUE>", "environment variable (repeatable)", (v: string, acc: string[]) => [...acc, v], [])
+    .option(
+      "-e, --env <KEY=VALUE>",
+      "environment variable (repeatable)",
+      (v: string, acc: string[]) => [...acc, v],
+      [],
+    )
     .option("-w, --workdir <dir>", "working directory in the guest")
     .option("-u, --user <user>", "user to run as (name, uid or uid:gid)")
     .argument("<command...>", "command and arguments (put them after --)")
     .action(async (argv: string[], opts: VmRunOptions) => {
       const scratch = mkdtempSync(join(tmpdir(), "msb-vm-run-"));
       const overlay = join(scratch, "root.qcow2");
-      execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "raw", "-b", resolve(opts.disk), overlay]);
+      execFileSync("qemu-img", [
+        "create",
+        "-q",
+        "-f",
+        "qcow2",
+        "-F",
+        "raw",
+        "-b",
+        resolve(opts.disk),
+        overlay,
+      ]);
       try {
         await using vm = await MicroVm.boot({
           rootDisk: { path: overlay, format: "qcow2" },

@@ -1,0 +1,149 @@
+/**
+ * Boot benchmark: a MicroVm from spawn to the first exec result (agent handshake, modules, root disk mounted),
+ * and to QEMU's exit after shutdown, against bare QEMU booting the same kernel with a minimal initramfs whose
+ * /init powers off at once. Alternating runs in one process, so both see the same machine load. Plus exec
+ * round-trip latency on a running VM.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runtimeArtifacts, hostTscKhz } from "../src/setup/index.js";
+import { writeNewcArchive } from "../src/setup/cpio.js";
+import { buildQemuArgv, kernelCmdline } from "../src/vm/argv.js";
+import { detectAccelerator, hostAccelProbe } from "../src/vm/accel.js";
+import { bootBusyboxVm } from "../test/fixtures/vm-boot.js";
+import { artifactDir } from "../test/fixtures/artifacts.js";
+import type { BenchResult } from "./result.js";
+import { median, percentile } from "./result.js";
+
+const RUNS = 5;
+const EXECS = 200;
+
+/** A minimal initramfs: busybox as /init's interpreter, powering off immediately. */
+function bareInitrd(dir: string): string {
+  const path = join(dir, "bare-initrd.cpio");
+  const init = "#!/bin/busybox sh\n/bin/busybox poweroff -f\n";
+  writeFileSync(
+    path,
+    writeNewcArchive([
+      { kind: "directory", path: "bin", mode: 0o755 },
+      { kind: "directory", path: "dev", mode: 0o755 },
+      { kind: "chardev", path: "dev/console", mode: 0o600, major: 5, minor: 1 },
+      { kind: "file", path: "bin/busybox", mode: 0o755, data: readFileSync("/bin/busybox") },
+      { kind: "file", path: "init", mode: 0o755, data: Buffer.from(init) },
+    ]),
+  );
+  return path;
+}
+
+/** Milliseconds for bare QEMU to boot the kernel into the minimal init and exit. */
+async function bareBoot(dir: string, initrd: string): Promise<number> {
+  const artifacts = runtimeArtifacts();
+  const accel = detectAccelerator(hostAccelProbe(undefined));
+  const argv = buildQemuArgv({
+    arch: artifacts.arch,
+    accel,
+    cpus: 1,
+    memoryMib: 512,
+    kernel: artifacts.kernel,
+    initrd,
+    cmdline: kernelCmdline({ arch: artifacts.arch, accel, tscKhz: hostTscKhz() }),
+    disks: [],
+    agentSocket: join(dir, "a.sock"),
+    qmpSocket: join(dir, "q.sock"),
+    consoleLog: join(dir, "bare-console.log"),
+    network: { kind: "none" },
+  });
+  const started = performance.now();
+  const child = spawn(artifacts.qemuBinary, argv, { stdio: ["ignore", "ignore", "inherit"] });
+  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+  if (code !== 0) throw new Error(`bare QEMU exited with ${code}`);
+  return performance.now() - started;
+}
+
+/** Milliseconds to boot a MicroVm and get the first exec result, and to have QEMU gone after shutdown. */
+async function ourBoot(): Promise<{ ready: number; total: number }> {
+  const runDir = mkdtempSync(join(artifactDir("bench"), "boot-"));
+  try {
+    const started = performance.now();
+    const vm = await bootBusyboxVm(runDir);
+    await vm.exec({ argv: ["true"] });
+    const ready = performance.now() - started;
+    await vm.shutdown();
+    return { ready, total: performance.now() - started };
+  } finally {
+    rmSync(runDir, { recursive: true, force: true });
+  }
+}
+
+async function execLatency(): Promise<number[]> {
+  const runDir = mkdtempSync(join(artifactDir("bench"), "exec-"));
+  const vm = await bootBusyboxVm(runDir);
+  try {
+    const samples: number[] = [];
+    for (let i = 0; i < EXECS; i++) {
+      const started = performance.now();
+      await vm.exec({ argv: ["true"] });
+      samples.push(performance.now() - started);
+    }
+    return samples;
+  } finally {
+    await vm.shutdown();
+    rmSync(runDir, { recursive: true, force: true });
+  }
+}
+
+/** Runs the boot benchmarks. */
+export async function benchBoot(): Promise<BenchResult[]> {
+  const dir = mkdtempSync(join(tmpdir(), "msb-bench-"));
+  try {
+    const initrd = bareInitrd(dir);
+    const bare: number[] = [];
+    const ready: number[] = [];
+    const total: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      bare.push(await bareBoot(dir, initrd));
+      const ours = await ourBoot();
+      ready.push(ours.ready);
+      total.push(ours.total);
+    }
+    const bareMs = median(bare);
+    const execs = await execLatency();
+    const accel = detectAccelerator(hostAccelProbe(undefined));
+    const note = `${RUNS} alternating runs, median, accel=${accel}`;
+    return [
+      { name: "boot.bare-qemu-to-exit", value: bareMs, unit: "ms", note },
+      {
+        name: "boot.first-exec-vs-bare-qemu",
+        value: median(ready),
+        unit: "ms",
+        baseline: bareMs,
+        ratio: median(ready) / bareMs,
+        note,
+      },
+      {
+        name: "boot.to-exit-after-shutdown-vs-bare-qemu",
+        value: median(total),
+        unit: "ms",
+        baseline: bareMs,
+        ratio: median(total) / bareMs,
+        note,
+      },
+      {
+        name: "exec.round-trip-p50",
+        value: percentile(execs, 50),
+        unit: "ms",
+        note: `${EXECS} execs of true`,
+      },
+      {
+        name: "exec.round-trip-p99",
+        value: percentile(execs, 99),
+        unit: "ms",
+        note: `${EXECS} execs of true`,
+      },
+    ];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

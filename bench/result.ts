@@ -1,0 +1,28 @@
+/** The shape every benchmark reports, printed as a table or as JSON by `bench/run.ts`. */
+export interface BenchResult {
+  /** What was measured, e.g. `boot.ready-vs-bare-qemu`. */
+  readonly name: string;
+  /** Our figure. */
+  readonly value: number;
+  readonly unit: string;
+  /** The baseline measured in the same run, when the figure is a comparison. */
+  readonly baseline?: number;
+  /** value / baseline (lower is better unless the name says otherwise). */
+  readonly ratio?: number;
+  /** Free-form context (sample count, accelerator...). */
+  readonly note?: string;
+}
+
+/** Median of a non-empty list. */
+export function median(values: readonly number[]): number {
+  return percentile(values, 50);
+}
+
+/** The p-th percentile (nearest rank) of a non-empty list. */
+export function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  const value = sorted[rank];
+  if (value === undefined) throw new Error("percentile of an empty list");
+  return value;
+}

@@ -1,0 +1,37 @@
+/**
+ * `npm run bench [-- --json] [-- --only boot,image]`: runs every benchmark and prints one line per figure, or
+ * a JSON array of {@link BenchResult} with `--json`.
+ */
+import { benchBoot } from "./boot.js";
+import type { BenchResult } from "./result.js";
+
+const suites: Record<string, () => Promise<BenchResult[]>> = {
+  boot: benchBoot,
+};
+
+const args = process.argv.slice(2);
+const json = args.includes("--json");
+const onlyIndex = args.indexOf("--only");
+const only = onlyIndex >= 0 ? (args[onlyIndex + 1] ?? "").split(",") : Object.keys(suites);
+
+const results: BenchResult[] = [];
+for (const name of only) {
+  const suite = suites[name];
+  if (!suite) throw new Error(`unknown benchmark suite ${name}; known: ${Object.keys(suites).join(", ")}`);
+  if (!json) process.stderr.write(`running ${name}...\n`);
+  results.push(...(await suite()));
+}
+
+if (json) {
+  process.stdout.write(JSON.stringify(results, null, 2) + "\n");
+} else {
+  for (const r of results) {
+    const vs =
+      r.baseline === undefined
+        ? ""
+        : `  baseline ${r.baseline.toFixed(1)} ${r.unit}  ratio ${r.ratio?.toFixed(2)}`;
+    process.stdout.write(
+      `${r.name.padEnd(44)} ${r.value.toFixed(2).padStart(10)} ${r.unit}${vs}${r.note ? `  (${r.note})` : ""}\n`,
+    );
+  }
+}
