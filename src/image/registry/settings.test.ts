@@ -1,0 +1,116 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { readEnv } from "../../config/env.js";
+import { InvalidConfigError } from "../../errors.js";
+import { parseReference } from "../reference.js";
+import { authKeyRegistry, dockerConfigCredentials } from "./credentials.js";
+import { endpointsFor } from "./endpoints.js";
+import { isLoopbackHost, loadRegistrySettings, validateSettings, type RegistrySettings } from "./settings.js";
+
+const made: string[] = [];
+afterAll(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+function tempDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  made.push(d);
+  return d;
+}
+
+const base: RegistrySettings = { mirrors: [], insecure: [], ca: {}, dockerConfigFile: "/nonexistent" };
+
+describe("registry settings", () => {
+  it("merges MSB_REGISTRY_MIRRORS (first) with the config file's registry-mirrors", async () => {
+    const home = tempDir("msb-settings-");
+    writeFileSync(join(home, "ca.pem"), "PEM");
+    writeFileSync(
+      join(home, "config.json"),
+      JSON.stringify({
+        "registry-mirrors": ["https://m2.example/", "http://127.0.0.1:5000"],
+        "insecure-registries": ["10.0.0.5:5000"],
+        "registry-ca": { "reg.internal": join(home, "ca.pem") },
+      }),
+    );
+    const env = readEnv({
+      MSB_HOME: home,
+      MSB_REGISTRY_MIRRORS: "https://m1.example, http://127.0.0.1:5000",
+    });
+    const settings = await loadRegistrySettings(env);
+    expect(settings.mirrors).toEqual(["https://m1.example", "http://127.0.0.1:5000", "https://m2.example"]);
+    expect(settings.insecure).toEqual(["10.0.0.5:5000"]);
+    expect(settings.ca).toEqual({ "reg.internal": "PEM" });
+  });
+
+  it("defaults without a config file, and rejects plain-HTTP mirrors on non-loopback hosts", async () => {
+    const home = tempDir("msb-settings-");
+    expect((await loadRegistrySettings(readEnv({ MSB_HOME: home }))).mirrors).toEqual([]);
+    expect(() => validateSettings({ ...base, mirrors: ["http://mirror.example"] })).toThrow(
+      InvalidConfigError,
+    );
+    expect(
+      validateSettings({ ...base, mirrors: ["http://10.0.0.5:5000"], insecure: ["10.0.0.5:5000"] }).mirrors,
+    ).toEqual(["http://10.0.0.5:5000"]);
+    expect(() => validateSettings({ ...base, mirrors: ["ftp://x"] })).toThrow(InvalidConfigError);
+  });
+
+  it("knows loopback hosts", () => {
+    for (const host of ["localhost", "localhost:5000", "127.0.0.1", "127.1.2.3:80", "[::1]:5000"])
+      expect(isLoopbackHost(host)).toBe(true);
+    for (const host of ["example.com", "10.0.0.1:5000", "localhost.example", "[::2]"])
+      expect(isLoopbackHost(host)).toBe(false);
+  });
+});
+
+describe("endpointsFor", () => {
+  const settings = validateSettings({
+    ...base,
+    mirrors: ["http://127.0.0.1:5000"],
+    insecure: ["reg.lan:80"],
+    ca: { "tls.lan": "PEM" },
+  });
+  it("puts mirrors before Docker Hub, for Docker Hub images only", () => {
+    expect(endpointsFor(parseReference("python:3.12"), settings).map((e) => [e.baseUrl, e.mirror])).toEqual([
+      ["http://127.0.0.1:5000", true],
+      ["https://registry-1.docker.io", false],
+    ]);
+    expect(endpointsFor(parseReference("ghcr.io/a/b"), settings).map((e) => e.baseUrl)).toEqual([
+      "https://ghcr.io",
+    ]);
+  });
+  it("uses plain HTTP only for loopback and insecure registries, HTTPS with a CA otherwise", () => {
+    expect(endpointsFor(parseReference("localhost:5000/x"), settings)[0]?.baseUrl).toBe(
+      "http://localhost:5000",
+    );
+    expect(endpointsFor(parseReference("reg.lan:80/x"), settings)[0]?.baseUrl).toBe("http://reg.lan:80");
+    expect(endpointsFor(parseReference("tls.lan/x"), settings)[0]).toEqual({
+      baseUrl: "https://tls.lan",
+      host: "tls.lan",
+      mirror: false,
+      ca: "PEM",
+    });
+  });
+});
+
+describe("docker config credentials", () => {
+  it("reads auth (base64) and username/password entries, Docker Hub under its legacy key", async () => {
+    const dir = tempDir("msb-docker-");
+    const file = join(dir, "config.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        auths: {
+          "https://index.docker.io/v1/": { auth: Buffer.from("hub:p:w").toString("base64") },
+          "127.0.0.1:5001": { username: "u", password: "p" },
+          "https://ghcr.io": {},
+        },
+      }),
+    );
+    expect(await dockerConfigCredentials(file, "docker.io")).toEqual({ username: "hub", password: "p:w" });
+    expect(await dockerConfigCredentials(file, "127.0.0.1:5001")).toEqual({ username: "u", password: "p" });
+    expect(await dockerConfigCredentials(file, "ghcr.io")).toBeUndefined();
+    expect(await dockerConfigCredentials(join(dir, "missing.json"), "ghcr.io")).toBeUndefined();
+    expect(authKeyRegistry("registry-1.docker.io")).toBe("docker.io");
+  });
+});
