@@ -32,7 +32,9 @@ export type MsbErrorCode =
   | "MSB_ERR_REGISTRY_AUTH"
   | "MSB_ERR_ROOTFS_BUILD"
   | "MSB_ERR_STORE"
-  | "MSB_ERR_NET_PACKET";
+  | "MSB_ERR_NET_PACKET"
+  | "MSB_ERR_NETWORK"
+  | "MSB_ERR_PORT_IN_USE";
 
 const MSB_ERROR_BRAND = Symbol.for("microsandbox.error");
 
@@ -276,5 +278,87 @@ export class RootfsBuildError extends MsbError {
 export class StoreError extends MsbError {
   constructor(message: string, options: MsbErrorOptions = {}) {
     super("MSB_ERR_STORE", message, options);
+  }
+}
+
+/** No sandbox has this name. */
+export class SandboxNotFoundError extends MsbError {
+  /** The name looked up. */
+  readonly sandbox: string;
+  constructor(name: string, options: MsbErrorOptions = {}) {
+    super("MSB_ERR_SANDBOX_NOT_FOUND", `no sandbox named ${JSON.stringify(name)}`, {
+      hint: "`msb ls` lists the sandboxes",
+      ...options,
+    });
+    this.sandbox = name;
+  }
+}
+
+/** A sandbox with this name already exists. */
+export class SandboxExistsError extends MsbError {
+  /** The name that is taken. */
+  readonly sandbox: string;
+  constructor(name: string, options: MsbErrorOptions = {}) {
+    super("MSB_ERR_SANDBOX_EXISTS", `a sandbox named ${JSON.stringify(name)} already exists`, {
+      hint: "pick another name, remove it (`msb rm`), or pass replace: true",
+      ...options,
+    });
+    this.sandbox = name;
+  }
+}
+
+/** The sandbox's VM or supervisor died; the handle can no longer be used. */
+export class SandboxCrashedError extends MsbError {
+  /** The sandbox's name. */
+  readonly sandbox: string;
+  constructor(name: string, reason: string, options: MsbErrorOptions = {}) {
+    super("MSB_ERR_SANDBOX_CRASHED", `sandbox ${JSON.stringify(name)} crashed: ${reason}`, {
+      hint: "its guest console log is in the sandbox's directory; remove it with Sandbox.remove()",
+      ...options,
+    });
+    this.sandbox = name;
+  }
+}
+
+/** A command ran past its `timeoutMs` and was killed. */
+export class ExecTimeoutError extends MsbError {
+  /** The limit that expired. */
+  readonly timeoutMs: number;
+  /** What the command wrote before it was killed. */
+  readonly stdout: Buffer;
+  readonly stderr: Buffer;
+  constructor(
+    timeoutMs: number,
+    output: { stdout: Buffer; stderr: Buffer } = { stdout: Buffer.alloc(0), stderr: Buffer.alloc(0) },
+    options: MsbErrorOptions = {},
+  ) {
+    super("MSB_ERR_EXEC_TIMEOUT", `command timed out after ${timeoutMs} ms and was killed`, {
+      hint: "raise timeoutMs, or check why the command hangs",
+      ...options,
+    });
+    this.timeoutMs = timeoutMs;
+    this.stdout = output.stdout;
+    this.stderr = output.stderr;
+  }
+}
+
+/** The sandbox network could not be set up or failed (the link socket, an upstream resolver setting). */
+export class NetworkError extends MsbError {
+  constructor(message: string, options: MsbErrorOptions = {}) {
+    super("MSB_ERR_NETWORK", message, options);
+  }
+}
+
+/** A published host port is already in use (or cannot be bound). `port` and `protocol` name it. */
+export class PortInUseError extends MsbError {
+  readonly port: number;
+  readonly protocol: "tcp" | "udp";
+  constructor(address: string, port: number, protocol: "tcp" | "udp", options: MsbErrorOptions = {}) {
+    super("MSB_ERR_PORT_IN_USE", `cannot publish ${protocol} port ${address}:${port}: already in use`, {
+      hint: "choose another host port in `ports`, or stop what is listening on it",
+      ...options,
+    });
+    this.port = port;
+    this.protocol = protocol;
   }
 }

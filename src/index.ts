@@ -7,6 +7,8 @@
  * @packageDocumentation
  */
 export * from "./errors.js";
+export * from "./sdk/index.js";
+export type { PullPolicy } from "./image/image-service.js";
 export { install, isInstalled, runtimeArtifacts } from "./setup/index.js";
 export type { InstallOptions, RuntimeArtifacts } from "./setup/index.js";
 export { MicroVm } from "./vm/microvm.js";

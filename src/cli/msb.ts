@@ -5,6 +5,7 @@
 import { Command, CommanderError } from "commander";
 import { MsbError } from "../errors.js";
 import { registerSetup } from "./commands/setup.js";
+import { registerSupervise } from "./commands/supervise.js";
 import { registerVmRun } from "./commands/vm-run.js";
 
 const program = new Command("msb")
@@ -15,6 +16,7 @@ const program = new Command("msb")
 
 registerSetup(program);
 registerVmRun(program);
+registerSupervise(program);
 
 try {
   await program.parseAsync(process.argv);

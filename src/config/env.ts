@@ -15,6 +15,11 @@ export interface MsbEnv {
   readonly accel: string | undefined;
   /** `MSB_REGISTRY_MIRRORS`: comma-separated base URLs tried in order before Docker Hub. */
   readonly registryMirrors: readonly string[];
+  /**
+   * `MSB_REGISTRY_MIRRORS_ONLY=1`: Docker Hub images come only from the mirrors, never from Docker Hub itself
+   * (air-gapped installs, and the test suite, which must not reach outside the machine).
+   */
+  readonly registryMirrorsOnly: boolean;
   /** `MSB_DNS_SERVERS`: comma-separated `ip[:port]` upstream resolvers. */
   readonly dnsServers: readonly string[];
   /** Docker's client configuration file (registry credentials): `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`. */
@@ -38,6 +43,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): MsbEnv {
     qemuBinary: env["MSB_QEMU"] || undefined,
     accel: env["MSB_ACCEL"] || undefined,
     registryMirrors: list(env["MSB_REGISTRY_MIRRORS"]),
+    registryMirrorsOnly: ["1", "true", "yes"].includes((env["MSB_REGISTRY_MIRRORS_ONLY"] ?? "").toLowerCase()),
     dnsServers: list(env["MSB_DNS_SERVERS"]),
     dockerConfigFile: join(env["DOCKER_CONFIG"] || join(homedir(), ".docker"), "config.json"),
     searchPath: (env["PATH"] ?? "").split(delimiter).filter((dir) => dir !== ""),

@@ -205,9 +205,10 @@ describe("mirrors for Docker Hub", () => {
       vars: { MSB_REGISTRY_MIRRORS: registry.url },
       retry: { attempts: 1 },
     });
+    // The harness sets MSB_REGISTRY_MIRRORS_ONLY: tests never reach Docker Hub itself.
     const error = images.pull("definitely-not-published:1");
     await expect(error).rejects.toThrow(registry.url);
-    await expect(error).rejects.toThrow("registry-1.docker.io");
+    await expect(error).rejects.toMatchObject({ code: "MSB_ERR_IMAGE_NOT_FOUND" });
   });
 });
 

@@ -25,7 +25,8 @@ export function endpointsFor(ref: ImageReference, settings: RegistrySettings): E
     return { baseUrl, host, mirror, ...(ca === undefined ? {} : { ca }) };
   };
   if (ref.registry === DOCKER_HUB) {
-    return [...settings.mirrors.map((url) => endpoint(url, true)), endpoint(DOCKER_HUB_API, false)];
+    const mirrors = settings.mirrors.map((url) => endpoint(url, true));
+    return settings.mirrorsOnly ? mirrors : [...mirrors, endpoint(DOCKER_HUB_API, false)];
   }
   const scheme =
     settings.ca[ref.registry] === undefined && allowsPlainHttp(ref.registry, settings.insecure)

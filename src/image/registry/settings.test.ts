@@ -19,7 +19,13 @@ function tempDir(prefix: string): string {
   return d;
 }
 
-const base: RegistrySettings = { mirrors: [], insecure: [], ca: {}, dockerConfigFile: "/nonexistent" };
+const base: RegistrySettings = {
+  mirrors: [],
+  mirrorsOnly: false,
+  insecure: [],
+  ca: {},
+  dockerConfigFile: "/nonexistent",
+};
 
 describe("registry settings", () => {
   it("merges MSB_REGISTRY_MIRRORS (first) with the config file's registry-mirrors", async () => {
@@ -77,6 +83,12 @@ describe("endpointsFor", () => {
     ]);
     expect(endpointsFor(parseReference("ghcr.io/a/b"), settings).map((e) => e.baseUrl)).toEqual([
       "https://ghcr.io",
+    ]);
+  });
+  it("never names Docker Hub itself when mirrors-only is set", () => {
+    const only = validateSettings({ ...settings, mirrorsOnly: true });
+    expect(endpointsFor(parseReference("python:3.12"), only).map((e) => e.baseUrl)).toEqual([
+      "http://127.0.0.1:5000",
     ]);
   });
   it("uses plain HTTP only for loopback and insecure registries, HTTPS with a CA otherwise", () => {

@@ -27,6 +27,8 @@ import {
 export interface RegistrySettings {
   /** Base URLs tried in order before Docker Hub, for Docker Hub images only. */
   readonly mirrors: readonly string[];
+  /** Never contact Docker Hub itself: its images come from the mirrors only. */
+  readonly mirrorsOnly: boolean;
   /** Registry hosts (`host[:port]`) reached over plain HTTP. Loopback hosts need not be listed. */
   readonly insecure: readonly string[];
   /** Extra trusted CA certificates (PEM text) per registry host. */
@@ -66,8 +68,13 @@ export async function loadRegistrySettings(env: MsbEnv): Promise<RegistrySetting
         });
       });
     }
+    const mirrorsOnly = doc["registry-mirrors-only"];
+    if (mirrorsOnly !== undefined && typeof mirrorsOnly !== "boolean") {
+      throw new InvalidConfigError("registry-mirrors-only", `${file}: must be true or false`);
+    }
     return validateSettings({
       mirrors: [...new Set(mirrors)],
+      mirrorsOnly: env.registryMirrorsOnly || mirrorsOnly === true,
       insecure,
       ca,
       dockerConfigFile: env.dockerConfigFile,

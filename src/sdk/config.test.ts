@@ -1,0 +1,98 @@
+import { describe, expect, it } from "vitest";
+import { InvalidConfigError } from "../errors.js";
+import { persistableConfig, validateSandboxConfig } from "./config.js";
+import { execDefaults, mainProcess } from "./defaults.js";
+import { toExecRequest } from "./exec-config.js";
+
+const image = {
+  env: ["PATH=/bin", "LANG=C"],
+  workingDir: "",
+  user: "",
+  cmd: ["python3"],
+  entrypoint: undefined,
+};
+const imageConfig = image as unknown as Parameters<typeof execDefaults>[1];
+
+function fieldOf(run: () => unknown): string | undefined {
+  try {
+    run();
+  } catch (err) {
+    if (err instanceof InvalidConfigError) return err.field;
+    throw err;
+  }
+  return undefined;
+}
+
+describe("validateSandboxConfig", () => {
+  it("accepts the seed's fields", () => {
+    const config = { name: "a.b-c_1", image: "python:3.12", cpus: 2, memoryMib: 256, replace: true };
+    expect(validateSandboxConfig(config)).toBe(config);
+  });
+
+  it.each([
+    [{ image: "x" }, "name"],
+    [{ name: "", image: "x" }, "name"],
+    [{ name: "a/b", image: "x" }, "name"],
+    [{ name: "-a", image: "x" }, "name"],
+    [{ name: "a".repeat(64), image: "x" }, "name"],
+    [{ name: "a" }, "image"],
+    [{ name: "a", image: "x", cpus: -1 }, "cpus"],
+    [{ name: "a", image: "x", cpus: 1.5 }, "cpus"],
+    [{ name: "a", image: "x", memoryMib: 1 }, "memoryMib"],
+    [{ name: "a", image: "x", pullPolicy: "sometimes" }, "pullPolicy"],
+    [{ name: "a", image: "x", env: { A: 1 } }, "env.A"],
+    [{ name: "a", image: "x", workdir: "relative" }, "workdir"],
+    [{ name: "a", image: "x", hostname: "bad_host" }, "hostname"],
+    [{ name: "a", image: "x", cmd: "not-an-array" }, "cmd"],
+    [{ name: "a", image: "x", registryAuth: { username: "u" } }, "registryAuth"],
+    [{ name: "a", image: "x", ports: { "8080": 80 } }, "ports"],
+    [{ name: "a", image: "x", stopSignal: "SIGINT" }, "stopSignal"],
+    [{ name: "a", image: "x", memoryMB: 5 }, "memoryMB"],
+  ])("rejects %j naming %s", (config, field) => {
+    expect(fieldOf(() => validateSandboxConfig(config))).toBe(field);
+  });
+
+  it("never persists the registry password", () => {
+    const json = persistableConfig({
+      name: "a",
+      image: "x",
+      registryAuth: { username: "u", password: "s3cret" },
+    });
+    expect(json).not.toContain("s3cret");
+    expect(JSON.parse(json)).toMatchObject({ registryAuth: { username: "u" } });
+  });
+});
+
+describe("exec defaults", () => {
+  it("applies the image's Env under the config's, and '/' as the default cwd", () => {
+    const d = execDefaults({ name: "a", image: "x", env: { LANG: "C.UTF-8" } }, imageConfig);
+    expect(d).toEqual({
+      env: { PATH: "/bin", LANG: "C.UTF-8" },
+      cwd: "/",
+      user: undefined,
+      shell: "/bin/sh",
+    });
+    const req = toExecRequest({ cmd: "ls", env: { X: "1" }, cwd: "/tmp" }, d);
+    expect(req).toMatchObject({ argv: ["ls"], cwd: "/tmp", env: { PATH: "/bin", LANG: "C.UTF-8", X: "1" } });
+  });
+
+  it("rejects what collected exec cannot do", () => {
+    const d = execDefaults({ name: "a", image: "x" }, imageConfig);
+    expect(fieldOf(() => toExecRequest({ cmd: "" }, d))).toBe("cmd");
+    expect(fieldOf(() => toExecRequest({ cmd: "x", tty: true }, d))).toBe("tty");
+    expect(fieldOf(() => toExecRequest({ cmd: "x", stdin: "pipe" }, d))).toBe("stdin");
+    expect(fieldOf(() => toExecRequest({ cmd: "x", timeoutMs: -5 }, d))).toBe("timeoutMs");
+  });
+
+  it("builds the main process Docker's way", () => {
+    expect(mainProcess({ name: "a", image: "x" }, imageConfig)).toBeUndefined();
+    expect(mainProcess({ name: "a", image: "x", cmd: ["-V"] }, imageConfig)).toEqual(["-V"]);
+    const withEntrypoint = {
+      ...image,
+      entrypoint: ["python3"],
+      cmd: ["-i"],
+    } as unknown as typeof imageConfig;
+    expect(mainProcess({ name: "a", image: "x", cmd: ["-V"] }, withEntrypoint)).toEqual(["python3", "-V"]);
+    expect(mainProcess({ name: "a", image: "x", entrypoint: ["sh"] }, withEntrypoint)).toEqual(["sh"]);
+  });
+});

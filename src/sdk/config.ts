@@ -1,0 +1,168 @@
+/**
+ * `SandboxConfig`, the seed's creation options, and their validation. Every field either works or is rejected
+ * here, before anything is created, with an {@link InvalidConfigError} naming it: nothing is accepted and
+ * silently ignored. Fields the seed documents that this release does not implement yet are rejected as such.
+ */
+import { InvalidConfigError } from "../errors.js";
+import type { PullPolicy } from "../image/image-service.js";
+
+/** Registry credentials (Basic auth) for pulling the image. Never persisted. */
+export interface RegistryAuth {
+  readonly username: string;
+  readonly password: string;
+}
+
+/** Options of `Sandbox.create()`. */
+export interface SandboxConfig {
+  /** Unique name: letters, digits, `.`, `_`, `-`; at most 63 characters; starts with a letter or digit. */
+  readonly name: string;
+  /** OCI image reference (`python:3.12`, `localhost:5000/app@sha256:...`). */
+  readonly image: string;
+  /** Virtual CPUs (default 1). */
+  readonly cpus?: number;
+  /** Guest memory in MiB (default 512). */
+  readonly memoryMib?: number;
+  /** Environment of every command, over the image's `Env`. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Working directory of commands (default: the image's `WorkingDir`, else the user's home). */
+  readonly workdir?: string;
+  /** Guest hostname (default: the sandbox name). */
+  readonly hostname?: string;
+  /** User commands run as (default: the image's `User`, else root). */
+  readonly user?: string;
+  /** Main process: overrides the image's `Entrypoint`. Setting it or `cmd` starts a main process at boot. */
+  readonly entrypoint?: readonly string[];
+  /** Main process arguments: overrides the image's `Cmd`. */
+  readonly cmd?: readonly string[];
+  /** Shell used by `shell()` (default `/bin/sh`). */
+  readonly shell?: string;
+  /** Replace an existing sandbox of the same name (it is stopped and removed first). */
+  readonly replace?: boolean;
+  /** When to pull: `if-missing` (default), `always`, `never`. */
+  readonly pullPolicy?: PullPolicy;
+  /** Credentials for the image's registry. */
+  readonly registryAuth?: RegistryAuth;
+  /** Free-form labels, stored with the sandbox and shown by `list()`. */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/** Seed fields that a later release implements; rejected rather than ignored. */
+const NOT_YET = [
+  "volumes",
+  "patches",
+  "ports",
+  "network",
+  "secrets",
+  "scripts",
+  "logLevel",
+  "quietLogs",
+  "stopSignal",
+  "maxDurationSecs",
+] as const;
+
+const KNOWN = new Set<string>([
+  "name",
+  "image",
+  "cpus",
+  "memoryMib",
+  "env",
+  "workdir",
+  "hostname",
+  "user",
+  "entrypoint",
+  "cmd",
+  "shell",
+  "replace",
+  "pullPolicy",
+  "registryAuth",
+  "labels",
+]);
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+
+function fail(field: string, message: string, hint?: string): never {
+  throw new InvalidConfigError(field, message, hint === undefined ? {} : { hint });
+}
+
+function checkStringRecord(field: string, value: unknown): void {
+  if (value === undefined) return;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) fail(field, "must be an object");
+  for (const [k, v] of Object.entries(value)) {
+    if (typeof v !== "string") fail(`${field}.${k}`, "must be a string");
+  }
+}
+
+function checkStringArray(field: string, value: unknown): void {
+  if (value === undefined) return;
+  if (!Array.isArray(value) || !value.every((s) => typeof s === "string")) {
+    fail(field, "must be an array of strings");
+  }
+}
+
+function checkInteger(field: string, value: unknown, min: number, max: number): void {
+  if (value === undefined) return;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    fail(field, `must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+}
+
+function checkOptionalString(field: string, value: unknown): void {
+  if (value !== undefined && (typeof value !== "string" || value === ""))
+    fail(field, "must be a non-empty string");
+}
+
+/** Validates a config from user code (untyped JS included). Throws {@link InvalidConfigError}. */
+export function validateSandboxConfig(input: unknown): SandboxConfig {
+  if (typeof input !== "object" || input === null) fail("config", "must be an object");
+  const config = input as Record<string, unknown>;
+  for (const key of Object.keys(config)) {
+    if ((NOT_YET as readonly string[]).includes(key)) {
+      fail(key, "is not supported by this release of microsandbox yet", "remove it; see CHANGELOG.md");
+    }
+    if (!KNOWN.has(key)) fail(key, "is not a sandbox option");
+  }
+  const name = config["name"];
+  if (typeof name !== "string" || name === "") fail("name", "is required");
+  if (!NAME.test(name)) {
+    fail(
+      "name",
+      `${JSON.stringify(name)} must be 1-63 letters, digits, '.', '_' or '-', starting alphanumeric`,
+    );
+  }
+  if (typeof config["image"] !== "string" || config["image"] === "") fail("image", "is required");
+  checkInteger("cpus", config["cpus"], 1, 64);
+  checkInteger("memoryMib", config["memoryMib"], 64, 1024 * 1024);
+  checkStringRecord("env", config["env"]);
+  checkStringRecord("labels", config["labels"]);
+  checkStringArray("entrypoint", config["entrypoint"]);
+  checkStringArray("cmd", config["cmd"]);
+  for (const field of ["workdir", "user", "shell"]) checkOptionalString(field, config[field]);
+  const hostname = config["hostname"];
+  if (hostname !== undefined && (typeof hostname !== "string" || !HOSTNAME.test(hostname))) {
+    fail("hostname", `${JSON.stringify(hostname)} is not a valid hostname`);
+  }
+  const workdir = config["workdir"];
+  if (typeof workdir === "string" && !workdir.startsWith("/")) fail("workdir", "must be an absolute path");
+  if (config["replace"] !== undefined && typeof config["replace"] !== "boolean")
+    fail("replace", "must be a boolean");
+  const policy = config["pullPolicy"];
+  if (policy !== undefined && policy !== "always" && policy !== "if-missing" && policy !== "never") {
+    fail("pullPolicy", `${JSON.stringify(policy)} is not one of "always", "if-missing", "never"`);
+  }
+  const auth = config["registryAuth"] as Record<string, unknown> | undefined;
+  if (auth !== undefined && (typeof auth.username !== "string" || typeof auth.password !== "string")) {
+    fail("registryAuth", "must be { username: string, password: string }");
+  }
+  return config as unknown as SandboxConfig;
+}
+
+/** The config as persisted: the registry password is never stored. */
+export function persistableConfig(config: SandboxConfig): string {
+  const { registryAuth, ...rest } = config;
+  return JSON.stringify(
+    registryAuth
+      ? { ...rest, registryAuth: { username: registryAuth.username, password: "[redacted]" } }
+      : rest,
+  );
+}

@@ -1,0 +1,75 @@
+/**
+ * The SDK's connection to a sandbox supervisor: an `AgentConnection` over the control socket that keeps the
+ * Node event loop alive only while a request is in flight, so a script that forgets to stop its sandbox still
+ * exits (and the attached sandbox stops with it).
+ */
+import { createConnection } from "node:net";
+import type { Socket } from "node:net";
+import { join } from "node:path";
+import { AgentConnection } from "../agent-client/connection.js";
+import { execCollect } from "../agent-client/exec.js";
+import type { ExecRequest, ExecResult } from "../agent-client/exec.js";
+import { CONTROL_SOCKET } from "../supervisor/spec.js";
+
+/** A connection to one sandbox's supervisor. */
+export class SupervisorConnection {
+  readonly #socket: Socket;
+  readonly #agent: AgentConnection;
+  #inFlight = 0;
+
+  private constructor(socket: Socket, agent: AgentConnection) {
+    this.#socket = socket;
+    this.#agent = agent;
+    socket.unref();
+  }
+
+  /** Connects to the supervisor whose sockets are in `runDir`. */
+  static async open(runDir: string): Promise<SupervisorConnection> {
+    const socket = createConnection(join(runDir, CONTROL_SOCKET));
+    await new Promise<void>((resolve, reject) => {
+      socket.once("connect", resolve);
+      socket.once("error", reject);
+    });
+    const agent = await AgentConnection.connect(socket, { timeoutMs: 10_000 });
+    return new SupervisorConnection(socket, agent);
+  }
+
+  /** The error that closed the connection, if it is closed. */
+  get closedBy(): Error | undefined {
+    return this.#agent.closedBy;
+  }
+
+  /** Runs a command and collects its output. */
+  exec(request: ExecRequest): Promise<ExecResult> {
+    return this.#busy(() => execCollect(this.#agent, request));
+  }
+
+  /** Asks the supervisor to stop the sandbox; resolves when the stop is under way. */
+  requestStop(): Promise<void> {
+    return this.#busy(() => this.#agent.shutdown());
+  }
+
+  /** Resolves when the supervisor closes the connection (the sandbox stopped or crashed). */
+  closed(): Promise<Error> {
+    return this.#busy(
+      () =>
+        new Promise<Error>((resolve) => {
+          this.#agent.onClose(resolve);
+        }),
+    );
+  }
+
+  /** Closes the connection. */
+  close(): void {
+    this.#agent.close();
+  }
+
+  async #busy<T>(run: () => Promise<T>): Promise<T> {
+    if (this.#inFlight++ === 0) this.#socket.ref();
+    try {
+      return await run();
+    } finally {
+      if (--this.#inFlight === 0) this.#socket.unref();
+    }
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * What the SDK hands a supervisor process on its standard input: everything needed to boot and serve one
+ * sandbox. It carries no secrets (none exist yet; when they do, they travel this way, never on argv).
+ */
+import type { RootDiskOptions } from "../vm/microvm.js";
+
+/** The supervisor's launch specification. */
+export interface SupervisorSpec {
+  readonly name: string;
+  /** State directory (`MSB_HOME`). */
+  readonly home: string;
+  /** Short directory for the sockets and the guest console log. */
+  readonly runDir: string;
+  readonly rootDisk: RootDiskOptions;
+  readonly cpus: number;
+  readonly memoryMib: number;
+  readonly hostname: string;
+  /** Detached sandboxes outlive their creator; attached ones stop when it dies. */
+  readonly detached: boolean;
+  /** The main process (entrypoint + cmd), started in the background at boot; output to `main.log`. */
+  readonly main?: MainProcessSpec;
+}
+
+/** The sandbox's main process. */
+export interface MainProcessSpec {
+  readonly argv: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd?: string | undefined;
+  readonly user?: string | undefined;
+}
+
+/** Name of the SDK control socket inside `runDir`. */
+export const CONTROL_SOCKET = "control.sock";
+
+/** The single line a supervisor prints on stdout once it is ready, or when it failed to start. */
+export type SupervisorReport =
+  | { readonly ready: true; readonly pid: number; readonly qemuPid: number; readonly bootMs: number }
+  | { readonly ready: false; readonly code: string; readonly message: string };
+
+/** Parses a spec received on stdin (our own format, still checked: a bad spec must fail clearly). */
+export function parseSpec(text: string): SupervisorSpec {
+  const value = JSON.parse(text) as Partial<SupervisorSpec>;
+  const ok =
+    typeof value.name === "string" &&
+    typeof value.home === "string" &&
+    typeof value.runDir === "string" &&
+    typeof value.rootDisk?.path === "string" &&
+    typeof value.cpus === "number" &&
+    typeof value.memoryMib === "number" &&
+    typeof value.hostname === "string" &&
+    typeof value.detached === "boolean";
+  if (!ok) throw new Error("malformed supervisor spec");
+  return value as SupervisorSpec;
+}

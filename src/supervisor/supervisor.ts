@@ -1,0 +1,91 @@
+/**
+ * The supervisor: one process per sandbox. It boots the VM, serves SDK clients on a unix socket, records every
+ * status transition in SQLite, stops the VM when its creator dies (attached mode, signalled by the owner pipe
+ * closing: works even when the creator is SIGKILLed), and marks the sandbox crashed if QEMU dies under it.
+ * QEMU runs with pdeathsig, so it never outlives the supervisor either.
+ */
+import { rmSync } from "node:fs";
+import { createServer } from "node:net";
+import type { Server } from "node:net";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import { msbPaths } from "../config/paths.js";
+import { MsbError } from "../errors.js";
+import { Store } from "../store/store.js";
+import { MicroVm } from "../vm/microvm.js";
+import { ClientSession } from "./client-session.js";
+import { startMainProcess } from "./main-process.js";
+import { CONTROL_SOCKET } from "./spec.js";
+import type { SupervisorReport, SupervisorSpec } from "./spec.js";
+
+/** How the supervisor process talks to its launcher. */
+export interface SupervisorIo {
+  /** Called once: ready, or failed to start. */
+  report(report: SupervisorReport): void;
+  /** Attached mode: the read end of the owner pipe; it ends when the creator dies. */
+  readonly ownerPipe?: Readable;
+}
+
+/** Runs a sandbox until it stops; resolves with the process exit code. */
+export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Promise<number> {
+  const store = Store.open({ path: msbPaths(spec.home).database });
+  let vm: MicroVm;
+  try {
+    vm = await MicroVm.boot({
+      rootDisk: spec.rootDisk,
+      cpus: spec.cpus,
+      memoryMib: spec.memoryMib,
+      hostname: spec.hostname,
+      runDir: spec.runDir,
+      home: spec.home,
+    });
+  } catch (err) {
+    const code = err instanceof MsbError ? err.code : "MSB_ERR_VM_START";
+    store.sandboxes.setStatus(spec.name, "crashed", { exitReason: `boot failed: ${(err as Error).message}` });
+    store.close();
+    io.report({ ready: false, code, message: (err as Error).message });
+    return 1;
+  }
+  const socketPath = join(spec.runDir, CONTROL_SOCKET);
+  const sessions = new Set<ClientSession>();
+  let stopping: Promise<void> | undefined;
+  const stop = (reason: string): Promise<void> => {
+    stopping ??= (async () => {
+      store.sandboxes.setStatus(spec.name, "stopping");
+      await vm.shutdown();
+      store.sandboxes.setStatus(spec.name, "stopped", { exitReason: reason });
+    })();
+    return stopping;
+  };
+  const server: Server = createServer((socket) => {
+    const session = new ClientSession(socket, { agent: vm.agent, requestStop: () => stop("stopped") });
+    sessions.add(session);
+    socket.once("close", () => sessions.delete(session));
+  });
+  rmSync(socketPath, { force: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(socketPath, resolve);
+  });
+  if (spec.main) startMainProcess(vm.agent, spec.main, join(spec.runDir, "main.log"));
+  store.sandboxes.setStatus(spec.name, "running", { supervisorPid: process.pid, qemuPid: vm.pid });
+  io.report({ ready: true, pid: process.pid, qemuPid: vm.pid, bootMs: Math.round(vm.bootMs) });
+
+  io.ownerPipe?.on("close", () => void stop("creator exited"));
+  io.ownerPipe?.resume();
+  process.once("SIGTERM", () => void stop("SIGTERM"));
+  process.once("SIGINT", () => void stop("SIGINT"));
+
+  const exit = await vm.exited;
+  if (!stopping) {
+    const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
+    store.sandboxes.setStatus(spec.name, "crashed", { exitReason: `the VM exited unexpectedly (${how})` });
+  } else {
+    await stopping;
+  }
+  for (const session of sessions) session.close();
+  server.close();
+  rmSync(socketPath, { force: true });
+  store.close();
+  return stopping ? 0 : 1;
+}
