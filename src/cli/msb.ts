@@ -4,7 +4,14 @@
  */
 import { Command, CommanderError } from "commander";
 import { MsbError } from "../errors.js";
+import { registerCreate } from "./commands/create.js";
+import { registerExec } from "./commands/exec.js";
+import { registerImages } from "./commands/images.js";
+import { registerLs } from "./commands/ls.js";
+import { registerPull } from "./commands/pull.js";
+import { registerRun } from "./commands/run.js";
 import { registerSetup } from "./commands/setup.js";
+import { registerStopRm } from "./commands/stop.js";
 import { registerSupervise } from "./commands/supervise.js";
 import { registerVmRun } from "./commands/vm-run.js";
 
@@ -14,6 +21,13 @@ const program = new Command("msb")
   .exitOverride()
   .showHelpAfterError();
 
+registerRun(program);
+registerCreate(program);
+registerExec(program);
+registerLs(program);
+registerStopRm(program);
+registerPull(program);
+registerImages(program);
 registerSetup(program);
 registerVmRun(program);
 registerSupervise(program);
@@ -24,8 +38,9 @@ try {
   if (err instanceof CommanderError) {
     process.exitCode = err.exitCode;
   } else if (err instanceof MsbError) {
+    // docker's convention: 125 when the tool itself failed, 127 when the command does not exist.
     process.stderr.write(`msb: ${err.message}\n`);
-    process.exitCode = 125;
+    process.exitCode = err.code === "MSB_ERR_COMMAND_NOT_FOUND" ? 127 : 125;
   } else {
     throw err;
   }

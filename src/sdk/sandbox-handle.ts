@@ -10,6 +10,7 @@ import { Store } from "../store/store.js";
 import { processAlive } from "../store/sandbox-repository.js";
 import type { SandboxRecord, SandboxStatus } from "../store/sandbox-repository.js";
 import { sandboxPaths } from "./context.js";
+import type { Sandbox } from "./sandbox.js";
 import { waitForExit } from "./wait.js";
 
 /** A sandbox as listed. */
@@ -131,6 +132,12 @@ export class SandboxHandle {
         store.sandboxes.setStatus(this.record.name, "stopped", { exitReason: "killed" });
       });
     }
+  }
+
+  /** A live {@link Sandbox} connected to this running sandbox (without owning its lifecycle). */
+  async connect(): Promise<Sandbox> {
+    const { Sandbox } = await import("./sandbox.js");
+    return Sandbox.connect(this.#home, this.record);
   }
 
   /** Removes the sandbox (it must be stopped or crashed). */

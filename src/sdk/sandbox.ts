@@ -54,15 +54,47 @@ export class Sandbox implements AsyncDisposable {
   }
 
   /** Creates and starts a sandbox attached to this process (it stops when this process exits). */
-  static async create(config: SandboxConfig): Promise<Sandbox> {
+  static create(config: SandboxConfig): Promise<Sandbox> {
+    return Sandbox.#create(config, false);
+  }
+
+  /**
+   * Creates and starts a sandbox that outlives this process. Any process can reach it later with
+   * `(await Sandbox.get(name)).connect()`; stop it with `stop()` or `msb stop`.
+   */
+  static createDetached(config: SandboxConfig): Promise<Sandbox> {
+    return Sandbox.#create(config, true);
+  }
+
+  static async #create(config: SandboxConfig, detached: boolean): Promise<Sandbox> {
     const valid = validateSandboxConfig(config);
     const home = readEnv().home;
     const store = Store.open({ path: msbPaths(home).database });
     try {
-      return await createIn(store, home, valid);
+      return await createIn(store, home, valid, detached);
     } finally {
       store.close();
     }
+  }
+
+  /** @internal Connects to the running sandbox of `record` (used by `SandboxHandle.connect()`). */
+  static async connect(home: string, record: SandboxRecord): Promise<Sandbox> {
+    if (record.status !== "running" || record.supervisorPid === undefined) {
+      throw new InvalidStateError(`sandbox ${record.name} is ${record.status}, not running`, {
+        hint: "start a new one with Sandbox.create()",
+      });
+    }
+    const config = JSON.parse(record.configJson) as SandboxConfig;
+    await using images = await ImageService.open();
+    const image = images.inspect(record.imageDigest ?? record.image);
+    const connection = await SupervisorConnection.open(record.runDir);
+    return new Sandbox({
+      name: record.name,
+      home,
+      defaults: execDefaults(config, image.config),
+      supervisorPid: record.supervisorPid,
+      connection,
+    });
   }
 
   /** The database handle of a sandbox (throws `SandboxNotFoundError`). */
@@ -177,7 +209,12 @@ export class Sandbox implements AsyncDisposable {
   }
 }
 
-async function createIn(store: Store, home: string, config: SandboxConfig): Promise<Sandbox> {
+async function createIn(
+  store: Store,
+  home: string,
+  config: SandboxConfig,
+  detached: boolean,
+): Promise<Sandbox> {
   const existing = store.sandboxes.get(config.name);
   if (existing && config.replace === true) await replaceExisting(home, existing);
   await using images = await ImageService.open({ store });
@@ -197,7 +234,7 @@ async function createIn(store: Store, home: string, config: SandboxConfig): Prom
     labels: config.labels ?? {},
     runDir,
     ownerPid: process.pid,
-    detached: false,
+    detached,
   });
   let supervisorPid: number | undefined;
   const holder = `sandbox:${config.name}`;
@@ -217,7 +254,7 @@ async function createIn(store: Store, home: string, config: SandboxConfig): Prom
         cpus: config.cpus ?? 1,
         memoryMib: config.memoryMib ?? 512,
         hostname: config.hostname ?? config.name.replace(/[^A-Za-z0-9-]/g, "-").slice(0, 63),
-        detached: false,
+        detached,
         ...(main ? { main: { argv: main, env: defaults.env, cwd: defaults.cwd, user: defaults.user } } : {}),
       },
       paths.supervisorLog,

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
-import { InvalidConfigError } from "../../errors.js";
+import { collect, parseEnv } from "../options.js";
 import { MicroVm } from "../../vm/microvm.js";
 
 interface VmRunOptions {
@@ -17,16 +17,6 @@ interface VmRunOptions {
   env: string[];
   workdir?: string;
   user?: string;
-}
-
-function parseEnv(pairs: readonly string[]): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const pair of pairs) {
-    const eq = pair.indexOf("=");
-    if (eq <= 0) throw new InvalidConfigError("env", `expected KEY=VALUE, got ${JSON.stringify(pair)}`);
-    env[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
-  return env;
 }
 
 /** Adds the `vm-run` verb. */
@@ -40,12 +30,7 @@ export function registerVmRun(program: Command): void {
     )
     .option("--cpus <n>", "virtual CPUs", "1")
     .option("--memory <mib>", "guest memory in MiB", "512")
-    .option(
-      "-e, --env <KEY=VALUE>",
-      "environment variable (repeatable)",
-      (v: string, acc: string[]) => [...acc, v],
-      [],
-    )
+    .option("-e, --env <KEY=VALUE>", "environment variable (repeatable)", collect, [])
     .option("-w, --workdir <dir>", "working directory in the guest")
     .option("-u, --user <user>", "user to run as (name, uid or uid:gid)")
     .argument("<command...>", "command and arguments (put them after --)")

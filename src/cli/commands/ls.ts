@@ -1,0 +1,23 @@
+/** `msb ls`: list sandboxes. */
+import type { Command } from "commander";
+import { Sandbox } from "../../sdk/sandbox.js";
+import { age, table } from "../output.js";
+
+/** Adds the `ls` verb. */
+export function registerLs(program: Command): void {
+  program
+    .command("ls")
+    .alias("ps")
+    .description("list sandboxes")
+    .option("-q, --quiet", "only names")
+    .option("--json", "JSON output")
+    .action(async (opts: { quiet?: boolean; json?: boolean }) => {
+      const list = await Sandbox.list();
+      if (opts.json === true) process.stdout.write(JSON.stringify(list, null, 2) + "\n");
+      else if (opts.quiet === true) process.stdout.write(list.map((i) => `${i.name}\n`).join(""));
+      else {
+        const rows = list.map((i) => [i.name, i.image, i.status, age(i.createdAt)]);
+        process.stdout.write(table(["NAME", "IMAGE", "STATUS", "CREATED"], rows));
+      }
+    });
+}

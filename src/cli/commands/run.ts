@@ -1,0 +1,95 @@
+/**
+ * `msb run IMAGE [-- CMD...]`: create a sandbox, run CMD (or the image's entrypoint + cmd) in it, print its
+ * output, stop it, and exit with the command's code. `--rm` removes the sandbox afterwards; `--detach` leaves
+ * it running in the background instead (then CMD is not run: the sandbox stays up for `msb exec`).
+ */
+import { randomBytes } from "node:crypto";
+import type { Command } from "commander";
+import { ImageService } from "../../image/image-service.js";
+import { Sandbox } from "../../sdk/sandbox.js";
+import type { SandboxConfig } from "../../sdk/config.js";
+import { collect, parseCount, parseEnv } from "../options.js";
+import { emitExecOutput } from "../output.js";
+import { pullProgress } from "../progress.js";
+
+/** Options shared by `run` and `create`. */
+export interface SandboxOptions {
+  name?: string;
+  cpus?: string;
+  memory?: string;
+  env: string[];
+  workdir?: string;
+  user?: string;
+  label: string[];
+  pull?: string;
+}
+
+/** Adds the options shared by `run` and `create`. */
+export function sandboxOptions(command: Command): Command {
+  return command
+    .option("--name <name>", "sandbox name (default: generated)")
+    .option("--cpus <n>", "virtual CPUs")
+    .option("-m, --memory <mib>", "guest memory in MiB")
+    .option("-e, --env <KEY=VALUE>", "environment variable (repeatable)", collect, [])
+    .option("-w, --workdir <dir>", "working directory in the guest")
+    .option("-u, --user <user>", "user to run as (name, uid or uid:gid)")
+    .option("-l, --label <KEY=VALUE>", "label (repeatable)", collect, [])
+    .option("--pull <policy>", "always, if-missing (default) or never");
+}
+
+/** The SandboxConfig of the shared options. */
+export async function sandboxConfig(image: string, opts: SandboxOptions): Promise<SandboxConfig> {
+  if (opts.pull !== "never") {
+    // Pull first, with a progress bar; the sandbox then finds the image cached.
+    await using images = await ImageService.open();
+    const policy = opts.pull === "always" ? "always" : "if-missing";
+    await images.pull(image, { policy, onProgress: pullProgress() });
+  }
+  return {
+    name: opts.name ?? `msb-${randomBytes(4).toString("hex")}`,
+    image,
+    env: parseEnv(opts.env),
+    labels: parseEnv(opts.label),
+    ...(opts.cpus === undefined ? {} : { cpus: parseCount("cpus", opts.cpus) }),
+    ...(opts.memory === undefined ? {} : { memoryMib: parseCount("memory", opts.memory) }),
+    ...(opts.workdir === undefined ? {} : { workdir: opts.workdir }),
+    ...(opts.user === undefined ? {} : { user: opts.user }),
+    pullPolicy: "never",
+  };
+}
+
+/** Adds the `run` verb. */
+export function registerRun(program: Command): void {
+  sandboxOptions(program.command("run"))
+    .description("run a command in a new sandbox")
+    .argument("<image>", "image reference, e.g. python:3.12")
+    .argument("[command...]", "command and arguments (after --); default: the image's entrypoint and cmd")
+    .option("--rm", "remove the sandbox when the command exits")
+    .option("-d, --detach", "leave the sandbox running in the background and print its name")
+    .action(
+      async (image: string, command: string[], opts: SandboxOptions & { rm?: boolean; detach?: boolean }) => {
+        const config = await sandboxConfig(image, opts);
+        if (opts.detach === true) {
+          await Sandbox.createDetached(config);
+          process.stdout.write(`${config.name}\n`);
+          return;
+        }
+        const sandbox = await Sandbox.create(config);
+        try {
+          const argv = command.length > 0 ? command : await defaultCommand(image);
+          const [cmd = "/bin/sh", ...args] = argv;
+          emitExecOutput(await sandbox.execWithConfig({ cmd, args }));
+        } finally {
+          await sandbox.stopAndWait();
+          if (opts.rm === true) await Sandbox.remove(config.name);
+        }
+      },
+    );
+}
+
+async function defaultCommand(image: string): Promise<string[]> {
+  await using images = await ImageService.open();
+  const config = images.inspect(image).config;
+  const argv = [...(config.entrypoint ?? []), ...(config.cmd ?? [])];
+  return argv.length > 0 ? argv : ["/bin/sh"];
+}

@@ -1,0 +1,30 @@
+/** `msb stop NAME...` and `msb rm NAME...`. */
+import type { Command } from "commander";
+import { Sandbox } from "../../sdk/sandbox.js";
+
+/** Adds the `stop` and `rm` verbs. */
+export function registerStopRm(program: Command): void {
+  program
+    .command("stop")
+    .description("stop running sandboxes")
+    .argument("<names...>", "sandbox names")
+    .action(async (names: string[]) => {
+      for (const name of names) {
+        await (await Sandbox.get(name)).stop();
+        process.stdout.write(`${name}\n`);
+      }
+    });
+  program
+    .command("rm")
+    .description("remove sandboxes (stopped ones, or any with --force)")
+    .argument("<names...>", "sandbox names")
+    .option("-f, --force", "kill running sandboxes first")
+    .action(async (names: string[], opts: { force?: boolean }) => {
+      for (const name of names) {
+        const handle = await Sandbox.get(name);
+        if (opts.force === true) await handle.kill();
+        await (await Sandbox.get(name)).remove();
+        process.stdout.write(`${name}\n`);
+      }
+    });
+}

@@ -1,0 +1,89 @@
+/** The `msb` CLI against real sandboxes: docker-like verbs, output and exit codes. */
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Sandbox } from "../../src/index.js";
+import { repoRoot } from "../fixtures/artifacts.js";
+import { sandboxEnv } from "../fixtures/sandbox-env.js";
+import type { SandboxEnv } from "../fixtures/sandbox-env.js";
+
+let env: SandboxEnv;
+beforeAll(async () => {
+  env = await sandboxEnv();
+}, 600_000);
+afterAll(async () => {
+  for (const info of await Sandbox.list()) {
+    const handle = await Sandbox.get(info.name);
+    await handle.kill();
+    await handle.remove();
+  }
+  await env[Symbol.asyncDispose]();
+});
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function msb(...args: string[]): Promise<Run> {
+  const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "src/cli/msb.ts"), ...args], {
+    cwd: repoRoot,
+    env: process.env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => child.once("close", (code) => resolve({ code, stdout, stderr })));
+}
+
+describe("msb", () => {
+  it("run prints the command's output and exits with its code", async () => {
+    const hello = await msb("run", "--rm", "alpine:latest", "--", "sh", "-c", "echo hello; echo oops >&2; exit 3");
+    expect(hello.stdout).toBe("hello\n");
+    expect(hello.stderr).toContain("oops\n");
+    expect(hello.code).toBe(3);
+    expect((await msb("ls", "-q")).stdout).toBe(""); // --rm removed it
+  });
+
+  it("run names a missing command with exit code 127", async () => {
+    const out = await msb("run", "--rm", "--name", "nocmd", "alpine:latest", "--", "no-such-command");
+    expect(out.code).toBe(127);
+    expect(out.stderr).toMatch(/command not found: no-such-command/);
+  });
+
+  it("create, exec, ls, stop and rm a background sandbox", async () => {
+    const created = await msb("create", "--name", "bg", "-e", "WHO=cli", "-l", "tier=test", "alpine:latest");
+    expect(created).toMatchObject({ code: 0, stdout: "bg\n" });
+    const exec = await msb("exec", "bg", "--", "sh", "-c", 'echo "$WHO $(hostname)"');
+    expect(exec).toMatchObject({ code: 0, stdout: "cli bg\n" });
+    const ls = await msb("ls");
+    expect(ls.stdout).toMatch(/^NAME\s+IMAGE\s+STATUS\s+CREATED\n/);
+    expect(ls.stdout).toMatch(/bg\s+alpine:latest\s+running/);
+    expect((await msb("stop", "bg")).code).toBe(0);
+    expect((await msb("ls")).stdout).toMatch(/bg\s+alpine:latest\s+stopped/);
+    expect((await msb("rm", "bg")).code).toBe(0);
+    expect((await msb("ls", "-q")).stdout).toBe("");
+  });
+
+  it("pull shows progress, images lists the cache", async () => {
+    const pull = await msb("pull", `${env.registry.host}/busybox-zstd:latest`);
+    expect(pull.code).toBe(0);
+    expect(pull.stdout).toMatch(/busybox-zstd:latest@sha256:[0-9a-f]{64}/);
+    expect(pull.stderr).toMatch(/pulling .*busybox-zstd:latest/);
+    const images = await msb("images");
+    expect(images.stdout).toMatch(/^REFERENCE\s+DIGEST\s+PULLED\s+SIZE\n/);
+    expect(images.stdout).toContain("busybox-zstd:latest");
+  });
+
+  it("fails like docker on bad input", async () => {
+    const missing = await msb("rm", "nobody-here");
+    expect(missing.code).toBe(125);
+    expect(missing.stderr).toMatch(/no sandbox named "nobody-here"/);
+    const bad = await msb("run", "--cpus", "0", "alpine:latest", "--", "true");
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toMatch(/invalid cpus/);
+  });
+});
