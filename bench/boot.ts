@@ -21,7 +21,7 @@ const RUNS = 5;
 const EXECS = 200;
 
 /** A minimal initramfs: busybox as /init's interpreter, powering off immediately. */
-function bareInitrd(dir: string): string {
+export function bareInitrd(dir: string): string {
   const path = join(dir, "bare-initrd.cpio");
   const init = "#!/bin/busybox sh\n/bin/busybox poweroff -f\n";
   writeFileSync(
@@ -38,7 +38,7 @@ function bareInitrd(dir: string): string {
 }
 
 /** Milliseconds for bare QEMU to boot the kernel into the minimal init and exit. */
-async function bareBoot(dir: string, initrd: string): Promise<number> {
+export async function bareBoot(dir: string, initrd: string): Promise<number> {
   const artifacts = runtimeArtifacts();
   const accel = detectAccelerator(hostAccelProbe(undefined));
   const argv = buildQemuArgv({

@@ -15,15 +15,7 @@ import { ImageService } from "../src/image/index.js";
 import { describeToolFailure, runTool } from "../src/image/tool.js";
 import { startRegistry } from "../test/fixtures/registry/registry-server.js";
 import { seedRegistry } from "../test/fixtures/registry/seed.js";
-
-/** One measured figure. */
-export interface BenchResult {
-  name: string;
-  value: number;
-  unit: string;
-  baseline?: number;
-  ratio?: number;
-}
+import type { BenchResult } from "./result.js";
 
 const RUNS = 5;
 const REPOSITORY = "library/python:3.12";
