@@ -3,10 +3,14 @@
  * a JSON array of {@link BenchResult} with `--json`.
  */
 import { benchBoot } from "./boot.js";
+import { benchImage } from "./image.js";
+import { benchSandbox } from "./sandbox.js";
 import type { BenchResult } from "./result.js";
 
 const suites: Record<string, () => Promise<BenchResult[]>> = {
   boot: benchBoot,
+  image: benchImage,
+  sandbox: benchSandbox,
 };
 
 const args = process.argv.slice(2);
