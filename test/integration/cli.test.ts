@@ -2,7 +2,6 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Sandbox } from "../../src/index.js";
 import { repoRoot } from "../fixtures/artifacts.js";
 import { sandboxEnv } from "../fixtures/sandbox-env.js";
 import type { SandboxEnv } from "../fixtures/sandbox-env.js";
@@ -12,11 +11,6 @@ beforeAll(async () => {
   env = await sandboxEnv();
 }, 600_000);
 afterAll(async () => {
-  for (const info of await Sandbox.list()) {
-    const handle = await Sandbox.get(info.name);
-    await handle.kill();
-    await handle.remove();
-  }
   await env[Symbol.asyncDispose]();
 });
 
@@ -36,12 +30,24 @@ function msb(...args: string[]): Promise<Run> {
   let stderr = "";
   child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.once("close", (code) => resolve({ code, stdout, stderr })));
+  return new Promise((resolve) =>
+    child.once("close", (code) => {
+      resolve({ code, stdout, stderr });
+    }),
+  );
 }
 
 describe("msb", () => {
   it("run prints the command's output and exits with its code", async () => {
-    const hello = await msb("run", "--rm", "alpine:latest", "--", "sh", "-c", "echo hello; echo oops >&2; exit 3");
+    const hello = await msb(
+      "run",
+      "--rm",
+      "alpine:latest",
+      "--",
+      "sh",
+      "-c",
+      "echo hello; echo oops >&2; exit 3",
+    );
     expect(hello.stdout).toBe("hello\n");
     expect(hello.stderr).toContain("oops\n");
     expect(hello.code).toBe(3);

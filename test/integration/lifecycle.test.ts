@@ -3,18 +3,9 @@ import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
+import { processAlive } from "../../src/store/sandbox-repository.js";
 import { repoRoot } from "../fixtures/artifacts.js";
 import { bootBusyboxVm, qemuProcessesMentioning, reportConsole, vmRunDir } from "../fixtures/vm.js";
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ESRCH") return false;
-    throw err;
-  }
-}
 
 async function withRunDir<T>(name: string, body: (runDir: string) => Promise<T>): Promise<T> {
   const runDir = vmRunDir(name);
@@ -33,14 +24,14 @@ describe("VM lifecycle", () => {
     await withRunDir("shutdown", async (runDir) => {
       const vm = await bootBusyboxVm(runDir);
       const pid = vm.pid;
-      expect(alive(pid)).toBe(true);
+      expect(processAlive(pid)).toBe(true);
       expect((await vm.exec({ argv: ["sync"] })).code).toBe(0);
       const started = Date.now();
       const exit = await vm.shutdown();
       // The guest powered itself off: QEMU exits 0 without our QMP quit or SIGKILL.
       expect(exit).toMatchObject({ code: 0, signal: null });
       expect(Date.now() - started).toBeLessThan(10_000);
-      expect(alive(pid)).toBe(false);
+      expect(processAlive(pid)).toBe(false);
       expect(qemuProcessesMentioning(runDir)).toEqual([]);
       await expect(vm.exec({ argv: ["true"] })).rejects.toMatchObject({ code: "MSB_ERR_INVALID_STATE" });
     });
@@ -53,7 +44,7 @@ describe("VM lifecycle", () => {
         await using vm = await bootBusyboxVm(runDir);
         pid = vm.pid;
       }
-      expect(alive(pid)).toBe(false);
+      expect(processAlive(pid)).toBe(false);
     });
   });
 
@@ -85,11 +76,11 @@ describe("VM lifecycle", () => {
           reject(new Error(`owner exited early with ${code}`));
         });
       });
-      expect(alive(pid)).toBe(true);
+      expect(processAlive(pid)).toBe(true);
       child.kill("SIGKILL");
       const deadline = Date.now() + 5_000;
-      while (alive(pid) && Date.now() < deadline) await sleep(50);
-      expect(alive(pid)).toBe(false);
+      while (processAlive(pid) && Date.now() < deadline) await sleep(50);
+      expect(processAlive(pid)).toBe(false);
       expect(qemuProcessesMentioning(runDir)).toEqual([]);
       expect(existsSync(join(runDir, "console.log"))).toBe(true);
     });

@@ -7,6 +7,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { processAlive } from "../../src/store/sandbox-repository.js";
 import {
   ExecTimeoutError,
   InvalidConfigError,
@@ -27,23 +28,8 @@ beforeAll(async () => {
 }, 1_200_000);
 
 afterAll(async () => {
-  for (const info of await Sandbox.list()) {
-    const handle = await Sandbox.get(info.name);
-    await handle.kill();
-    await handle.remove();
-  }
   await env[Symbol.asyncDispose]();
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ESRCH") return false;
-    throw err;
-  }
-}
 
 describe("the seed README examples, verbatim", () => {
   it("Quick Start", async () => {
@@ -193,11 +179,11 @@ describe("Sandbox lifecycle and errors", () => {
         reject(new Error(`creator exited early (${code})`));
       });
     });
-    expect(pids.every(alive)).toBe(true);
+    expect(pids.every(processAlive)).toBe(true);
     child.kill("SIGKILL");
     const deadline = Date.now() + 5_000;
-    while (pids.some(alive) && Date.now() < deadline) await sleep(50);
-    expect(pids.filter(alive)).toEqual([]);
+    while (pids.some(processAlive) && Date.now() < deadline) await sleep(50);
+    expect(pids.filter(processAlive)).toEqual([]);
     expect((await Sandbox.get("orphan")).status).toBe("stopped");
   }, 120_000);
 
