@@ -61,13 +61,24 @@ export async function benchSandbox(): Promise<BenchResult[]> {
         ratio: median(ours) / median(bare),
         note,
       },
-      { name: "sandbox.exec-round-trip-p50", value: percentile(samples, 50), unit: "ms", note: `${EXECS} execs` },
-      { name: "sandbox.exec-round-trip-p99", value: percentile(samples, 99), unit: "ms", note: `${EXECS} execs` },
+      {
+        name: "sandbox.exec-round-trip-p50",
+        value: percentile(samples, 50),
+        unit: "ms",
+        note: `${EXECS} execs`,
+      },
+      {
+        name: "sandbox.exec-round-trip-p99",
+        value: percentile(samples, 99),
+        unit: "ms",
+        note: `${EXECS} execs`,
+      },
       { name: "sandbox.idle-rss-supervisor", value: supervisor, unit: "MiB" },
       { name: "sandbox.idle-rss-qemu", value: qemu, unit: "MiB" },
     ];
   } finally {
-    for (const info of await Sandbox.list()) await (await Sandbox.get(info.name)).remove().catch(() => undefined);
+    for (const info of await Sandbox.list())
+      await (await Sandbox.get(info.name)).remove().catch(() => undefined);
     rmSync(scratch, { recursive: true, force: true });
   }
 }

@@ -43,7 +43,9 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): MsbEnv {
     qemuBinary: env["MSB_QEMU"] || undefined,
     accel: env["MSB_ACCEL"] || undefined,
     registryMirrors: list(env["MSB_REGISTRY_MIRRORS"]),
-    registryMirrorsOnly: ["1", "true", "yes"].includes((env["MSB_REGISTRY_MIRRORS_ONLY"] ?? "").toLowerCase()),
+    registryMirrorsOnly: ["1", "true", "yes"].includes(
+      (env["MSB_REGISTRY_MIRRORS_ONLY"] ?? "").toLowerCase(),
+    ),
     dnsServers: list(env["MSB_DNS_SERVERS"]),
     dockerConfigFile: join(env["DOCKER_CONFIG"] || join(homedir(), ".docker"), "config.json"),
     searchPath: (env["PATH"] ?? "").split(delimiter).filter((dir) => dir !== ""),

@@ -192,7 +192,8 @@ export class Sandbox implements AsyncDisposable {
     // Only a closed connection needs the database: it tells a crash from a stop.
     if (this.#connection.closedBy === undefined) return;
     const record = SandboxHandle.load(this.#home, this.#name).record;
-    if (record.status === "crashed") throw new SandboxCrashedError(this.#name, record.exitReason ?? "unknown");
+    if (record.status === "crashed")
+      throw new SandboxCrashedError(this.#name, record.exitReason ?? "unknown");
     throw new InvalidStateError(`sandbox ${this.#name} is ${record.status}`);
   }
 
