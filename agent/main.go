@@ -15,7 +15,7 @@ import (
 var version = "0.1.0"
 
 // features are the optional capabilities reported in the HELLO.
-var features = []string{"exec"}
+var features = []string{"exec", "net"}
 
 func main() {
 	log.SetFlags(0)

@@ -5,12 +5,14 @@
 import { benchBoot } from "./boot.js";
 import { benchImage } from "./image.js";
 import { benchSandbox } from "./sandbox.js";
+import { benchNet } from "./net.js";
 import type { BenchResult } from "./result.js";
 
 const suites: Record<string, () => Promise<BenchResult[]>> = {
   boot: benchBoot,
   image: benchImage,
   sandbox: benchSandbox,
+  net: benchNet,
 };
 
 const args = process.argv.slice(2);

@@ -1,6 +1,6 @@
 /**
- * The networking core: packet codecs, the network policy, and the guest-facing TCP machine. Pure code (no
- * sockets, no timers, no QEMU); the supervisor wires it to the `-netdev stream` socket and to host sockets.
+ * Networking: the pure core (packet codecs, the network policy, the guest-facing TCP machine) and the runtime
+ * that wires it to QEMU's `-netdev stream` socket and to host sockets ({@link NetworkStack}).
  *
  * @packageDocumentation
  */
@@ -111,3 +111,9 @@ export {
   type TcpState,
   type TcpWriteOutput,
 } from "./tcp/types.js";
+
+export { NetworkStack, type NetworkStackOptions, type VmNic } from "./stack/network-stack.js";
+export type { NetworkMetrics } from "./stack/metrics.js";
+export { DEFAULT_LINK, DEFAULT_MTU, type VirtualLink } from "./stack/addresses.js";
+export { type PortMapping, type PortsConfig, parsePorts } from "./ports/config.js";
+export { type DnsServer, parseDnsServer, parseDnsServers } from "./dns/servers.js";

@@ -32,6 +32,33 @@ export interface RootSpec {
   readonly readonly: boolean;
 }
 
+/** The guest side of the virtual link, as `net.configure` sets it up. */
+export interface NetInterfaceSpec {
+  /** MAC address of the NIC to configure (QEMU's `-device virtio-net-device,mac=`). */
+  readonly mac: string;
+  /** The guest's IPv4 address. */
+  readonly address: string;
+  /** Prefix length of the link's subnet (1..30). */
+  readonly prefixLength: number;
+  /** Default gateway (another address of the subnet). */
+  readonly gateway: string;
+  /** Link MTU (576..65535). */
+  readonly mtu: number;
+}
+
+/**
+ * The `net.configure` operation: loopback, the NIC (absent: no NIC, loopback only), resolv.conf and hosts. The
+ * agent answers `init.done` (the completion of every set-up operation) or `error`.
+ */
+export interface NetConfigureMessage {
+  readonly type: "net.configure";
+  readonly interface?: NetInterfaceSpec;
+  /** Contents of the file bind-mounted over `/etc/resolv.conf` (at most 64 KiB). */
+  readonly resolvConf: string;
+  /** Contents of the file bind-mounted over `/etc/hosts` (at most 64 KiB). */
+  readonly hosts: string;
+}
+
 /** Input of an exec: the guest reads /dev/null, or the host sends STDIN frames. */
 export type ExecStdinMode = "null" | "pipe";
 
@@ -49,7 +76,8 @@ export type HostMessage =
       readonly timeoutMs: number;
       readonly stdin: ExecStdinMode;
     }
-  | { readonly type: "exec.signal"; readonly signal: number };
+  | { readonly type: "exec.signal"; readonly signal: number }
+  | NetConfigureMessage;
 
 /** Messages the agent sends (after the HELLO). */
 export type AgentMessage =

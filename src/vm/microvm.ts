@@ -15,7 +15,7 @@ import type { ExecRequest, ExecResult } from "../agent-client/exec.js";
 import { readEnv } from "../config/env.js";
 import { msbPaths } from "../config/paths.js";
 import { AgentError, InvalidConfigError, InvalidStateError, MsbError, VmError } from "../errors.js";
-import type { RootSpec } from "../protocol/messages.js";
+import type { HostMessage, NetConfigureMessage, RootSpec } from "../protocol/messages.js";
 import { hostTscKhz, runtimeArtifacts } from "../setup/index.js";
 import type { RuntimeArtifacts } from "../setup/index.js";
 import { detectAccelerator, hostAccelProbe, warnTcgOnce } from "./accel.js";
@@ -55,6 +55,15 @@ export interface MicroVmOptions {
   readonly accel?: Accelerator;
   /** Give up when the agent has not answered within this time. Default 60 s. */
   readonly bootTimeoutMs?: number;
+  /**
+   * Guest networking (from `NetworkStack`: `{ nic: stack.nic, configure: stack.guestConfig }`): a virtio-net
+   * NIC on the `-netdev stream` socket the stack listens on (absent: no NIC), and the agent's `net.configure`,
+   * sent right after `init`. Without this option the guest has no network set up at all.
+   */
+  readonly network?: {
+    readonly nic?: { readonly socketPath: string; readonly mac: string } | undefined;
+    readonly configure: NetConfigureMessage;
+  };
 }
 
 /** Longest unix socket path Linux accepts (sun_path is 108 bytes with the NUL). */
@@ -142,6 +151,7 @@ export class MicroVm implements AsyncDisposable {
     const config = vmConfig({ options, artifacts, accel, runDir });
     checkSocketPath(config.agentSocket);
     checkSocketPath(config.qmpSocket);
+    if (config.network.kind === "stream") checkSocketPath(config.network.socketPath);
     const argv = buildQemuArgv(config);
     const started = performance.now();
     const qemu = await QemuProcess.start({
@@ -157,6 +167,7 @@ export class MicroVm implements AsyncDisposable {
         options.hostname ?? "microsandbox",
         config.disks[0] ? rootSpec(config.disks[0]) : undefined,
       );
+      if (options.network) await vm.setupStep(options.network.configure, "guest network set-up");
       return vm;
     } catch (err) {
       qemu.kill();
@@ -240,18 +251,23 @@ export class MicroVm implements AsyncDisposable {
   }
 
   private init(hostname: string, root: RootSpec | undefined): Promise<void> {
+    return this.setupStep({ type: "init", hostname, ...(root ? { root } : {}) }, "guest init");
+  }
+
+  /** Sends a set-up operation (init, net.configure) and waits for its `init.done`. */
+  private setupStep(request: HostMessage, what: string): Promise<void> {
     return new Promise((resolve, reject) => {
       const stream = this.agent.openStream({
         onData: () => undefined,
         onMessage: (message) => {
           if (message.type === "init.done") resolve();
           else if (message.type === "error") {
-            reject(new AgentError(message.code, `guest init failed: ${message.message}`));
+            reject(new AgentError(message.code, `${what} failed: ${message.message}`));
           }
         },
         onAbort: reject,
       });
-      stream.send({ type: "init", hostname, ...(root ? { root } : {}) });
+      stream.send(request);
     });
   }
 }
@@ -290,7 +306,9 @@ function vmConfig(input: {
     agentSocket: join(runDir, "agent.sock"),
     qmpSocket: join(runDir, "qmp.sock"),
     consoleLog: join(runDir, "console.log"),
-    network: { kind: "none" },
+    network: options.network?.nic
+      ? { kind: "stream", socketPath: options.network.nic.socketPath, mac: options.network.nic.mac }
+      : { kind: "none" },
   };
 }
 

@@ -7,18 +7,19 @@ import (
 
 // Message types carried in HELLO and CONTROL payloads.
 const (
-	TypeHello       = "hello"
-	TypePing        = "ping"
-	TypePong        = "pong"
-	TypeShutdown    = "shutdown"
-	TypeShutdownAck = "shutdown.ack"
-	TypeInit        = "init"
-	TypeInitDone    = "init.done"
-	TypeExecStart   = "exec.start"
-	TypeExecStarted = "exec.started"
-	TypeExecExited  = "exec.exited"
-	TypeExecSignal  = "exec.signal"
-	TypeError       = "error"
+	TypeHello        = "hello"
+	TypePing         = "ping"
+	TypePong         = "pong"
+	TypeShutdown     = "shutdown"
+	TypeShutdownAck  = "shutdown.ack"
+	TypeInit         = "init"
+	TypeInitDone     = "init.done"
+	TypeExecStart    = "exec.start"
+	TypeExecStarted  = "exec.started"
+	TypeExecExited   = "exec.exited"
+	TypeExecSignal   = "exec.signal"
+	TypeNetConfigure = "net.configure"
+	TypeError        = "error"
 )
 
 // Error codes of the "error" message.
@@ -82,6 +83,24 @@ type Init struct {
 	Type     string    `json:"type"`
 	Hostname string    `json:"hostname"`
 	Root     *RootSpec `json:"root,omitempty"`
+}
+
+// NetInterface is the guest side of the virtual link: the NIC (found by MAC), its address and the gateway.
+type NetInterface struct {
+	Mac          string `json:"mac"`
+	Address      string `json:"address"`
+	PrefixLength int    `json:"prefixLength"`
+	Gateway      string `json:"gateway"`
+	Mtu          int    `json:"mtu"`
+}
+
+// NetConfigure configures the guest network (once per boot): loopback, the NIC when Interface is set, and the
+// resolv.conf and hosts files bind-mounted over /etc/resolv.conf and /etc/hosts.
+type NetConfigure struct {
+	Type       string        `json:"type"`
+	Interface  *NetInterface `json:"interface,omitempty"`
+	ResolvConf string        `json:"resolvConf"`
+	Hosts      string        `json:"hosts"`
 }
 
 // ExecStart starts a process.

@@ -19,6 +19,7 @@ type conn struct {
 	mu       sync.Mutex
 	sess     *session // nil before the first usable HELLO
 	initDone bool     // per connection in development mode
+	netDone  bool     // per connection in development mode
 	closed   bool
 }
 
@@ -177,6 +178,13 @@ func (c *conn) streamControl(sess *session, id uint32, payload []byte) {
 			return
 		}
 		go c.init(sess, id, &req)
+	case env.Type == protocol.TypeNetConfigure:
+		var req protocol.NetConfigure
+		if err := unmarshal(payload, &req); err != nil {
+			fail(protocol.Errorf(protocol.CodeInvalid, "net.configure: %v", err))
+			return
+		}
+		go c.netConfigure(sess, id, &req)
 	case env.Type == protocol.TypeExecSignal:
 		// The exec already finished: nothing to signal, and nothing may be sent on its stream.
 	default:

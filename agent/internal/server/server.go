@@ -20,6 +20,8 @@ import (
 type System interface {
 	// Init performs the machine side of the init operation (hostname, root switch).
 	Init(req *protocol.Init) *protocol.OpError
+	// ConfigureNet performs the machine side of net.configure (validated): loopback, NIC, resolv.conf, hosts.
+	ConfigureNet(req *protocol.NetConfigure) *protocol.OpError
 	// SetClock sets the wall clock from the host's HELLO (ms since the epoch).
 	SetClock(ms int64)
 	// Shutdown runs after shutdown.ack was sent and every exec was terminated. As PID 1 it powers off and
@@ -51,6 +53,7 @@ type Server struct {
 
 	initMu   sync.Mutex
 	initDone bool
+	netDone  bool
 
 	mu    sync.Mutex
 	conns map[*conn]struct{}
@@ -152,6 +155,11 @@ func (d DevSystem) Init(req *protocol.Init) *protocol.OpError {
 		return protocol.Errorf(protocol.CodeInvalid, "init root only as PID 1")
 	}
 	return nil
+}
+
+// ConfigureNet implements System: development mode changes no machine state, so it refuses.
+func (DevSystem) ConfigureNet(*protocol.NetConfigure) *protocol.OpError {
+	return protocol.Errorf(protocol.CodeInvalid, "net.configure only as PID 1")
 }
 
 // SetClock implements System: development mode leaves the clock alone.

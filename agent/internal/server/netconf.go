@@ -1,0 +1,72 @@
+package server
+
+import (
+	"net"
+	"strings"
+
+	"microsandbox/agent/internal/protocol"
+)
+
+// maxNetFile bounds the generated resolv.conf and hosts files.
+const maxNetFile = 64 * 1024
+
+// netConfigure runs the net.configure operation (once per boot; once per connection in development mode).
+func (c *conn) netConfigure(sess *session, id uint32, req *protocol.NetConfigure) {
+	srv := c.srv
+	srv.initMu.Lock()
+	defer srv.initMu.Unlock()
+	done := &srv.netDone
+	if srv.opts.PerConnection {
+		done = &c.netDone
+	}
+	if *done {
+		sess.sendMsg(id, protocol.Errorf(protocol.CodeAlready, "network already configured").Msg())
+		return
+	}
+	if err := ValidateNetConfigure(req); err != nil {
+		sess.sendMsg(id, err.Msg())
+		return
+	}
+	if err := srv.opts.System.ConfigureNet(req); err != nil {
+		sess.sendMsg(id, err.Msg())
+		return
+	}
+	*done = true
+	// Like init, a set-up operation: its completion is init.done.
+	sess.sendMsg(id, protocol.Simple{Type: protocol.TypeInitDone})
+}
+
+// ValidateNetConfigure checks every field of a net.configure request; the error names the field.
+func ValidateNetConfigure(req *protocol.NetConfigure) *protocol.OpError {
+	for name, text := range map[string]string{"resolvConf": req.ResolvConf, "hosts": req.Hosts} {
+		if len(text) > maxNetFile || strings.ContainsRune(text, 0) {
+			return protocol.Errorf(protocol.CodeInvalid, "%s: must be at most %d bytes without NUL", name, maxNetFile)
+		}
+	}
+	i := req.Interface
+	if i == nil {
+		return nil
+	}
+	if hw, err := net.ParseMAC(i.Mac); err != nil || len(hw) != 6 {
+		return protocol.Errorf(protocol.CodeInvalid, "interface.mac: not an Ethernet MAC address: %q", i.Mac)
+	}
+	if i.PrefixLength < 1 || i.PrefixLength > 30 {
+		return protocol.Errorf(protocol.CodeInvalid, "interface.prefixLength: must be 1..30, got %d", i.PrefixLength)
+	}
+	if i.Mtu < 576 || i.Mtu > 65535 {
+		return protocol.Errorf(protocol.CodeInvalid, "interface.mtu: must be 576..65535, got %d", i.Mtu)
+	}
+	addr := net.ParseIP(i.Address).To4()
+	if addr == nil || strings.Contains(i.Address, ":") {
+		return protocol.Errorf(protocol.CodeInvalid, "interface.address: not an IPv4 address: %q", i.Address)
+	}
+	gw := net.ParseIP(i.Gateway).To4()
+	if gw == nil || strings.Contains(i.Gateway, ":") {
+		return protocol.Errorf(protocol.CodeInvalid, "interface.gateway: not an IPv4 address: %q", i.Gateway)
+	}
+	subnet := net.IPNet{IP: addr.Mask(net.CIDRMask(i.PrefixLength, 32)), Mask: net.CIDRMask(i.PrefixLength, 32)}
+	if !subnet.Contains(gw) || gw.Equal(addr) {
+		return protocol.Errorf(protocol.CodeInvalid, "interface.gateway: %s is not another address of %s", gw, subnet.String())
+	}
+	return nil
+}

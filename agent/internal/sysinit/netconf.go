@@ -1,0 +1,158 @@
+//go:build linux
+
+package sysinit
+
+import (
+	"fmt"
+	"net"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"microsandbox/agent/internal/protocol"
+)
+
+// ConfigureNet implements server.System: loopback up, then (when the request names an interface) the NIC's
+// MTU, address and default route, then the resolv.conf and hosts files. The request is already validated.
+func (Guest) ConfigureNet(req *protocol.NetConfigure) *protocol.OpError {
+	if err := LoopbackUp(); err != nil {
+		return protocol.Errorf(protocol.CodeIO, "loopback: %v", err)
+	}
+	if req.Interface != nil {
+		if err := configureInterface(req.Interface); err != nil {
+			return err
+		}
+	}
+	if err := installNetFiles(req.ResolvConf, req.Hosts); err != nil {
+		return protocol.Errorf(protocol.CodeIO, "%v", err)
+	}
+	return nil
+}
+
+// findInterface returns the name of the interface with MAC address mac, waiting up to timeout for it.
+func findInterface(mac string, timeout time.Duration) (string, error) {
+	want, err := net.ParseMAC(mac)
+	if err != nil {
+		return "", err
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		ifaces, err := net.Interfaces()
+		if err != nil {
+			return "", err
+		}
+		for _, i := range ifaces {
+			if i.HardwareAddr.String() == want.String() {
+				return i.Name, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("no interface with MAC %s", mac)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func configureInterface(spec *protocol.NetInterface) *protocol.OpError {
+	name, err := findInterface(spec.Mac, 2*time.Second)
+	if err != nil {
+		return protocol.Errorf(protocol.CodeNoDevice, "interface: %v", err)
+	}
+	addr := net.ParseIP(spec.Address).To4()
+	gw := net.ParseIP(spec.Gateway).To4()
+	mask := net.IP(net.CIDRMask(spec.PrefixLength, 32))
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return protocol.Errorf(protocol.CodeIO, "socket: %v", err)
+	}
+	defer syscall.Close(fd)
+	steps := []struct {
+		what string
+		run  func() error
+	}{
+		{"mtu", func() error { return setIfInt(fd, name, syscall.SIOCSIFMTU, int32(spec.Mtu)) }},
+		{"address", func() error { return setIfAddr(fd, name, syscall.SIOCSIFADDR, addr) }},
+		{"netmask", func() error { return setIfAddr(fd, name, syscall.SIOCSIFNETMASK, mask) }},
+		{"up", func() error { return setIfUp(fd, name) }},
+		{"default route", func() error { return addDefaultRoute(fd, name, gw) }},
+	}
+	for _, s := range steps {
+		if err := s.run(); err != nil {
+			return protocol.Errorf(protocol.CodeIO, "%s %s: %v", name, s.what, err)
+		}
+	}
+	return nil
+}
+
+// ifreq is struct ifreq: the name, then a 24-byte union.
+type ifreq struct {
+	name [syscall.IFNAMSIZ]byte
+	data [24]byte
+}
+
+func newIfreq(name string) *ifreq {
+	var r ifreq
+	copy(r.name[:syscall.IFNAMSIZ-1], name)
+	return &r
+}
+
+func setIfInt(fd int, name string, req uintptr, value int32) error {
+	r := newIfreq(name)
+	*(*int32)(unsafe.Pointer(&r.data[0])) = value
+	return ioctl(fd, req, unsafe.Pointer(r))
+}
+
+func sockaddrIn(ip net.IP) syscall.RawSockaddrInet4 {
+	sa := syscall.RawSockaddrInet4{Family: syscall.AF_INET}
+	copy(sa.Addr[:], ip.To4())
+	return sa
+}
+
+func setIfAddr(fd int, name string, req uintptr, ip net.IP) error {
+	r := newIfreq(name)
+	*(*syscall.RawSockaddrInet4)(unsafe.Pointer(&r.data[0])) = sockaddrIn(ip)
+	return ioctl(fd, req, unsafe.Pointer(r))
+}
+
+func setIfUp(fd int, name string) error {
+	r := newIfreq(name)
+	if err := ioctl(fd, syscall.SIOCGIFFLAGS, unsafe.Pointer(r)); err != nil {
+		return err
+	}
+	flags := (*uint16)(unsafe.Pointer(&r.data[0]))
+	*flags |= syscall.IFF_UP | syscall.IFF_RUNNING
+	return ioctl(fd, syscall.SIOCSIFFLAGS, unsafe.Pointer(r))
+}
+
+// rtentry is struct rtentry of 64-bit Linux (SIOCADDRT).
+type rtentry struct {
+	pad1    uint64
+	dst     syscall.RawSockaddrInet4
+	gateway syscall.RawSockaddrInet4
+	genmask syscall.RawSockaddrInet4
+	flags   uint16
+	pad2    int16
+	pad3    uint64
+	pad4    uintptr
+	metric  int16
+	dev     *byte
+	mtu     uint64
+	window  uint64
+	irtt    uint16
+}
+
+func addDefaultRoute(fd int, name string, gw net.IP) error {
+	dev := append([]byte(name), 0)
+	rt := rtentry{
+		dst:     sockaddrIn(net.IPv4zero),
+		gateway: sockaddrIn(gw),
+		genmask: sockaddrIn(net.IPv4zero),
+		flags:   syscall.RTF_UP | syscall.RTF_GATEWAY,
+		dev:     &dev[0],
+	}
+	err := ioctl(fd, syscall.SIOCADDRT, unsafe.Pointer(&rt))
+	if err == syscall.EEXIST {
+		return nil
+	}
+	return err
+}

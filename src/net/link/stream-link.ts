@@ -1,0 +1,142 @@
+/**
+ * The host end of QEMU's `-netdev stream,server=off` link: a unix socket server that accepts exactly one
+ * connection (QEMU is the client) and exchanges length-prefixed Ethernet frames over it.
+ *
+ * @packageDocumentation
+ */
+import { rmSync } from "node:fs";
+import { type Server, type Socket, createServer } from "node:net";
+import { NetworkError } from "../../errors.js";
+import { STREAM_LENGTH_BYTES, StreamFrameDecoder } from "./framing.js";
+
+/** Options of {@link StreamLink.listen}. */
+export interface StreamLinkOptions {
+  readonly socketPath: string;
+  /** Largest frame accepted from QEMU (MTU + 14). */
+  readonly maxFrame: number;
+  /** Bytes queued towards QEMU beyond which frames are dropped (default 8 MiB). */
+  readonly maxQueuedBytes?: number;
+  /** Called for every frame from the guest, in order. */
+  readonly onFrame: (frame: Buffer) => void;
+  /** Called once if the link fails (bad framing, socket error); the link is closed. */
+  readonly onError: (error: Error) => void;
+}
+
+/** Counters of a link. */
+export interface LinkCounters {
+  framesFromGuest: number;
+  bytesFromGuest: number;
+  framesToGuest: number;
+  bytesToGuest: number;
+  /** Frames to the guest dropped because QEMU was not reading (TCP retransmits them). */
+  framesDropped: number;
+}
+
+/** The link to one VM. Frames sent before QEMU connects are dropped (the guest has no address yet). */
+export class StreamLink {
+  readonly counters: LinkCounters = {
+    framesFromGuest: 0,
+    bytesFromGuest: 0,
+    framesToGuest: 0,
+    bytesToGuest: 0,
+    framesDropped: 0,
+  };
+  readonly #server: Server;
+  readonly #options: StreamLinkOptions;
+  readonly #maxQueued: number;
+  #socket: Socket | undefined;
+  #corked = false;
+  #closed = false;
+
+  private constructor(server: Server, options: StreamLinkOptions) {
+    this.#server = server;
+    this.#options = options;
+    this.#maxQueued = options.maxQueuedBytes ?? 8 * 1024 * 1024;
+    server.on("connection", (socket) => {
+      this.#accept(socket);
+    });
+  }
+
+  /** Listens on `socketPath` (a stale socket file there is replaced). */
+  static async listen(options: StreamLinkOptions): Promise<StreamLink> {
+    rmSync(options.socketPath, { force: true });
+    const server = createServer({ allowHalfOpen: false });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", (err) => {
+        reject(new NetworkError(`cannot listen on ${options.socketPath}: ${err.message}`, { cause: err }));
+      });
+      server.listen(options.socketPath, resolve);
+    });
+    return new StreamLink(server, options);
+  }
+
+  /** True once QEMU has connected. */
+  get connected(): boolean {
+    return this.#socket !== undefined && !this.#socket.destroyed;
+  }
+
+  /**
+   * Sends a frame to the guest: `prefixed` already holds the 4-byte length prefix (see `stack/frames.ts`).
+   * Dropped (and counted) when QEMU is not connected or not reading.
+   */
+  send(prefixed: Buffer): void {
+    const socket = this.#socket;
+    if (socket === undefined || socket.destroyed || socket.writableLength > this.#maxQueued) {
+      this.counters.framesDropped++;
+      return;
+    }
+    if (!this.#corked) {
+      this.#corked = true;
+      socket.cork();
+      process.nextTick(() => {
+        this.#corked = false;
+        socket.uncork();
+      });
+    }
+    socket.write(prefixed);
+    this.counters.framesToGuest++;
+    this.counters.bytesToGuest += prefixed.length - STREAM_LENGTH_BYTES;
+  }
+
+  /** Stops listening and drops the connection. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#server.close();
+    this.#socket?.destroy();
+    rmSync(this.#options.socketPath, { force: true });
+  }
+
+  #accept(socket: Socket): void {
+    if (this.#socket !== undefined || this.#closed) {
+      socket.destroy();
+      return;
+    }
+    this.#socket = socket;
+    socket.setNoDelay(true);
+    const decoder = new StreamFrameDecoder(this.#options.maxFrame);
+    socket.on("data", (chunk: Buffer) => {
+      let frames: Buffer[];
+      try {
+        frames = decoder.push(chunk);
+      } catch (err) {
+        this.#fail(err as Error);
+        return;
+      }
+      for (const frame of frames) {
+        this.counters.framesFromGuest++;
+        this.counters.bytesFromGuest += frame.length;
+        this.#options.onFrame(frame);
+      }
+    });
+    socket.on("error", (err) => {
+      this.#fail(err);
+    });
+  }
+
+  #fail(error: Error): void {
+    if (this.#closed) return;
+    this.close();
+    this.#options.onError(error);
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * Frames to the guest, built in one buffer each: the 4-byte stream length prefix, Ethernet, IPv4 and the
+ * transport header and payload, with every checksum. One allocation and one payload copy per frame.
+ *
+ * @packageDocumentation
+ */
+import { PacketError } from "../../errors.js";
+import { writeU16, writeU32 } from "../packet/bytes.js";
+import { EtherType } from "../packet/ethernet.js";
+import { IpProtocol } from "../packet/ipv4.js";
+import { writeMac } from "../packet/mac.js";
+import { buildTcpOptions } from "../packet/tcp-options.js";
+import type { OutgoingSegment } from "../tcp/types.js";
+
+/** Offset of the Ethernet header in a prefixed frame. */
+const ETH = 4;
+/** Offset of the IPv4 header. */
+const IP = ETH + 14;
+/** Offset of the transport header. */
+const L4 = IP + 20;
+
+/** Sum of the 16-bit big-endian words of `bytes[start, end)`, unfolded (fast path: 32 bits at a time). */
+export function wordSum(bytes: Buffer, start: number, end: number, initial = 0): number {
+  let sum = initial;
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    const word = bytes.readUInt32BE(i);
+    sum += (word >>> 16) + (word & 0xffff);
+  }
+  if (i + 2 <= end) {
+    sum += bytes.readUInt16BE(i);
+    i += 2;
+  }
+  if (i < end) sum += (bytes[i] ?? 0) << 8;
+  return sum;
+}
+
+function fold(sum: number): number {
+  let s = sum;
+  while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 0x10000);
+  return ~s & 0xffff;
+}
+
+/** Who a frame to the guest is from and to. */
+export interface FrameAddressing {
+  readonly sourceMac: string;
+  readonly destinationMac: string;
+  readonly source: number;
+  readonly destination: number;
+}
+
+function ipv4Frame(addr: FrameAddressing, protocol: number, transportLength: number): Buffer {
+  const totalLength = 20 + transportLength;
+  if (totalLength > 0xffff) throw new PacketError(`IPv4 packet of ${totalLength} bytes`);
+  const out = Buffer.allocUnsafe(L4 + transportLength);
+  out.writeUInt32BE(14 + totalLength, 0);
+  writeMac(out, ETH, addr.destinationMac);
+  writeMac(out, ETH + 6, addr.sourceMac);
+  writeU16(out, ETH + 12, EtherType.ipv4);
+  out[IP] = 0x45;
+  out[IP + 1] = 0;
+  writeU16(out, IP + 2, totalLength);
+  writeU32(out, IP + 4, 0x00004000); // identification 0, DF, offset 0
+  out[IP + 8] = 64;
+  out[IP + 9] = protocol;
+  writeU16(out, IP + 10, 0);
+  writeU32(out, IP + 12, addr.source);
+  writeU32(out, IP + 16, addr.destination);
+  writeU16(out, IP + 10, fold(wordSum(out, IP, L4)));
+  return out;
+}
+
+function pseudoSum(addr: FrameAddressing, protocol: number, length: number): number {
+  const s = addr.source;
+  const d = addr.destination;
+  return (s >>> 16) + (s & 0xffff) + (d >>> 16) + (d & 0xffff) + protocol + length;
+}
+
+/** A TCP segment (from the machine's output) as a prefixed frame. */
+export function tcpFrame(
+  addr: FrameAddressing,
+  ports: { readonly source: number; readonly destination: number },
+  segment: OutgoingSegment,
+): Buffer {
+  const options = segment.options === undefined ? undefined : buildTcpOptions(segment.options);
+  const headerLength = 20 + (options?.length ?? 0);
+  const length = headerLength + segment.payload.length;
+  const out = ipv4Frame(addr, IpProtocol.tcp, length);
+  writeU16(out, L4, ports.source);
+  writeU16(out, L4 + 2, ports.destination);
+  writeU32(out, L4 + 4, segment.seq);
+  writeU32(out, L4 + 8, segment.ack);
+  writeU16(out, L4 + 12, ((headerLength / 4) << 12) | segment.flags);
+  writeU16(out, L4 + 14, segment.window);
+  writeU32(out, L4 + 16, 0); // checksum, urgent pointer
+  if (options !== undefined) out.set(options, L4 + 20);
+  out.set(segment.payload, L4 + headerLength);
+  writeU16(out, L4 + 16, fold(wordSum(out, L4, L4 + length, pseudoSum(addr, IpProtocol.tcp, length))));
+  return out;
+}
+
+/** A UDP datagram as a prefixed frame. */
+export function udpFrame(
+  addr: FrameAddressing,
+  ports: { readonly source: number; readonly destination: number },
+  payload: Uint8Array,
+): Buffer {
+  const length = 8 + payload.length;
+  const out = ipv4Frame(addr, IpProtocol.udp, length);
+  writeU16(out, L4, ports.source);
+  writeU16(out, L4 + 2, ports.destination);
+  writeU16(out, L4 + 4, length);
+  writeU16(out, L4 + 6, 0);
+  out.set(payload, L4 + 8);
+  const checksum = fold(wordSum(out, L4, L4 + length, pseudoSum(addr, IpProtocol.udp, length)));
+  writeU16(out, L4 + 6, checksum === 0 ? 0xffff : checksum);
+  return out;
+}
+
+/** An ICMP message (already built, with its checksum) as a prefixed frame. */
+export function icmpFrame(addr: FrameAddressing, message: Uint8Array): Buffer {
+  const out = ipv4Frame(addr, IpProtocol.icmp, message.length);
+  out.set(message, L4);
+  return out;
+}
+
+/** An Ethernet frame with any payload (ARP) as a prefixed frame. */
+export function ethernetFrame(
+  addr: Pick<FrameAddressing, "sourceMac" | "destinationMac">,
+  etherType: number,
+  payload: Uint8Array,
+): Buffer {
+  const out = Buffer.allocUnsafe(ETH + 14 + payload.length);
+  out.writeUInt32BE(14 + payload.length, 0);
+  writeMac(out, ETH, addr.destinationMac);
+  writeMac(out, ETH + 6, addr.sourceMac);
+  writeU16(out, ETH + 12, etherType);
+  out.set(payload, ETH + 14);
+  return out;
+}

@@ -1,0 +1,46 @@
+/**
+ * The decision on a guest SYN: DNS (port 53, any address) is answered by our resolver; the stack's own
+ * addresses own no other port (RST); everything else is asked of the policy and, when allowed, connected from a
+ * host socket. A denial is an RST at once.
+ *
+ * @packageDocumentation
+ */
+import type { TcpFlowId } from "../tcp/types.js";
+import type { StackContext } from "./context.js";
+import { DnsTcpEndpoint } from "./dns-tcp.js";
+import { SocketBridge } from "./socket-bridge.js";
+import type { TcpEndpoint, TcpHandle } from "./tcp-endpoint.js";
+
+/** An endpoint that does nothing: for connections refused at once. */
+const REFUSED: TcpEndpoint = {
+  established: () => undefined,
+  data: () => undefined,
+  end: () => undefined,
+  writable: () => undefined,
+  closed: () => undefined,
+};
+
+/** Decides a guest connection and returns its host side. */
+export function connectOutbound(
+  ctx: StackContext,
+  connectTimeoutMs: number,
+  flow: TcpFlowId,
+  remote: number,
+  handle: TcpHandle,
+): TcpEndpoint {
+  if (flow.remotePort === 53) {
+    const endpoint = new DnsTcpEndpoint(handle, ctx.resolver);
+    handle.accept();
+    return endpoint;
+  }
+  if (ctx.isLocal(remote)) {
+    handle.refuse();
+    return REFUSED;
+  }
+  const decision = ctx.decide("outbound", "tcp", flow.remoteAddress, flow.remotePort);
+  if (decision.action === "deny") {
+    handle.refuse();
+    return REFUSED;
+  }
+  return SocketBridge.connect(handle, flow.remoteAddress, flow.remotePort, connectTimeoutMs);
+}
