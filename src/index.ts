@@ -9,6 +9,9 @@
 export * from "./errors.js";
 export * from "./sdk/index.js";
 export type { PullPolicy } from "./image/image-service.js";
+export { NetworkPolicy } from "./net/policy/presets.js";
+export type { NetworkConfig, PolicyRule } from "./net/policy/types.js";
+export type { PortsConfig } from "./net/ports/config.js";
 export { install, isInstalled, runtimeArtifacts } from "./setup/index.js";
 export type { InstallOptions, RuntimeArtifacts } from "./setup/index.js";
 export { MicroVm } from "./vm/microvm.js";

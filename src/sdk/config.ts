@@ -5,6 +5,10 @@
  */
 import { InvalidConfigError } from "../errors.js";
 import type { PullPolicy } from "../image/image-service.js";
+import { compilePolicy } from "../net/policy/compile.js";
+import type { NetworkConfig } from "../net/policy/types.js";
+import { parsePorts } from "../net/ports/config.js";
+import type { PortsConfig } from "../net/ports/config.js";
 
 /** Registry credentials (Basic auth) for pulling the image. Never persisted. */
 export interface RegistryAuth {
@@ -44,14 +48,19 @@ export interface SandboxConfig {
   readonly registryAuth?: RegistryAuth;
   /** Free-form labels, stored with the sandbox and shown by `list()`. */
   readonly labels?: Readonly<Record<string, string>>;
+  /**
+   * Network policy, enforced on the host: `NetworkPolicy.publicOnly()` (default), `none()`, `allowAll()`, or
+   * `{ policy, rules, defaultAction, blockDomains, blockDomainSuffixes, dnsRebindProtection, maxConnections }`.
+   */
+  readonly network?: NetworkConfig;
+  /** Published ports: `{ "8080": 80 }` maps host 127.0.0.1:8080 to guest port 80; `"5353/udp"` for UDP. */
+  readonly ports?: PortsConfig;
 }
 
 /** Seed fields that a later release implements; rejected rather than ignored. */
 const NOT_YET = [
   "volumes",
   "patches",
-  "ports",
-  "network",
   "secrets",
   "scripts",
   "logLevel",
@@ -76,6 +85,8 @@ const KNOWN = new Set<string>([
   "pullPolicy",
   "registryAuth",
   "labels",
+  "network",
+  "ports",
 ]);
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
@@ -154,6 +165,17 @@ export function validateSandboxConfig(input: unknown): SandboxConfig {
   if (auth !== undefined && (typeof auth.username !== "string" || typeof auth.password !== "string")) {
     fail("registryAuth", "must be { username: string, password: string }");
   }
+  const network = config["network"] as NetworkConfig | undefined;
+  // Compiling checks every rule (naming the field); TLS interception is a later release.
+  if (network !== undefined && typeof network === "object" && "tls" in network) {
+    fail(
+      "network.tls",
+      "TLS interception is not supported by this release yet",
+      "remove it; see CHANGELOG.md",
+    );
+  }
+  compilePolicy(network, { field: "network" });
+  parsePorts(config["ports"] as PortsConfig | undefined, "ports");
   return config as unknown as SandboxConfig;
 }
 

@@ -257,6 +257,8 @@ async function createIn(
         memoryMib: config.memoryMib ?? 512,
         hostname: config.hostname ?? config.name.replace(/[^A-Za-z0-9-]/g, "-").slice(0, 63),
         detached,
+        ...(config.network ? { network: config.network } : {}),
+        ...(config.ports ? { ports: config.ports } : {}),
         ...(main ? { main: { argv: main, env: defaults.env, cwd: defaults.cwd, user: defaults.user } } : {}),
       },
       paths.supervisorLog,

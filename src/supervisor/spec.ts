@@ -2,6 +2,8 @@
  * What the SDK hands a supervisor process on its standard input: everything needed to boot and serve one
  * sandbox. It carries no secrets (none exist yet; when they do, they travel this way, never on argv).
  */
+import type { NetworkConfig } from "../net/policy/types.js";
+import type { PortsConfig } from "../net/ports/config.js";
 import type { RootDiskOptions } from "../vm/microvm.js";
 
 /** The supervisor's launch specification. */
@@ -17,6 +19,10 @@ export interface SupervisorSpec {
   readonly hostname: string;
   /** Detached sandboxes outlive their creator; attached ones stop when it dies. */
   readonly detached: boolean;
+  /** Network policy and DNS settings (default public-only). */
+  readonly network?: NetworkConfig;
+  /** Published ports. */
+  readonly ports?: PortsConfig;
   /** The main process (entrypoint + cmd), started in the background at boot; output to `main.log`. */
   readonly main?: MainProcessSpec;
 }

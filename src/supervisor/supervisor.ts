@@ -12,6 +12,7 @@ import type { Readable } from "node:stream";
 import { msbPaths } from "../config/paths.js";
 import { MsbError } from "../errors.js";
 import { Store } from "../store/store.js";
+import { NetworkStack } from "../net/stack/network-stack.js";
 import { MicroVm } from "../vm/microvm.js";
 import { ClientSession } from "./client-session.js";
 import { startMainProcess } from "./main-process.js";
@@ -30,8 +31,17 @@ export interface SupervisorIo {
 export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Promise<number> {
   const store = Store.open({ path: msbPaths(spec.home).database });
   let vm: MicroVm;
+  let net: NetworkStack | undefined;
   try {
+    // The stack listens before QEMU starts: QEMU is the client of the -netdev stream socket.
+    net = await NetworkStack.start({
+      socketPath: join(spec.runDir, "net.sock"),
+      hostname: spec.hostname,
+      ...(spec.network ? { network: spec.network } : {}),
+      ...(spec.ports ? { ports: spec.ports } : {}),
+    });
     vm = await MicroVm.boot({
+      network: { nic: net.nic, configure: net.guestConfig },
       rootDisk: spec.rootDisk,
       cpus: spec.cpus,
       memoryMib: spec.memoryMib,
@@ -40,6 +50,7 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
       home: spec.home,
     });
   } catch (err) {
+    net?.close();
     const code = err instanceof MsbError ? err.code : "MSB_ERR_VM_START";
     store.sandboxes.setStatus(spec.name, "crashed", { exitReason: `boot failed: ${(err as Error).message}` });
     store.close();
@@ -85,6 +96,7 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
   }
   for (const session of sessions) session.close();
   server.close();
+  net.close();
   rmSync(socketPath, { force: true });
   store.close();
   return stopping ? 0 : 1;

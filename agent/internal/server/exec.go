@@ -11,8 +11,8 @@ import (
 	"microsandbox/agent/internal/reaper"
 )
 
-// drainGrace is how long, after the main process exited and its group was killed, an output pipe may stay
-// idle before the agent stops waiting for EOF (a process outside the group may still hold it open).
+// drainGrace is how long, after the main process exited, an output pipe may stay idle before the agent stops
+// waiting for EOF (a background job, e.g. a daemon it started, may still hold it open).
 const drainGrace = 250 * time.Millisecond
 
 // execStream is one exec operation: a process in its own process group, its pipes, and the stream's
@@ -114,9 +114,8 @@ func (x *execStream) run(req *protocol.ExecStart) {
 		timer.Stop()
 	}
 	close(x.done)
-	// Leftovers of the group (background jobs) die with the process; pipes held by anything else are
-	// drained until idle for drainGrace.
-	_ = syscall.Kill(-x.pid, syscall.SIGKILL)
+	// Background jobs outlive the command, as with `docker exec` (a server started with `cmd &` keeps
+	// running); pipes they still hold are drained until idle for drainGrace, then closed.
 	x.procExited.Store(true)
 	deadline := time.Now().Add(drainGrace)
 	_ = p.stdout.SetReadDeadline(deadline)

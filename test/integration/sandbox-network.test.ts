@@ -1,0 +1,93 @@
+/**
+ * The seed's `network` and `ports` options through `Sandbox.create()`: the supervisor runs the network stack,
+ * the guest gets its NIC (or none), published ports answer on the host's loopback. Traffic stays on loopback.
+ */
+import { createServer } from "node:net";
+import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { InvalidConfigError, NetworkPolicy, Sandbox } from "../../src/index.js";
+import { sandboxEnv } from "../fixtures/sandbox-env.js";
+import type { SandboxEnv } from "../fixtures/sandbox-env.js";
+
+let env: SandboxEnv;
+beforeAll(async () => {
+  env = await sandboxEnv();
+}, 600_000);
+afterAll(async () => {
+  await env[Symbol.asyncDispose]();
+});
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** GET http://127.0.0.1:port/path, retried for up to 10 s while the guest server starts. */
+async function get(port: number, path: string): Promise<string> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(3000) });
+      return await res.text();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await sleep(200);
+    }
+  }
+}
+
+describe("sandbox networking", () => {
+  it("publishes a guest TCP port on the host (seed: ports)", async () => {
+    const port = await freePort();
+    await using web = await Sandbox.create({
+      name: "web",
+      image: "alpine:latest",
+      ports: { [String(port)]: 80 },
+    });
+    // A server started in the background keeps running after the shell exits.
+    await web.shell(
+      "mkdir -p /www && echo 'hello from the guest' > /www/index.html && httpd -f -p 80 -h /www &",
+    );
+    expect(await get(port, "/index.html")).toBe("hello from the guest\n");
+    const ifaces = await web.shell("ip -o link show | awk -F': ' '{print $2}'");
+    expect(ifaces.stdout().split("\n")).toContain("eth0");
+  });
+
+  it("gives NetworkPolicy.none() sandboxes loopback only", async () => {
+    await using isolated = await Sandbox.create({
+      name: "isolated",
+      image: "alpine:latest",
+      network: NetworkPolicy.none(),
+    });
+    const out = await isolated.shell("ip -o link show | awk -F': ' '{print $2}'; cat /etc/resolv.conf");
+    expect(out.stdout().trim().split("\n")).toEqual(["lo"]);
+  });
+
+  it("fails create clearly when a published port is taken, leaving nothing", async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
+    const { port } = busy.address() as AddressInfo;
+    try {
+      await expect(
+        Sandbox.create({ name: "clash-port", image: "alpine:latest", ports: { [String(port)]: 80 } }),
+      ).rejects.toMatchObject({ code: "MSB_ERR_PORT_IN_USE" });
+      expect((await Sandbox.list()).map((i) => i.name)).not.toContain("clash-port");
+    } finally {
+      busy.close();
+    }
+  });
+
+  it("rejects invalid network rules naming them", async () => {
+    const err = await Sandbox.create({
+      name: "bad-rule",
+      image: "alpine:latest",
+      network: { rules: [{ action: "allow", destination: "10.0.0.0/33" }] },
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidConfigError);
+    expect((err as InvalidConfigError).field).toMatch(/^network\.rules\[0\]/);
+  });
+});
