@@ -2,6 +2,7 @@
  * The seed's `network` and `ports` options through `Sandbox.create()`: the supervisor runs the network stack,
  * the guest gets its NIC (or none), published ports answer on the host's loopback. Traffic stays on loopback.
  */
+import { createSocket } from "node:dgram";
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -12,8 +13,8 @@ import type { SandboxEnv } from "../fixtures/sandbox-env.js";
 
 let env: SandboxEnv;
 beforeAll(async () => {
-  env = await sandboxEnv();
-}, 600_000);
+  env = await sandboxEnv({ python: true });
+}, 1_200_000);
 afterAll(async () => {
   await env[Symbol.asyncDispose]();
 });
@@ -55,6 +56,46 @@ describe("sandbox networking", () => {
     expect(await get(port, "/index.html")).toBe("hello from the guest\n");
     const ifaces = await web.shell("ip -o link show | awk -F': ' '{print $2}'");
     expect(ifaces.stdout().split("\n")).toContain("eth0");
+  });
+
+  it("publishes a guest UDP port on the host", async () => {
+    const port = await freePort();
+    await using udp = await Sandbox.create({
+      name: "udp",
+      image: "python:3.12",
+      ports: { [`${port}/udp`]: 5353 },
+    });
+    const server = [
+      "import socket",
+      "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)",
+      "s.bind(('0.0.0.0', 5353))",
+      "while True:",
+      "    data, peer = s.recvfrom(2048)",
+      "    s.sendto(b'echo:' + data, peer)",
+    ].join("\n");
+    await udp.shell(`python3 -c "${server}" > /dev/null 2>&1 &`);
+    const client = createSocket("udp4");
+    try {
+      const reply = await new Promise<string>((resolve, reject) => {
+        const deadline = setTimeout(() => {
+          clearInterval(timer);
+          reject(new Error("no UDP reply within 15 s"));
+        }, 15_000);
+        client.on("message", (msg) => {
+          clearTimeout(deadline);
+          clearInterval(timer);
+          resolve(msg.toString());
+        });
+        // Bounded: at most 30 datagrams while the guest server starts.
+        let sent = 0;
+        const timer = setInterval(() => {
+          if (sent++ < 30) client.send("ping", port, "127.0.0.1");
+        }, 500);
+      });
+      expect(reply).toBe("echo:ping");
+    } finally {
+      client.close();
+    }
   });
 
   it("gives NetworkPolicy.none() sandboxes loopback only", async () => {
