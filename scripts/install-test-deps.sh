@@ -3,7 +3,7 @@
 # busybox-static for the fixture root disk, the local OCI registry and the tools that build test images.
 # Idempotent; needs root (or sudo) and apt.
 set -euo pipefail
-packages=(busybox-static docker-registry debootstrap zstd skopeo openssl e2fsprogs qemu-utils)
+packages=(busybox-static docker-registry debootstrap zstd skopeo openssl e2fsprogs qemu-utils iproute2 tar)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
