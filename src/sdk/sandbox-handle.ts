@@ -3,7 +3,6 @@
  * return. Both reflect reconciled state: a sandbox whose processes died is `crashed`.
  */
 import { rmSync } from "node:fs";
-import { readEnv } from "../config/env.js";
 import { msbPaths } from "../config/paths.js";
 import { InvalidStateError, SandboxNotFoundError } from "../errors.js";
 import { Store } from "../store/store.js";
@@ -39,7 +38,8 @@ export function toSandboxInfo(record: SandboxRecord): SandboxInfo {
   };
 }
 
-function withStore<T>(home: string, fn: (store: Store) => T): T {
+/** Runs `fn` on the store of `home`, closing it afterwards. */
+export function withStore<T>(home: string, fn: (store: Store) => T): T {
   const store = Store.open({ path: msbPaths(home).database });
   try {
     return fn(store);
@@ -144,9 +144,4 @@ export class SandboxHandle {
   remove(): Promise<void> {
     return removeSandbox(this.#home, this.record.name);
   }
-}
-
-/** Reads a handle with the default home. */
-export function loadHandle(name: string): SandboxHandle {
-  return SandboxHandle.load(readEnv().home, name);
 }

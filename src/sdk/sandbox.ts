@@ -23,7 +23,7 @@ import type { ExecConfig } from "./exec-config.js";
 import { ExecOutput } from "./exec-output.js";
 import type { ExitStatus } from "./exec-output.js";
 import { launchSupervisor } from "./launch.js";
-import { removeSandbox, SandboxHandle, toSandboxInfo } from "./sandbox-handle.js";
+import { removeSandbox, SandboxHandle, toSandboxInfo, withStore } from "./sandbox-handle.js";
 import type { SandboxInfo } from "./sandbox-handle.js";
 import { waitForExit } from "./wait.js";
 
@@ -106,13 +106,7 @@ export class Sandbox implements AsyncDisposable {
   /** Every sandbox with its status (rows whose processes died are reported `crashed`). */
   static async list(): Promise<SandboxInfo[]> {
     await Promise.resolve();
-    const home = readEnv().home;
-    const store = Store.open({ path: msbPaths(home).database });
-    try {
-      return store.sandboxes.list().map(toSandboxInfo);
-    } finally {
-      store.close();
-    }
+    return withStore(readEnv().home, (store) => store.sandboxes.list().map(toSandboxInfo));
   }
 
   /** Removes a stopped (or crashed) sandbox: its row, disk and logs. */

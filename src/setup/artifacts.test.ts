@@ -4,26 +4,14 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { RuntimeNotInstalledError } from "../errors.js";
 import { isInstalled, runtimeArtifacts } from "./artifacts.js";
+import { SAMPLE_MANIFEST } from "./__fixtures__/manifest.js";
 import { writeManifest, type Manifest } from "./manifest.js";
 import { REQUIRED_MODULES } from "./modules.js";
 
 const manifest: Manifest = {
-  schema: 1,
+  ...SAMPLE_MANIFEST,
   arch: process.arch === "arm64" ? "aarch64" : "x86_64",
-  installedAt: "2026-01-01T00:00:00.000Z",
-  kernel: {
-    file: "vmlinux",
-    format: "pvh-vmlinux",
-    version: "6.1.0-56-cloud-amd64",
-    package: "linux-image-6.1.0-56-cloud-amd64",
-    packageVersion: "6.1.192-2",
-    aptListsStamp: "0123456789abcdef",
-    size: 3,
-  },
   modules: { requested: [...REQUIRED_MODULES], files: ["virtio.ko"] },
-  initrd: { file: "initramfs.cpio", compression: "none", size: 4 },
-  agent: { file: "agent", sourceHash: "ab", goVersion: "go1.19.8", size: 5 },
-  qemu: { binary: "/usr/bin/qemu-system-x86_64", version: "7.2.22" },
 };
 
 describe("runtimeArtifacts / isInstalled", () => {

@@ -4,9 +4,8 @@
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { accessSync, constants } from "node:fs";
-import { delimiter, join } from "node:path";
 import { VmError } from "../errors.js";
+import { findExecutable } from "../setup/exec.js";
 import { QmpClient } from "./qmp.js";
 
 /** How a QEMU process ended. */
@@ -30,20 +29,6 @@ export interface QemuStartOptions {
 }
 
 const STDERR_LIMIT = 64 * 1024;
-
-/** Finds an executable in PATH (or returns an absolute path as given if executable). */
-export function findExecutable(name: string, path = process.env["PATH"] ?? ""): string | undefined {
-  const candidates = name.includes("/") ? [name] : path.split(delimiter).map((dir) => join(dir, name));
-  for (const candidate of candidates) {
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === undefined) throw err;
-    }
-  }
-  return undefined;
-}
 
 /** A started QEMU process. */
 export class QemuProcess {

@@ -6,9 +6,9 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MicroVm } from "../../src/vm/microvm.js";
-import { diffTrees } from "../fixtures/registry/ext4-tree.js";
+import { diffTrees, MODE_TYPES } from "../fixtures/registry/ext4-tree.js";
 import { testHome } from "../fixtures/registry/harness.js";
-import { expectedTreeImage, TREE_HARDLINKS, type Tree, type TreeEntry } from "../fixtures/registry/images.js";
+import { expectedTreeImage, TREE_HARDLINKS, type Tree } from "../fixtures/registry/images.js";
 import { startRegistry, type TestRegistry } from "../fixtures/registry/registry-server.js";
 import { seedRegistry } from "../fixtures/registry/seed.js";
 
@@ -29,15 +29,6 @@ afterAll(async () => {
 const LIST_ROOT =
   "mkdir -p /tmp/rv && mount -o bind / /tmp/rv && cd /tmp/rv && find . -xdev -exec stat -c '%f|%u|%g|%s|%t|%T|%i|%N' {} +";
 
-const TYPES: Readonly<Record<number, TreeEntry["type"]>> = {
-  0o010000: "fifo",
-  0o020000: "char",
-  0o040000: "dir",
-  0o060000: "block",
-  0o100000: "file",
-  0o120000: "symlink",
-};
-
 function parseListing(text: string): { tree: Tree; inodes: Map<string, number> } {
   const tree: Tree = new Map();
   const inodes = new Map<string, number>();
@@ -45,7 +36,7 @@ function parseListing(text: string): { tree: Tree; inodes: Map<string, number> }
     const [rawMode, uid, gid, size, major, minor, ino, ...nameParts] = line.split("|");
     const name = nameParts.join("|");
     const mode = Number.parseInt(rawMode ?? "0", 16);
-    const type = TYPES[mode & 0o170000];
+    const type = MODE_TYPES[mode & 0o170000];
     if (type === undefined) throw new Error(`unexpected mode in ${line}`);
     const link = /^'(.*)' -> '(.*)'$/.exec(name);
     const relative = link?.[1] ?? name;
