@@ -7,6 +7,7 @@
 import { rmSync } from "node:fs";
 import { type Server, type Socket, createServer } from "node:net";
 import { NetworkError } from "../../errors.js";
+import { FrameBatch } from "./frame-batch.js";
 import { STREAM_LENGTH_BYTES, StreamFrameDecoder } from "./framing.js";
 
 /** Options of {@link StreamLink.listen}. */
@@ -43,15 +44,24 @@ export class StreamLink {
   };
   readonly #server: Server;
   readonly #options: StreamLinkOptions;
-  readonly #maxQueued: number;
+  readonly #batch: FrameBatch;
   #socket: Socket | undefined;
-  #corked = false;
   #closed = false;
 
   private constructor(server: Server, options: StreamLinkOptions) {
     this.#server = server;
     this.#options = options;
-    this.#maxQueued = options.maxQueuedBytes ?? 8 * 1024 * 1024;
+    this.#batch = new FrameBatch(
+      (bytes, done) => {
+        const socket = this.#socket;
+        if (socket === undefined || socket.destroyed) done();
+        else socket.write(bytes, done);
+      },
+      {
+        slabBytes: Math.max(1024 * 1024, STREAM_LENGTH_BYTES + options.maxFrame),
+        ...(options.maxQueuedBytes === undefined ? {} : { maxQueuedBytes: options.maxQueuedBytes }),
+      },
+    );
     server.on("connection", (socket) => {
       this.#accept(socket);
     });
@@ -76,24 +86,24 @@ export class StreamLink {
   }
 
   /**
-   * Sends a frame to the guest: `prefixed` already holds the 4-byte length prefix (see `stack/frames.ts`).
-   * Dropped (and counted) when QEMU is not connected or not reading.
+   * Room for one prefixed frame of `size` bytes (4-byte length prefix included), to fill completely and pass to
+   * {@link send}: built in place, it is sent without a copy.
+   */
+  reserve(size: number): Buffer {
+    return this.connected ? this.#batch.reserve(size) : Buffer.allocUnsafe(size);
+  }
+
+  /**
+   * Sends a frame to the guest: `prefixed` already holds the 4-byte length prefix (see `stack/frames.ts`). A
+   * frame from {@link reserve} goes out in place, any other is copied. Frames of one event-loop turn go out in
+   * one write. Dropped (and counted) when QEMU is not connected or not reading.
    */
   send(prefixed: Buffer): void {
-    const socket = this.#socket;
-    if (socket === undefined || socket.destroyed || socket.writableLength > this.#maxQueued) {
+    const queued = this.connected && (this.#batch.commit(prefixed) || this.#batch.append(prefixed));
+    if (!queued) {
       this.counters.framesDropped++;
       return;
     }
-    if (!this.#corked) {
-      this.#corked = true;
-      socket.cork();
-      process.nextTick(() => {
-        this.#corked = false;
-        socket.uncork();
-      });
-    }
-    socket.write(prefixed);
     this.counters.framesToGuest++;
     this.counters.bytesToGuest += prefixed.length - STREAM_LENGTH_BYTES;
   }
@@ -104,6 +114,7 @@ export class StreamLink {
     this.#closed = true;
     this.#server.close();
     this.#socket?.destroy();
+    this.#batch.reset();
     rmSync(this.#options.socketPath, { force: true });
   }
 

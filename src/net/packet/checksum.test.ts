@@ -28,6 +28,34 @@ describe("internetChecksum", () => {
     expect(internetChecksum(bytes)).toBe(0x00ff);
   });
 
+  it("gives the byte-by-byte result at every alignment, length and initial value", () => {
+    const slab = new Uint8Array(70_000);
+    let seed = 12345;
+    for (let i = 0; i < slab.length; i++) {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      slab[i] = seed >>> 24;
+    }
+    const reference = (bytes: Uint8Array, initial: number): number => {
+      let sum = initial;
+      for (let i = 0; i < bytes.length; i++) sum += i % 2 === 0 ? (bytes[i] ?? 0) << 8 : (bytes[i] ?? 0);
+      return finishChecksum(sum);
+    };
+    for (const offset of [0, 1, 2, 3, 5, 6, 7]) {
+      for (const length of [0, 1, 63, 64, 65, 66, 67, 1500, 8999, 9000, 65535, 65536]) {
+        const bytes = slab.subarray(offset, offset + length);
+        for (const initial of [0, 0x1_2345]) {
+          expect(finishChecksum(sumWords(bytes, initial))).toBe(reference(bytes, initial));
+          expect(finishChecksum(sumWords(slab, initial, offset, offset + length))).toBe(
+            reference(bytes, initial),
+          );
+        }
+      }
+    }
+    expect(internetChecksum(new Uint8Array(70_000).fill(0xff).subarray(3))).toBe(
+      reference(new Uint8Array(69_997).fill(0xff), 0),
+    );
+  });
+
   it("sums the pseudo header", () => {
     expect(ipv4PseudoHeaderSum(0x0a4d0001, 0x0a4d0002, 6, 40)).toBe(
       0x0a4d + 0x0001 + 0x0a4d + 0x0002 + 6 + 40,

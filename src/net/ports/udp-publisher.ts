@@ -61,7 +61,7 @@ export async function publishUdp(input: {
     if (message.length > maxPayload) return;
     client.lastActive = performance.now();
     const addr = ctx.toGuest(ctx.link.gateway);
-    ctx.send(udpFrame(addr, { source: client.source, destination: mapping.guestPort }, message));
+    ctx.send(udpFrame(addr, { source: client.source, destination: mapping.guestPort }, message, ctx.frame));
   });
   const sweep = setInterval(
     () => {

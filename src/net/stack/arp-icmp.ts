@@ -11,7 +11,7 @@ import { EtherType } from "../packet/ethernet.js";
 import { type Icmpv4Message, UnreachableCode, buildIcmpv4Echo } from "../packet/icmpv4.js";
 import type { Ipv4Packet } from "../packet/ipv4.js";
 import { type StackContext, ipText } from "./context.js";
-import { ethernetFrame, icmpFrame } from "./frames.js";
+import { ethernetFrame, icmpFrame, macPair } from "./frames.js";
 
 /** Answers an ARP request for any address other than the guest's own. */
 export function handleArp(ctx: StackContext, arp: ArpPacket): void {
@@ -19,9 +19,7 @@ export function handleArp(ctx: StackContext, arp: ArpPacket): void {
   if (arp.targetIp === ctx.link.guest || arp.targetIp === 0) return;
   if (arp.senderMac !== ctx.link.guestMac) return;
   const reply = buildArp(arpReplyFor(arp, ctx.link.gatewayMac));
-  ctx.send(
-    ethernetFrame({ sourceMac: ctx.link.gatewayMac, destinationMac: arp.senderMac }, EtherType.arp, reply),
-  );
+  ctx.send(ethernetFrame({ macs: macPair(arp.senderMac, ctx.link.gatewayMac) }, EtherType.arp, reply));
 }
 
 /** Handles an ICMP message from the guest (`raw` is the whole IPv4 packet, for quoting). */
@@ -29,7 +27,7 @@ export function handleIcmp(ctx: StackContext, ip: Ipv4Packet, icmp: Icmpv4Messag
   if (icmp.kind !== "echo-request") return;
   if (ctx.isLocal(ip.destination)) {
     const reply = buildIcmpv4Echo({ ...icmp, kind: "echo-reply" });
-    ctx.send(icmpFrame(ctx.toGuest(ip.destination), reply));
+    ctx.send(icmpFrame(ctx.toGuest(ip.destination), reply, ctx.frame));
     return;
   }
   const decision = ctx.decide("outbound", "icmpv4", ipText(ip.destination));

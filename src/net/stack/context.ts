@@ -12,7 +12,7 @@ import { decideFlow } from "../policy/evaluate.js";
 import type { CompiledPolicy } from "../policy/compile.js";
 import type { PolicyDecision, PolicyDirection, PolicyProtocol } from "../policy/types.js";
 import type { ResolvedLink } from "./addresses.js";
-import { type FrameAddressing, icmpFrame } from "./frames.js";
+import { type FrameAddressing, type FrameAllocator, icmpFrame, macPair } from "./frames.js";
 
 /** Counters of policy decisions and drops. */
 export interface StackCounters {
@@ -33,7 +33,11 @@ export class StackContext {
   readonly policy: CompiledPolicy;
   readonly names: NameCache;
   readonly resolver: DnsResolver;
+  /** Room for a frame about to be sent: build frames here so {@link send} needs no copy. */
+  readonly frame: FrameAllocator;
   readonly #send: (prefixedFrame: Buffer) => void;
+  /** Guest MAC, then gateway MAC: the Ethernet addresses of every frame to the guest. */
+  readonly #macsToGuest: Uint8Array;
 
   constructor(init: {
     link: ResolvedLink;
@@ -41,15 +45,19 @@ export class StackContext {
     names: NameCache;
     resolver: DnsResolver;
     send: (prefixedFrame: Buffer) => void;
+    /** Where frames are built (default: a fresh buffer each). */
+    frame?: FrameAllocator;
   }) {
     this.link = init.link;
     this.policy = init.policy;
     this.names = init.names;
     this.resolver = init.resolver;
     this.#send = init.send;
+    this.frame = init.frame ?? ((size) => Buffer.allocUnsafe(size));
+    this.#macsToGuest = macPair(init.link.guestMac, init.link.gatewayMac);
   }
 
-  /** Sends a prefixed frame (see `frames.ts`) to the guest. */
+  /** Sends a prefixed frame (see `frames.ts`), preferably one built in {@link frame}, to the guest. */
   send(frame: Buffer): void {
     this.#send(frame);
   }
@@ -57,8 +65,7 @@ export class StackContext {
   /** Addressing of a packet from `source` to the guest. */
   toGuest(source: number): FrameAddressing {
     return {
-      sourceMac: this.link.gatewayMac,
-      destinationMac: this.link.guestMac,
+      macs: this.#macsToGuest,
       source,
       destination: this.link.guest,
     };
@@ -91,7 +98,7 @@ export class StackContext {
   /** Answers `ipPacket` (a guest IPv4 packet, header first) with ICMP destination unreachable `code`. */
   unreachable(ipPacket: Uint8Array, code: number): void {
     const message = buildIcmpv4Unreachable({ code, original: ipPacket });
-    this.send(icmpFrame(this.toGuest(this.link.gateway), message));
+    this.send(icmpFrame(this.toGuest(this.link.gateway), message, this.frame));
   }
 }
 

@@ -1,11 +1,13 @@
 /**
  * Frames to the guest, built in one buffer each: the 4-byte stream length prefix, Ethernet, IPv4 and the
- * transport header and payload, with every checksum. One allocation and one payload copy per frame.
+ * transport header and payload, with every checksum. Built in place where the allocator says (the link's batch,
+ * see `link/frame-batch.ts`): one payload copy per frame, no allocation.
  *
  * @packageDocumentation
  */
 import { PacketError } from "../../errors.js";
 import { writeU16, writeU32 } from "../packet/bytes.js";
+import { finishChecksum, sumWords } from "../packet/checksum.js";
 import { EtherType } from "../packet/ethernet.js";
 import { IpProtocol } from "../packet/ipv4.js";
 import { writeMac } from "../packet/mac.js";
@@ -19,43 +21,43 @@ const IP = ETH + 14;
 /** Offset of the transport header. */
 const L4 = IP + 20;
 
-/** Sum of the 16-bit big-endian words of `bytes[start, end)`, unfolded (fast path: 32 bits at a time). */
-export function wordSum(bytes: Buffer, start: number, end: number, initial = 0): number {
-  let sum = initial;
-  let i = start;
-  for (; i + 4 <= end; i += 4) {
-    const word = bytes.readUInt32BE(i);
-    sum += (word >>> 16) + (word & 0xffff);
-  }
-  if (i + 2 <= end) {
-    sum += bytes.readUInt16BE(i);
-    i += 2;
-  }
-  if (i < end) sum += (bytes[i] ?? 0) << 8;
-  return sum;
-}
+/** Where a frame is built: room for `size` bytes (the link's batch, or a fresh buffer). */
+export type FrameAllocator = (size: number) => Buffer;
 
-function fold(sum: number): number {
-  let s = sum;
-  while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 0x10000);
-  return ~s & 0xffff;
+const allocate: FrameAllocator = (size) => Buffer.allocUnsafe(size);
+
+/** The checksum of `bytes[start, end)` plus `initial`. */
+function checksumOf(bytes: Buffer, start: number, end: number, initial = 0): number {
+  return finishChecksum(sumWords(bytes, initial, start, end));
 }
 
 /** Who a frame to the guest is from and to. */
 export interface FrameAddressing {
-  readonly sourceMac: string;
-  readonly destinationMac: string;
+  /** Destination then source MAC address, 12 bytes (see {@link macPair}). */
+  readonly macs: Uint8Array;
   readonly source: number;
   readonly destination: number;
 }
 
-function ipv4Frame(addr: FrameAddressing, protocol: number, transportLength: number): Buffer {
+/** The two MAC addresses of an Ethernet header, parsed once: destination, then source. */
+export function macPair(destinationMac: string, sourceMac: string): Uint8Array {
+  const macs = new Uint8Array(12);
+  writeMac(macs, 0, destinationMac);
+  writeMac(macs, 6, sourceMac);
+  return macs;
+}
+
+function ipv4Frame(
+  addr: FrameAddressing,
+  protocol: number,
+  transportLength: number,
+  alloc: FrameAllocator,
+): Buffer {
   const totalLength = 20 + transportLength;
   if (totalLength > 0xffff) throw new PacketError(`IPv4 packet of ${totalLength} bytes`);
-  const out = Buffer.allocUnsafe(L4 + transportLength);
+  const out = alloc(L4 + transportLength);
   out.writeUInt32BE(14 + totalLength, 0);
-  writeMac(out, ETH, addr.destinationMac);
-  writeMac(out, ETH + 6, addr.sourceMac);
+  out.set(addr.macs, ETH);
   writeU16(out, ETH + 12, EtherType.ipv4);
   out[IP] = 0x45;
   out[IP + 1] = 0;
@@ -66,7 +68,7 @@ function ipv4Frame(addr: FrameAddressing, protocol: number, transportLength: num
   writeU16(out, IP + 10, 0);
   writeU32(out, IP + 12, addr.source);
   writeU32(out, IP + 16, addr.destination);
-  writeU16(out, IP + 10, fold(wordSum(out, IP, L4)));
+  writeU16(out, IP + 10, checksumOf(out, IP, L4));
   return out;
 }
 
@@ -81,11 +83,12 @@ export function tcpFrame(
   addr: FrameAddressing,
   ports: { readonly source: number; readonly destination: number },
   segment: OutgoingSegment,
+  alloc: FrameAllocator = allocate,
 ): Buffer {
   const options = segment.options === undefined ? undefined : buildTcpOptions(segment.options);
   const headerLength = 20 + (options?.length ?? 0);
   const length = headerLength + segment.payload.length;
-  const out = ipv4Frame(addr, IpProtocol.tcp, length);
+  const out = ipv4Frame(addr, IpProtocol.tcp, length, alloc);
   writeU16(out, L4, ports.source);
   writeU16(out, L4 + 2, ports.destination);
   writeU32(out, L4 + 4, segment.seq);
@@ -95,7 +98,7 @@ export function tcpFrame(
   writeU32(out, L4 + 16, 0); // checksum, urgent pointer
   if (options !== undefined) out.set(options, L4 + 20);
   out.set(segment.payload, L4 + headerLength);
-  writeU16(out, L4 + 16, fold(wordSum(out, L4, L4 + length, pseudoSum(addr, IpProtocol.tcp, length))));
+  writeU16(out, L4 + 16, checksumOf(out, L4, L4 + length, pseudoSum(addr, IpProtocol.tcp, length)));
   return out;
 }
 
@@ -104,36 +107,40 @@ export function udpFrame(
   addr: FrameAddressing,
   ports: { readonly source: number; readonly destination: number },
   payload: Uint8Array,
+  alloc: FrameAllocator = allocate,
 ): Buffer {
   const length = 8 + payload.length;
-  const out = ipv4Frame(addr, IpProtocol.udp, length);
+  const out = ipv4Frame(addr, IpProtocol.udp, length, alloc);
   writeU16(out, L4, ports.source);
   writeU16(out, L4 + 2, ports.destination);
   writeU16(out, L4 + 4, length);
   writeU16(out, L4 + 6, 0);
   out.set(payload, L4 + 8);
-  const checksum = fold(wordSum(out, L4, L4 + length, pseudoSum(addr, IpProtocol.udp, length)));
+  const checksum = checksumOf(out, L4, L4 + length, pseudoSum(addr, IpProtocol.udp, length));
   writeU16(out, L4 + 6, checksum === 0 ? 0xffff : checksum);
   return out;
 }
 
 /** An ICMP message (already built, with its checksum) as a prefixed frame. */
-export function icmpFrame(addr: FrameAddressing, message: Uint8Array): Buffer {
-  const out = ipv4Frame(addr, IpProtocol.icmp, message.length);
+export function icmpFrame(
+  addr: FrameAddressing,
+  message: Uint8Array,
+  alloc: FrameAllocator = allocate,
+): Buffer {
+  const out = ipv4Frame(addr, IpProtocol.icmp, message.length, alloc);
   out.set(message, L4);
   return out;
 }
 
 /** An Ethernet frame with any payload (ARP) as a prefixed frame. */
 export function ethernetFrame(
-  addr: Pick<FrameAddressing, "sourceMac" | "destinationMac">,
+  addr: Pick<FrameAddressing, "macs">,
   etherType: number,
   payload: Uint8Array,
 ): Buffer {
   const out = Buffer.allocUnsafe(ETH + 14 + payload.length);
   out.writeUInt32BE(14 + payload.length, 0);
-  writeMac(out, ETH, addr.destinationMac);
-  writeMac(out, ETH + 6, addr.sourceMac);
+  out.set(addr.macs, ETH);
   writeU16(out, ETH + 12, etherType);
   out.set(payload, ETH + 14);
   return out;

@@ -99,7 +99,15 @@ export function stackHarness(network: NetworkConfig = {}, onConnect?: () => TcpE
     send: (frame) => sent.push(frame.subarray(4)),
   });
   const tcp = new TcpRelay(ctx, {
-    onConnect: (flow, remote, handle) => onConnect?.() ?? connectOutbound(ctx, 1000, flow, remote, handle),
+    onConnect: (flow, remote, handle) =>
+      onConnect?.() ??
+      connectOutbound(
+        ctx,
+        { connectTimeoutMs: 1000, readBuffer: Buffer.alloc(64 * 1024) },
+        flow,
+        remote,
+        handle,
+      ),
   });
   const udp = new UdpRelay(ctx);
   const handlers = { ctx, tcp, udp };

@@ -121,8 +121,18 @@ export class NetworkStack {
       ...(options.dnsTimeoutMs === undefined ? {} : { timeoutMs: options.dnsTimeoutMs }),
     });
     let linkRef: StreamLink | undefined;
-    const ctx = new StackContext({ link, policy, names, resolver, send: (frame) => linkRef?.send(frame) });
-    const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    const ctx = new StackContext({
+      link,
+      policy,
+      names,
+      resolver,
+      send: (frame) => linkRef?.send(frame),
+      frame: (size) => linkRef?.reserve(size) ?? Buffer.allocUnsafe(size),
+    });
+    const outbound = {
+      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+      readBuffer: Buffer.allocUnsafe(64 * 1024),
+    };
     const tcp = new TcpRelay(ctx, {
       connection: {
         mss: link.mtu - 40,
@@ -130,7 +140,7 @@ export class NetworkStack {
         sendBufferSize: 256 * 1024,
         ...options.tcp,
       },
-      onConnect: (flow, remote, handle) => connectOutbound(ctx, connectTimeoutMs, flow, remote, handle),
+      onConnect: (flow, remote, handle) => connectOutbound(ctx, outbound, flow, remote, handle),
     });
     const udp = new UdpRelay(ctx, {
       ...(options.udpIdleTimeoutMs === undefined ? {} : { idleTimeoutMs: options.udpIdleTimeoutMs }),

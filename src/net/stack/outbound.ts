@@ -8,7 +8,7 @@
 import type { TcpFlowId } from "../tcp/types.js";
 import type { StackContext } from "./context.js";
 import { DnsTcpEndpoint } from "./dns-tcp.js";
-import { SocketBridge } from "./socket-bridge.js";
+import { type OutboundTarget, SocketBridge } from "./socket-bridge.js";
 import type { TcpEndpoint, TcpHandle } from "./tcp-endpoint.js";
 
 /** An endpoint that does nothing: for connections refused at once. */
@@ -23,7 +23,7 @@ const REFUSED: TcpEndpoint = {
 /** Decides a guest connection and returns its host side. */
 export function connectOutbound(
   ctx: StackContext,
-  connectTimeoutMs: number,
+  host: Pick<OutboundTarget, "connectTimeoutMs" | "readBuffer">,
   flow: TcpFlowId,
   remote: number,
   handle: TcpHandle,
@@ -42,5 +42,5 @@ export function connectOutbound(
     handle.refuse();
     return REFUSED;
   }
-  return SocketBridge.connect(handle, flow.remoteAddress, flow.remotePort, connectTimeoutMs);
+  return SocketBridge.connect(handle, { ...host, host: flow.remoteAddress, port: flow.remotePort });
 }

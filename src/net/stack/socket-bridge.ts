@@ -10,6 +10,19 @@ import { type Socket, createConnection } from "node:net";
 import type { TcpCloseReason } from "../tcp/types.js";
 import type { TcpEndpoint, TcpHandle } from "./tcp-endpoint.js";
 
+/** Where an outbound bridge connects, and how. */
+export interface OutboundTarget {
+  readonly host: string;
+  readonly port: number;
+  /** The guest's SYN is refused (RST) when the host connect takes longer. */
+  readonly connectTimeoutMs: number;
+  /**
+   * The buffer host sockets read into (shared by the bridges of one stack: each read is taken into the
+   * connection's send queue, or copied aside, before the next one).
+   */
+  readonly readBuffer: Buffer;
+}
+
 /** Bridges one guest connection to one host socket. */
 export class SocketBridge implements TcpEndpoint {
   readonly #socket: Socket;
@@ -18,13 +31,15 @@ export class SocketBridge implements TcpEndpoint {
   #hostEnded = false;
   #finished = false;
 
-  private constructor(socket: Socket, handle: TcpHandle) {
+  private constructor(socket: Socket, handle: TcpHandle, ownsChunks: boolean) {
     this.#socket = socket;
     this.#handle = handle;
     socket.setNoDelay(true);
-    socket.on("data", (chunk: Buffer) => {
-      this.#offer(chunk);
-    });
+    if (ownsChunks) {
+      socket.on("data", (chunk: Buffer) => {
+        this.#offer(chunk, true);
+      });
+    }
     socket.on("end", () => {
       this.#hostEnded = true;
       if (this.#pending === undefined) this.#handle.close();
@@ -35,11 +50,21 @@ export class SocketBridge implements TcpEndpoint {
    * Outbound: connects to `host:port`, then accepts the guest's SYN, or refuses it (RST) when the connect fails
    * or takes longer than `connectTimeoutMs`.
    */
-  static connect(handle: TcpHandle, host: string, port: number, connectTimeoutMs: number): SocketBridge {
-    const socket = createConnection({ host, port, allowHalfOpen: true });
+  static connect(handle: TcpHandle, target: OutboundTarget): SocketBridge {
+    // Node takes `onread` when it constructs the socket (a later connect() ignores it). The callback runs only
+    // once the socket is resumed, so after `bridge` exists.
+    const socket: Socket = createConnection({
+      host: target.host,
+      port: target.port,
+      allowHalfOpen: true,
+      onread: {
+        buffer: target.readBuffer,
+        callback: (bytes: number): boolean => bridge.#offer(target.readBuffer.subarray(0, bytes), false),
+      },
+    });
     socket.pause();
-    const bridge = new SocketBridge(socket, handle);
-    socket.setTimeout(connectTimeoutMs, () => {
+    const bridge: SocketBridge = new SocketBridge(socket, handle, false);
+    socket.setTimeout(target.connectTimeoutMs, () => {
       socket.destroy();
       handle.refuse();
     });
@@ -62,7 +87,7 @@ export class SocketBridge implements TcpEndpoint {
     socket.on("error", () => {
       handle.abort();
     });
-    return new SocketBridge(socket, handle);
+    return new SocketBridge(socket, handle, true);
   }
 
   established(): void {
@@ -84,7 +109,7 @@ export class SocketBridge implements TcpEndpoint {
     const pending = this.#pending;
     if (pending === undefined) return;
     this.#pending = undefined;
-    this.#offer(pending);
+    this.#offer(pending, true);
   }
 
   closed(reason: TcpCloseReason): void {
@@ -95,14 +120,20 @@ export class SocketBridge implements TcpEndpoint {
     else this.#socket.resetAndDestroy();
   }
 
-  #offer(chunk: Buffer): void {
+  /**
+   * Hands host bytes to the connection; what it cannot take yet waits in `#pending` (a copy unless `owned`) with
+   * the socket paused. Returns whether the socket may keep reading.
+   */
+  #offer(chunk: Buffer, owned: boolean): boolean {
     const taken = this.#handle.write(chunk);
     if (taken < chunk.length) {
-      this.#pending = chunk.subarray(taken);
+      const rest = chunk.subarray(taken);
+      this.#pending = owned ? rest : Buffer.from(rest);
       this.#socket.pause();
-      return;
+      return false;
     }
     if (this.#hostEnded) this.#handle.close();
     else if (!this.#finished) this.#socket.resume();
+    return !this.#finished;
   }
 }

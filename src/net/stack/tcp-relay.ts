@@ -133,7 +133,7 @@ export class TcpRelay {
     if (output.segments.length > 0 && remote !== undefined) {
       const addr = this.#ctx.toGuest(remote);
       const ports = { source: output.flow.remotePort, destination: output.flow.guestPort };
-      for (const segment of output.segments) this.#ctx.send(tcpFrame(addr, ports, segment));
+      for (const segment of output.segments) this.#ctx.send(tcpFrame(addr, ports, segment, this.#ctx.frame));
     }
     for (const event of output.events) {
       switch (event.type) {

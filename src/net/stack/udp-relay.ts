@@ -139,7 +139,9 @@ export class UdpRelay {
       if (this.#flows.get(key) !== flow || message.length > maxPayload) return;
       flow.lastActive = performance.now();
       const addr = this.#ctx.toGuest(flow.remote);
-      this.#ctx.send(udpFrame(addr, { source: flow.remotePort, destination: flow.guestPort }, message));
+      this.#ctx.send(
+        udpFrame(addr, { source: flow.remotePort, destination: flow.guestPort }, message, this.#ctx.frame),
+      );
     });
     socket.on("error", (err: NodeJS.ErrnoException) => {
       if (this.#flows.get(key) !== flow) return;
@@ -177,7 +179,7 @@ export class UdpRelay {
       this.#pendingDns--;
       if (answer === undefined || this.#closed) return;
       const addr = this.#ctx.toGuest(ip.destination);
-      this.#ctx.send(udpFrame(addr, { source: 53, destination: udp.sourcePort }, answer));
+      this.#ctx.send(udpFrame(addr, { source: 53, destination: udp.sourcePort }, answer, this.#ctx.frame));
     };
     this.#ctx.resolver.answer(query, "udp").then(reply, (err: unknown) => {
       this.#pendingDns--;

@@ -28,6 +28,21 @@ describe("ByteQueue", () => {
     expect(queue.read(0, 10)).toEqual(Uint8Array.of(39999 % 251));
   });
 
+  it("wraps around the ring and grows without reordering", () => {
+    const queue = new ByteQueue();
+    queue.push(sequence(0, 12000));
+    queue.drop(10000);
+    queue.push(sequence(12000, 8000)); // wraps the 16 KiB ring
+    expect(queue.read(0, 10000)).toEqual(sequence(10000, 10000));
+    expect(queue.read(3000, 4000)).toEqual(sequence(13000, 4000));
+    queue.push(sequence(20000, 30000)); // grows while wrapped
+    expect(queue.length).toBe(40000);
+    expect(queue.read(0, 40000)).toEqual(sequence(10000, 40000));
+    queue.drop(40000);
+    queue.push(sequence(7, 3));
+    expect(queue.read(0, 3)).toEqual(sequence(7, 3));
+  });
+
   it("copies on push and clamps bad ranges", () => {
     const queue = new ByteQueue();
     const source = Uint8Array.of(1, 2, 3);
