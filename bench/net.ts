@@ -149,7 +149,9 @@ export async function benchNet(): Promise<BenchResult[]> {
         note: "host CPU: QEMU + stack (ours), QEMU (slirp)",
       },
     ];
-    // The MTU sweep behind DEFAULT_LINK.mtu: one VM per MTU, downloads alternating between them, medians.
+    // The MTU sweep behind DEFAULT_LINK.mtu: one VM per MTU, downloads alternating between them, medians. The
+    // first two VMs go first: an idle TCG guest still costs CPU.
+    for (const b of backends.splice(0)) await b.close();
     const variants: Backend[] = [];
     for (const mtu of MTU_SWEEP) {
       const variant = await ours(join(root, `mtu${mtu}`), mtu);

@@ -51,7 +51,7 @@ export interface NetworkStackOptions {
   readonly hostname?: string;
   /** Addressing plan and MTU of the virtual link (default {@link DEFAULT_LINK}). */
   readonly link?: Partial<VirtualLink>;
-  /** TCP tunables (MSS defaults to MTU - 40; buffers 256 KiB). */
+  /** TCP tunables (MSS defaults to MTU - 40; buffers 512 KiB). */
   readonly tcp?: TcpConnectionOptions;
   /** Host connects that take longer are refused with RST (default 10 s). */
   readonly connectTimeoutMs?: number;
@@ -131,13 +131,13 @@ export class NetworkStack {
     });
     const outbound = {
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
-      readBuffer: Buffer.allocUnsafe(64 * 1024),
+      readBuffer: Buffer.allocUnsafe(256 * 1024),
     };
     const tcp = new TcpRelay(ctx, {
       connection: {
         mss: link.mtu - 40,
-        receiveBufferSize: 256 * 1024,
-        sendBufferSize: 256 * 1024,
+        receiveBufferSize: 512 * 1024,
+        sendBufferSize: 512 * 1024,
         ...options.tcp,
       },
       onConnect: (flow, remote, handle) => connectOutbound(ctx, outbound, flow, remote, handle),
