@@ -85,6 +85,17 @@ describe("public-only network", () => {
     expect(out.stdout.toString().split(" ")[0]).toBe(blobSha256(size));
   }, 120_000);
 
+  it("uploads 8 MB intact (guest to host)", async () => {
+    const size = 8 * 1024 * 1024;
+    const request = `printf 'POST /sink HTTP/1.0\\r\\nContent-Length: ${size}\\r\\n\\r\\n'`;
+    const out = await exec(
+      `head -c ${size} /dev/urandom > /tmp/up && sha256sum /tmp/up && { ${request}; cat /tmp/up; } | timeout 60 nc 45.33.0.80 80 | tail -1`,
+      110_000,
+    );
+    const [local, answer] = out.stdout.toString().trim().split("\n");
+    expect(answer).toBe(`${size} ${local?.split(" ")[0] ?? "?"}`);
+  }, 120_000);
+
   it("runs 50 parallel connections", async () => {
     const script =
       "for i in $(seq 50); do (timeout 30 wget -q -O /tmp/p$i http://45.33.0.80/hello) & done; wait; cat /tmp/p* | grep -c 'hello from public'";
