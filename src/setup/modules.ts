@@ -19,7 +19,6 @@ export const REQUIRED_MODULES: readonly string[] = Object.freeze([
   "virtio_console",
   "virtio_net",
   "virtio_rng",
-  "overlay",
 ]);
 
 /** The modules found under `lib/modules/<version>/` of an unpacked kernel package. */
