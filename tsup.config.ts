@@ -11,7 +11,8 @@ export default defineConfig([
     shims: true,
   },
   {
-    entry: { "cli/msb": "src/cli/msb.ts" },
+    // The supervisor has its own entry point so it does not load the CLI (it starts on every create).
+    entry: { "cli/msb": "src/cli/msb.ts", supervisor: "src/supervisor/bin.ts" },
     format: ["esm"],
     sourcemap: true,
     target: "node18",

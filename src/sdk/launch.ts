@@ -1,9 +1,10 @@
 /**
- * Starts a sandbox's supervisor process and waits for its ready report. The spec travels on stdin (never argv);
+ * Starts a sandbox's supervisor process and waits for its ready report. The process is spawned first and gets
+ * its spec when the creator has it ready, so the two start up side by side. The spec travels on stdin (never argv);
  * stderr goes to `supervisor.log` in the sandbox directory; in attached mode fd 3 is the owner pipe, whose far
  * end only this process holds, so the supervisor sees it close when we die, however we die.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import type { Socket } from "node:net";
 import { createInterface } from "node:readline";
@@ -18,51 +19,89 @@ export interface LaunchedSupervisor {
   readonly bootMs: number;
 }
 
-/** Spawns the supervisor for `spec`; resolves once it reports ready, rejects (and kills it) otherwise. */
-export async function launchSupervisor(spec: SupervisorSpec, logFile: string): Promise<LaunchedSupervisor> {
-  const command = supervisorCommand();
-  const log = openSync(logFile, "a");
-  const child = spawn(command.file, command.args, {
-    cwd: command.cwd,
-    detached: true,
-    stdio: ["pipe", "pipe", log, spec.detached ? "ignore" : "pipe"],
-  });
-  closeSync(log);
-  child.stdin?.end(JSON.stringify(spec));
-  const lines = createInterface({ input: child.stdout ?? process.stdin });
-  try {
-    const report = await new Promise<SupervisorReport>((resolve, reject) => {
-      lines.once("line", (line) => {
-        try {
-          resolve(JSON.parse(line) as SupervisorReport);
-        } catch (err) {
-          reject(err instanceof Error ? err : new Error(String(err)));
-        }
-      });
-      child.once("exit", (code, signal) => {
-        reject(
-          new VmError(
-            "MSB_ERR_VM_START",
-            `the supervisor exited (${signal ?? `code ${code}`}) before it was ready`,
-            {
-              hint: `see ${logFile}`,
-            },
-          ),
-        );
-      });
-      child.once("error", reject);
+/**
+ * A supervisor process spawned before its spec is ready: node's start-up (~0.2 s) overlaps the creator's own
+ * preparation (root disk overlay, defaults). {@link start} sends the spec and waits for the ready report.
+ */
+export class PendingSupervisor {
+  readonly #child: ChildProcess;
+  readonly #logFile: string;
+  /** A spawn failure (ENOENT, EAGAIN...) that happened before {@link start} listened. */
+  #spawnError: Error | undefined;
+
+  private constructor(child: ChildProcess, logFile: string) {
+    this.#child = child;
+    this.#logFile = logFile;
+    child.once("error", (err) => {
+      this.#spawnError = err;
     });
-    if (!report.ready) {
-      throw new MsbError(report.code as MsbError["code"], report.message, { hint: `see ${logFile}` });
+  }
+
+  /** Spawns the supervisor process; it waits for its spec on stdin. */
+  static spawn(options: { readonly logFile: string; readonly detached: boolean }): PendingSupervisor {
+    const command = supervisorCommand();
+    const log = openSync(options.logFile, "a");
+    try {
+      const child = spawn(command.file, command.args, {
+        cwd: command.cwd,
+        detached: true,
+        stdio: ["pipe", "pipe", log, options.detached ? "ignore" : "pipe"],
+      });
+      return new PendingSupervisor(child, options.logFile);
+    } finally {
+      closeSync(log);
     }
-    lines.close();
-    child.stdout?.destroy();
-    const owner = child.stdio[3] as Socket | null | undefined;
-    owner?.unref();
-    child.unref();
-    return { pid: report.pid, qemuPid: report.qemuPid, bootMs: report.bootMs };
-  } catch (err) {
-    child.kill("SIGKILL");
-    throw err;
+  }
+
+  /** The process id (undefined if the spawn failed). */
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
+  /** Sends `spec`; resolves once the supervisor reports ready, rejects (and kills it) otherwise. */
+  async start(spec: SupervisorSpec): Promise<LaunchedSupervisor> {
+    const child = this.#child;
+    const logFile = this.#logFile;
+    if (this.#spawnError !== undefined) throw this.#spawnError;
+    child.stdin?.end(JSON.stringify(spec));
+    const lines = createInterface({ input: child.stdout ?? process.stdin });
+    try {
+      const report = await new Promise<SupervisorReport>((resolve, reject) => {
+        lines.once("line", (line) => {
+          try {
+            resolve(JSON.parse(line) as SupervisorReport);
+          } catch (err) {
+            reject(err instanceof Error ? err : new Error(String(err)));
+          }
+        });
+        child.once("exit", (code, signal) => {
+          reject(
+            new VmError(
+              "MSB_ERR_VM_START",
+              `the supervisor exited (${signal ?? `code ${code}`}) before it was ready`,
+              { hint: `see ${logFile}` },
+            ),
+          );
+        });
+        child.once("error", reject);
+      });
+      if (!report.ready) {
+        throw new MsbError(report.code as MsbError["code"], report.message, { hint: `see ${logFile}` });
+      }
+      lines.close();
+      child.stdout?.destroy();
+      const owner = child.stdio[3] as Socket | null | undefined;
+      owner?.unref();
+      child.unref();
+      return { pid: report.pid, qemuPid: report.qemuPid, bootMs: report.bootMs };
+    } catch (err) {
+      this.kill();
+      throw err;
+    }
+  }
+
+  /** Kills the process (a create that failed before or during start). */
+  kill(): void {
+    if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill("SIGKILL");
   }
 }

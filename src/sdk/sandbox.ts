@@ -22,7 +22,7 @@ import { toExecRequest } from "./exec-config.js";
 import type { ExecConfig } from "./exec-config.js";
 import { ExecOutput } from "./exec-output.js";
 import type { ExitStatus } from "./exec-output.js";
-import { launchSupervisor } from "./launch.js";
+import { PendingSupervisor } from "./launch.js";
 import { removeSandbox, SandboxHandle, toSandboxInfo, withStore } from "./sandbox-handle.js";
 import type { SandboxInfo } from "./sandbox-handle.js";
 import { waitForExit } from "./wait.js";
@@ -237,26 +237,25 @@ async function createIn(
   try {
     mkdirSync(paths.dir, { recursive: true });
     mkdirSync(runDir, { recursive: true, mode: 0o700 });
+    const pending = PendingSupervisor.spawn({ logFile: paths.supervisorLog, detached });
+    supervisorPid = pending.pid;
     const disk = await images.createRootDisk({ image: image.digest, path: paths.rootDisk });
     images.lease(image.digest, holder);
     const main = mainProcess(config, image.config);
     const defaults = execDefaults(config, image.config);
-    const launched = await launchSupervisor(
-      {
-        name: config.name,
-        home,
-        runDir,
-        rootDisk: disk,
-        cpus: config.cpus ?? 1,
-        memoryMib: config.memoryMib ?? 512,
-        hostname: config.hostname ?? config.name.replace(/[^A-Za-z0-9-]/g, "-").slice(0, 63),
-        detached,
-        ...(config.network ? { network: config.network } : {}),
-        ...(config.ports ? { ports: config.ports } : {}),
-        ...(main ? { main: { argv: main, env: defaults.env, cwd: defaults.cwd, user: defaults.user } } : {}),
-      },
-      paths.supervisorLog,
-    );
+    const launched = await pending.start({
+      name: config.name,
+      home,
+      runDir,
+      rootDisk: disk,
+      cpus: config.cpus ?? 1,
+      memoryMib: config.memoryMib ?? 512,
+      hostname: config.hostname ?? config.name.replace(/[^A-Za-z0-9-]/g, "-").slice(0, 63),
+      detached,
+      ...(config.network ? { network: config.network } : {}),
+      ...(config.ports ? { ports: config.ports } : {}),
+      ...(main ? { main: { argv: main, env: defaults.env, cwd: defaults.cwd, user: defaults.user } } : {}),
+    });
     supervisorPid = launched.pid;
     const connection = await SupervisorConnection.open(runDir);
     return Sandbox.fromLaunch({ name: config.name, home, defaults, supervisorPid, connection });
