@@ -15,7 +15,7 @@ import { DEFAULT_LINK, resolveLink } from "./addresses.js";
 import { StackContext } from "./context.js";
 import { dispatchFrame } from "./dispatch.js";
 import { connectOutbound } from "./outbound.js";
-import type { TcpEndpoint } from "./tcp-endpoint.js";
+import type { TcpEndpoint, TcpHandle } from "./tcp-endpoint.js";
 import { TcpRelay } from "./tcp-relay.js";
 import { UdpRelay } from "./udp-relay.js";
 
@@ -55,6 +55,27 @@ export function guestSyn(destination: string, port: number, sourcePort: number):
   return guestIpv4(destination, IpProtocol.tcp, tcp);
 }
 
+/** A guest TCP segment (ACK by default) on an established flow. */
+export function guestTcp(
+  destination: string,
+  port: number,
+  sourcePort: number,
+  fields: { seq: number; ack: number; flags?: number; window?: number; payload?: Uint8Array },
+): Uint8Array {
+  const tcp = buildTcp({
+    source: link.guest,
+    destination: ip4(destination),
+    sourcePort,
+    destinationPort: port,
+    seq: fields.seq,
+    ack: fields.ack,
+    flags: fields.flags ?? TcpFlag.ack,
+    window: fields.window ?? 65535,
+    payload: fields.payload ?? new Uint8Array(0),
+  });
+  return guestIpv4(destination, IpProtocol.tcp, tcp);
+}
+
 /** A guest UDP frame. */
 export function guestUdp(destination: string, port: number, payload: Uint8Array): Uint8Array {
   const udp = buildUdp({
@@ -81,7 +102,11 @@ export const PENDING: TcpEndpoint = {
  * through the real decision (`connectOutbound`) unless `onConnect` supplies the host side: tests that allow a
  * flow must pass one, so no test opens a socket to a non-loopback address.
  */
-export function stackHarness(network: NetworkConfig = {}, onConnect?: () => TcpEndpoint) {
+export function stackHarness(
+  network: NetworkConfig = {},
+  onConnect?: (handle: TcpHandle) => TcpEndpoint,
+  relay: { sendBudgetBytes?: number } = {},
+) {
   const sent: Uint8Array[] = [];
   const policy = compilePolicy(network);
   const names = new NameCache({ now: () => performance.now() });
@@ -99,8 +124,9 @@ export function stackHarness(network: NetworkConfig = {}, onConnect?: () => TcpE
     send: (frame) => sent.push(frame.subarray(4)),
   });
   const tcp = new TcpRelay(ctx, {
+    ...relay,
     onConnect: (flow, remote, handle) =>
-      onConnect?.() ??
+      onConnect?.(handle) ??
       connectOutbound(
         ctx,
         { connectTimeoutMs: 1000, readBuffer: Buffer.alloc(64 * 1024) },

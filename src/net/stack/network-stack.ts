@@ -53,6 +53,8 @@ export interface NetworkStackOptions {
   readonly link?: Partial<VirtualLink>;
   /** TCP tunables (MSS defaults to MTU - 40; buffers 512 KiB). */
   readonly tcp?: TcpConnectionOptions;
+  /** Host bytes held for the guest across all TCP connections (default 32 MiB). */
+  readonly tcpSendBudgetBytes?: number;
   /** Host connects that take longer are refused with RST (default 10 s). */
   readonly connectTimeoutMs?: number;
   /** UDP flows and published-port clients idle this long are closed (default 60 s). */
@@ -140,6 +142,7 @@ export class NetworkStack {
         sendBufferSize: 512 * 1024,
         ...options.tcp,
       },
+      ...(options.tcpSendBudgetBytes === undefined ? {} : { sendBudgetBytes: options.tcpSendBudgetBytes }),
       onConnect: (flow, remote, handle) => connectOutbound(ctx, outbound, flow, remote, handle),
     });
     const udp = new UdpRelay(ctx, {

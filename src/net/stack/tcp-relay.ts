@@ -12,11 +12,17 @@ import type { TcpConnection } from "../tcp/connection.js";
 import type { TcpConnectionOptions, TcpFlowId, TcpOutput } from "../tcp/types.js";
 import { type StackContext, ipText } from "./context.js";
 import { tcpFrame } from "./frames.js";
+import { SendBudget } from "./send-budget.js";
 import type { TcpEndpoint, TcpHandle } from "./tcp-endpoint.js";
+
+/** Default of {@link TcpRelayOptions.sendBudgetBytes}. */
+export const DEFAULT_SEND_BUDGET = 32 * 1024 * 1024;
 
 /** Options of a {@link TcpRelay}. */
 export interface TcpRelayOptions {
   readonly connection?: TcpConnectionOptions;
+  /** Host bytes held for the guest across all connections (default {@link DEFAULT_SEND_BUDGET}). */
+  readonly sendBudgetBytes?: number;
   /** A guest SYN arrived for `flow` (destination as a number in `remote`): decide, then accept or refuse. */
   readonly onConnect: (flow: TcpFlowId, remote: number, handle: TcpHandle) => TcpEndpoint;
 }
@@ -24,6 +30,10 @@ export interface TcpRelayOptions {
 interface Entry {
   endpoint: TcpEndpoint | undefined;
   readonly remote: number;
+  /** The connection's bytes counted in the send budget. */
+  charged: number;
+  /** Set while a write was cut short by the send budget: tells the host side to write again. */
+  wake: (() => void) | undefined;
 }
 
 const clock = { now: (): number => performance.now() };
@@ -34,6 +44,7 @@ export class TcpRelay {
   readonly #table: TcpConnectionTable;
   readonly #entries = new Map<string, Entry>();
   readonly #onConnect: TcpRelayOptions["onConnect"];
+  readonly #budget: SendBudget;
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Infinity;
   #armQueued = false;
@@ -42,11 +53,17 @@ export class TcpRelay {
   constructor(ctx: StackContext, options: TcpRelayOptions) {
     this.#ctx = ctx;
     this.#onConnect = options.onConnect;
+    this.#budget = new SendBudget(options.sendBudgetBytes ?? DEFAULT_SEND_BUDGET);
     this.#table = new TcpConnectionTable({
       maxConnections: ctx.policy.maxConnections,
       clock,
       ...(options.connection === undefined ? {} : { connection: options.connection }),
     });
+  }
+
+  /** Host bytes held for the guest across all connections. */
+  get sendBuffered(): number {
+    return this.#budget.used;
   }
 
   /** Connections held (every state). */
@@ -71,7 +88,7 @@ export class TcpRelay {
     if (this.#closed) return false;
     const key = flowKey(flow);
     if (this.#entries.has(key) || this.#table.size >= this.#ctx.policy.maxConnections) return false;
-    const entry: Entry = { endpoint: undefined, remote };
+    const entry: Entry = { endpoint: undefined, remote, charged: 0, wake: undefined };
     this.#entries.set(key, entry);
     entry.endpoint = endpoint(this.#handle(flow));
     this.#apply(this.#table.open(flow), remote);
@@ -110,8 +127,10 @@ export class TcpRelay {
       write: (data) => {
         const connection = this.#connection(flow);
         if (connection === undefined) return 0;
-        const result = connection.write(data);
+        const allowed = Math.min(data.length, this.#budget.available);
+        const result = connection.write(allowed === data.length ? data : data.subarray(0, allowed));
         this.#apply(result, undefined);
+        if (result.accepted === allowed && allowed < data.length) this.#waitForBudget(flow);
         return result.accepted;
       },
       close: () => {
@@ -139,7 +158,7 @@ export class TcpRelay {
       switch (event.type) {
         case "connect":
           if (remote === undefined) break;
-          entry = { endpoint: undefined, remote };
+          entry = { endpoint: undefined, remote, charged: 0, wake: undefined };
           this.#entries.set(key, entry);
           entry.endpoint = this.#onConnect(output.flow, remote, this.#handle(output.flow));
           break;
@@ -156,6 +175,10 @@ export class TcpRelay {
           entry?.endpoint?.writable();
           break;
         case "closed":
+          if (entry?.wake !== undefined) {
+            this.#budget.cancel(entry.wake);
+            entry.wake = undefined;
+          }
           if (entry !== undefined && this.#entries.get(key) === entry) this.#entries.delete(key);
           entry?.endpoint?.closed(event.reason);
           break;
@@ -164,7 +187,28 @@ export class TcpRelay {
           break;
       }
     }
+    if (entry !== undefined) this.#charge(entry, this.#table.get(output.flow)?.sendQueued ?? 0);
     this.#queueArm();
+  }
+
+  /** Brings the budget in line with what the connection of `entry` now holds (0 once it is gone). */
+  #charge(entry: Entry, queued: number): void {
+    if (queued === entry.charged) return;
+    const delta = queued - entry.charged;
+    entry.charged = queued;
+    this.#budget.adjust(delta);
+  }
+
+  /** The host side of `flow` was cut short by the budget: tell it to write again once the budget frees up. */
+  #waitForBudget(flow: TcpFlowId): void {
+    const entry = this.#entries.get(flowKey(flow));
+    if (entry === undefined || entry.wake !== undefined) return;
+    const wake = (): void => {
+      entry.wake = undefined;
+      entry.endpoint?.writable();
+    };
+    entry.wake = wake;
+    this.#budget.wait(wake);
   }
 
   #queueArm(): void {

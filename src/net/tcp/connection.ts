@@ -105,6 +105,11 @@ export class TcpConnection {
       : 0;
   }
 
+  /** Host bytes held for the guest: queued or in flight, not yet acknowledged. */
+  get sendQueued(): number {
+    return this.#tcb.sendQueue.length;
+  }
+
   /** The window we would advertise now, in bytes. */
   get receiveWindow(): number {
     return receiveWindow(this.#tcb);
