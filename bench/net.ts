@@ -19,7 +19,7 @@ import { runtimeArtifacts } from "../src/setup/index.js";
 import type { MicroVm } from "../src/vm/microvm.js";
 import { createTestHosts } from "../test/fixtures/netns/hosts.js";
 import { bootBusyboxVm } from "../test/fixtures/vm-boot.js";
-import { type BenchResult, median } from "./result.js";
+import { type BenchResult, median, pairedRatio } from "./result.js";
 
 const SIZE = 100 * 1024 * 1024;
 const ROUNDS = 3;
@@ -137,15 +137,15 @@ export async function benchNet(): Promise<BenchResult[]> {
         value: oursMbps,
         unit: "MB/s",
         baseline: slirpMbps,
-        ratio: oursMbps / slirpMbps,
-        note: `higher is better; 1 warm-up + ${ROUNDS} alternating rounds, median`,
+        ratio: pairedRatio(runs.ours.map(mbps), runs.slirp.map(mbps)),
+        note: `higher is better; 1 warm-up + ${ROUNDS} alternating rounds, medians; ratio: median of per-round ratios`,
       },
       {
         name: "net.cpu-per-GB-vs-slirp",
         value: oursCpu,
         unit: "CPU s/GB",
         baseline: slirpCpu,
-        ratio: oursCpu / slirpCpu,
+        ratio: pairedRatio(runs.ours.map(cpuPerGb), runs.slirp.map(cpuPerGb)),
         note: "host CPU: QEMU + stack (ours), QEMU (slirp)",
       },
     ];

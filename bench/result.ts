@@ -26,3 +26,12 @@ export function percentile(values: readonly number[], p: number): number {
   if (value === undefined) throw new Error("percentile of an empty list");
   return value;
 }
+
+/**
+ * The median of the per-run ratios `ours[i] / baseline[i]` of runs taken in pairs, one right after the other.
+ * On a noisy machine this is steadier than a ratio of medians: a slow phase slows both halves of a pair.
+ */
+export function pairedRatio(ours: readonly number[], baseline: readonly number[]): number {
+  if (ours.length !== baseline.length) throw new Error("paired runs of different counts");
+  return median(ours.map((value, i) => value / (baseline[i] ?? Number.NaN)));
+}

@@ -11,9 +11,9 @@ import { Sandbox } from "../dist/index.js";
 import { sandboxEnv } from "../test/fixtures/sandbox-env.js";
 import { bareBoot, bareInitrd } from "./boot.js";
 import type { BenchResult } from "./result.js";
-import { median, percentile } from "./result.js";
+import { median, pairedRatio, percentile } from "./result.js";
 
-const RUNS = 5;
+const RUNS = 7;
 const EXECS = 1000;
 
 function rssMib(pid: number): number {
@@ -51,14 +51,14 @@ export async function benchSandbox(): Promise<BenchResult[]> {
     const supervisor = rssMib(handle.record.supervisorPid ?? 0);
     const qemu = rssMib(handle.record.qemuPid ?? 0);
     await sandbox.stopAndWait();
-    const note = `${RUNS} alternating runs, median; image cached (home ${env.home})`;
+    const note = `${RUNS} alternating runs, medians; ratio: median of the per-pair ratios; image cached (home ${env.home})`;
     return [
       {
         name: "sandbox.create-to-first-shell-vs-bare-qemu",
         value: median(ours),
         unit: "ms",
         baseline: median(bare),
-        ratio: median(ours) / median(bare),
+        ratio: pairedRatio(ours, bare),
         note,
       },
       {
