@@ -63,9 +63,12 @@ export function finishChecksum(sum: number): number {
   return ~fold16(sum) & 0xffff;
 }
 
-/** The Internet checksum of `bytes`. Over a header that contains a correct checksum field it is 0. */
-export function internetChecksum(bytes: Uint8Array, initial = 0): number {
-  return finishChecksum(sumWords(bytes, initial));
+/**
+ * The Internet checksum of `bytes[start, end)` (all of it by default) plus `initial`. Over a header that contains
+ * a correct checksum field it is 0.
+ */
+export function internetChecksum(bytes: Uint8Array, initial = 0, start = 0, end = bytes.length): number {
+  return finishChecksum(sumWords(bytes, initial, start, end));
 }
 
 /** The word sum of the IPv4 pseudo-header (source, destination, zero, protocol, upper-layer length). */

@@ -12,7 +12,7 @@ import { decideFlow } from "../policy/evaluate.js";
 import type { CompiledPolicy } from "../policy/compile.js";
 import type { PolicyDecision, PolicyDirection, PolicyProtocol } from "../policy/types.js";
 import type { ResolvedLink } from "./addresses.js";
-import { type FrameAddressing, type FrameAllocator, icmpFrame, macPair } from "./frames.js";
+import { type FrameAddressing, type FrameAllocator, allocateFrame, icmpFrame, macPair } from "./frames.js";
 
 /** Counters of policy decisions and drops. */
 export interface StackCounters {
@@ -53,7 +53,7 @@ export class StackContext {
     this.names = init.names;
     this.resolver = init.resolver;
     this.#send = init.send;
-    this.frame = init.frame ?? ((size) => Buffer.allocUnsafe(size));
+    this.frame = init.frame ?? allocateFrame;
     this.#macsToGuest = macPair(init.link.guestMac, init.link.gatewayMac);
   }
 

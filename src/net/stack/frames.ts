@@ -7,7 +7,7 @@
  */
 import { PacketError } from "../../errors.js";
 import { writeU16, writeU32 } from "../packet/bytes.js";
-import { finishChecksum, sumWords } from "../packet/checksum.js";
+import { internetChecksum, ipv4PseudoHeaderSum } from "../packet/checksum.js";
 import { EtherType } from "../packet/ethernet.js";
 import { IpProtocol } from "../packet/ipv4.js";
 import { writeMac } from "../packet/mac.js";
@@ -24,12 +24,8 @@ const L4 = IP + 20;
 /** Where a frame is built: room for `size` bytes (the link's batch, or a fresh buffer). */
 export type FrameAllocator = (size: number) => Buffer;
 
-const allocate: FrameAllocator = (size) => Buffer.allocUnsafe(size);
-
-/** The checksum of `bytes[start, end)` plus `initial`. */
-function checksumOf(bytes: Buffer, start: number, end: number, initial = 0): number {
-  return finishChecksum(sumWords(bytes, initial, start, end));
-}
+/** The allocator of frames built outside a link's batch: a fresh buffer each. */
+export const allocateFrame: FrameAllocator = (size) => Buffer.allocUnsafe(size);
 
 /** Who a frame to the guest is from and to. */
 export interface FrameAddressing {
@@ -68,14 +64,8 @@ function ipv4Frame(
   writeU16(out, IP + 10, 0);
   writeU32(out, IP + 12, addr.source);
   writeU32(out, IP + 16, addr.destination);
-  writeU16(out, IP + 10, checksumOf(out, IP, L4));
+  writeU16(out, IP + 10, internetChecksum(out, 0, IP, L4));
   return out;
-}
-
-function pseudoSum(addr: FrameAddressing, protocol: number, length: number): number {
-  const s = addr.source;
-  const d = addr.destination;
-  return (s >>> 16) + (s & 0xffff) + (d >>> 16) + (d & 0xffff) + protocol + length;
 }
 
 /** A TCP segment (from the machine's output) as a prefixed frame. */
@@ -83,7 +73,7 @@ export function tcpFrame(
   addr: FrameAddressing,
   ports: { readonly source: number; readonly destination: number },
   segment: OutgoingSegment,
-  alloc: FrameAllocator = allocate,
+  alloc: FrameAllocator = allocateFrame,
 ): Buffer {
   const options = segment.options === undefined ? undefined : buildTcpOptions(segment.options);
   const headerLength = 20 + (options?.length ?? 0);
@@ -98,7 +88,8 @@ export function tcpFrame(
   writeU32(out, L4 + 16, 0); // checksum, urgent pointer
   if (options !== undefined) out.set(options, L4 + 20);
   out.set(segment.payload, L4 + headerLength);
-  writeU16(out, L4 + 16, checksumOf(out, L4, L4 + length, pseudoSum(addr, IpProtocol.tcp, length)));
+  const pseudo = ipv4PseudoHeaderSum(addr.source, addr.destination, IpProtocol.tcp, length);
+  writeU16(out, L4 + 16, internetChecksum(out, pseudo, L4, L4 + length));
   return out;
 }
 
@@ -107,7 +98,7 @@ export function udpFrame(
   addr: FrameAddressing,
   ports: { readonly source: number; readonly destination: number },
   payload: Uint8Array,
-  alloc: FrameAllocator = allocate,
+  alloc: FrameAllocator = allocateFrame,
 ): Buffer {
   const length = 8 + payload.length;
   const out = ipv4Frame(addr, IpProtocol.udp, length, alloc);
@@ -116,7 +107,8 @@ export function udpFrame(
   writeU16(out, L4 + 4, length);
   writeU16(out, L4 + 6, 0);
   out.set(payload, L4 + 8);
-  const checksum = checksumOf(out, L4, L4 + length, pseudoSum(addr, IpProtocol.udp, length));
+  const pseudo = ipv4PseudoHeaderSum(addr.source, addr.destination, IpProtocol.udp, length);
+  const checksum = internetChecksum(out, pseudo, L4, L4 + length);
   writeU16(out, L4 + 6, checksum === 0 ? 0xffff : checksum);
   return out;
 }
@@ -125,7 +117,7 @@ export function udpFrame(
 export function icmpFrame(
   addr: FrameAddressing,
   message: Uint8Array,
-  alloc: FrameAllocator = allocate,
+  alloc: FrameAllocator = allocateFrame,
 ): Buffer {
   const out = ipv4Frame(addr, IpProtocol.icmp, message.length, alloc);
   out.set(message, L4);

@@ -15,7 +15,7 @@ import { DEFAULT_LINK, resolveLink } from "./addresses.js";
 import { StackContext } from "./context.js";
 import { dispatchFrame } from "./dispatch.js";
 import { connectOutbound } from "./outbound.js";
-import type { TcpEndpoint, TcpHandle } from "./tcp-endpoint.js";
+import { IGNORING_ENDPOINT, type TcpEndpoint, type TcpHandle } from "./tcp-endpoint.js";
 import { TcpRelay } from "./tcp-relay.js";
 import { UdpRelay } from "./udp-relay.js";
 
@@ -89,13 +89,7 @@ export function guestUdp(destination: string, port: number, payload: Uint8Array)
 }
 
 /** A host side that never answers: the connection stays pending (no socket is opened). */
-export const PENDING: TcpEndpoint = {
-  established: () => undefined,
-  data: () => undefined,
-  end: () => undefined,
-  writable: () => undefined,
-  closed: () => undefined,
-};
+export const PENDING: TcpEndpoint = IGNORING_ENDPOINT;
 
 /**
  * A stack whose frames to the guest are recorded (without their 4-byte stream prefix). TCP connections go

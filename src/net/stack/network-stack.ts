@@ -14,6 +14,7 @@ import { NameCache } from "../dns/name-cache.js";
 import { DnsResolver } from "../dns/resolver.js";
 import { type DnsServer, hostDnsServers, parseDnsServers } from "../dns/servers.js";
 import { StreamLink } from "../link/stream-link.js";
+import { allocateFrame } from "./frames.js";
 import { compilePolicy } from "../policy/compile.js";
 import type { NetworkConfig } from "../policy/types.js";
 import { type PortsConfig, checkBindAddress, parsePorts } from "../ports/config.js";
@@ -129,7 +130,7 @@ export class NetworkStack {
       names,
       resolver,
       send: (frame) => linkRef?.send(frame),
-      frame: (size) => linkRef?.reserve(size) ?? Buffer.allocUnsafe(size),
+      frame: (size) => linkRef?.reserve(size) ?? allocateFrame(size),
     });
     const outbound = {
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,

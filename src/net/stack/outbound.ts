@@ -9,16 +9,7 @@ import type { TcpFlowId } from "../tcp/types.js";
 import type { StackContext } from "./context.js";
 import { DnsTcpEndpoint } from "./dns-tcp.js";
 import { type OutboundTarget, SocketBridge } from "./socket-bridge.js";
-import type { TcpEndpoint, TcpHandle } from "./tcp-endpoint.js";
-
-/** An endpoint that does nothing: for connections refused at once. */
-const REFUSED: TcpEndpoint = {
-  established: () => undefined,
-  data: () => undefined,
-  end: () => undefined,
-  writable: () => undefined,
-  closed: () => undefined,
-};
+import { IGNORING_ENDPOINT, type TcpEndpoint, type TcpHandle } from "./tcp-endpoint.js";
 
 /** Decides a guest connection and returns its host side. */
 export function connectOutbound(
@@ -35,12 +26,12 @@ export function connectOutbound(
   }
   if (ctx.isLocal(remote)) {
     handle.refuse();
-    return REFUSED;
+    return IGNORING_ENDPOINT;
   }
   const decision = ctx.decide("outbound", "tcp", flow.remoteAddress, flow.remotePort);
   if (decision.action === "deny") {
     handle.refuse();
-    return REFUSED;
+    return IGNORING_ENDPOINT;
   }
   return SocketBridge.connect(handle, { ...host, host: flow.remoteAddress, port: flow.remotePort });
 }

@@ -35,3 +35,12 @@ export interface TcpEndpoint {
   /** The connection is gone. */
   closed(reason: TcpCloseReason): void;
 }
+
+/** A host side that ignores every event: for connections refused at once, and ones that never get an answer. */
+export const IGNORING_ENDPOINT: TcpEndpoint = Object.freeze({
+  established: () => undefined,
+  data: () => undefined,
+  end: () => undefined,
+  writable: () => undefined,
+  closed: () => undefined,
+});
