@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { compilePolicy } from "./compile.js";
-import { decideFlow } from "./evaluate.js";
+import { decide } from "./decide.fixture.js";
 import { NetworkPolicy } from "./presets.js";
-import type { FlowRequest, NetworkConfig } from "./types.js";
+import type { NetworkConfig } from "./types.js";
 
 /** [address, class, allowed by public-only] — one or more addresses of every class, both families. */
 const ADDRESS_CLASSES: readonly (readonly [string, string, boolean])[] = [
@@ -51,23 +50,6 @@ const ADDRESS_CLASSES: readonly (readonly [string, string, boolean])[] = [
   ["fec0::1", "site-local", false],
   ["4000::1", "unallocated v6", false],
 ];
-
-/** A flow with defaults (outbound TCP to port 443); `port: undefined` removes the port (ICMP). */
-type FlowInput = { readonly address: string } & {
-  readonly [K in Exclude<keyof FlowRequest, "address">]?: FlowRequest[K] | undefined;
-};
-
-function decide(config: NetworkConfig, input: FlowInput) {
-  const port = "port" in input ? input.port : 443;
-  const flow: FlowRequest = {
-    direction: input.direction ?? "outbound",
-    protocol: input.protocol ?? "tcp",
-    address: input.address,
-    ...(port === undefined ? {} : { port }),
-    ...(input.names === undefined ? {} : { names: input.names }),
-  };
-  return decideFlow(compilePolicy(config), flow);
-}
 
 describe("presets against every address class", () => {
   it.each(ADDRESS_CLASSES)(

@@ -1,24 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { compilePolicy } from "./compile.js";
-import { decideFlow } from "./evaluate.js";
-import type { FlowRequest, NetworkConfig, PolicyRule } from "./types.js";
-
-/** A flow with defaults (outbound TCP to port 443); `port: undefined` removes the port (ICMP). */
-type FlowInput = { readonly address: string } & {
-  readonly [K in Exclude<keyof FlowRequest, "address">]?: FlowRequest[K] | undefined;
-};
-
-function decide(config: NetworkConfig, input: FlowInput) {
-  const port = "port" in input ? input.port : 443;
-  const flow: FlowRequest = {
-    direction: input.direction ?? "outbound",
-    protocol: input.protocol ?? "tcp",
-    address: input.address,
-    ...(port === undefined ? {} : { port }),
-    ...(input.names === undefined ? {} : { names: input.names }),
-  };
-  return decideFlow(compilePolicy(config), flow);
-}
+import { type FlowInput, decide } from "./decide.fixture.js";
+import type { NetworkConfig, PolicyRule } from "./types.js";
 
 /** Runs one rule over allow-all (deny rules) or none (allow rules): the rule alone decides a match. */
 function matches(rule: PolicyRule, flow: FlowInput): boolean {
