@@ -36,6 +36,9 @@ async function proxy(): Promise<FaultProxy> {
   return startFaultProxy(registry.url);
 }
 
+/** The cache after a failed pull into an empty home: nothing recorded, no blob, no scratch file. */
+const NOTHING_CACHED = { images: [], references: [], blobs: [], scratch: [], corruptBlobs: [] };
+
 describe("faults", () => {
   it("a blob whose digest does not match is an ImageDigestError and is not cached", async () => {
     await using faulty = await proxy();
@@ -45,13 +48,7 @@ describe("faults", () => {
     const pull = images.pull(`${faulty.host}/busybox:latest`);
     await expect(pull).rejects.toBeInstanceOf(ImageDigestError);
     await expect(pull).rejects.toThrow(`blob ${layerDigest()} does not match its digest`);
-    expect(await cacheState(home.paths)).toEqual({
-      images: [],
-      references: [],
-      blobs: [],
-      scratch: [],
-      corruptBlobs: [],
-    });
+    expect(await cacheState(home.paths)).toEqual(NOTHING_CACHED);
   });
 
   it("resumes a blob whose connection was cut, with a Range request", async () => {
@@ -84,13 +81,7 @@ describe("faults", () => {
     await expect(pull).rejects.toBeInstanceOf(ImagePullError);
     await expect(pull).rejects.toThrow(/ECONNREFUSED/);
     expect(Date.now() - started).toBeLessThan(10_000);
-    expect(await cacheState(home.paths)).toEqual({
-      images: [],
-      references: [],
-      blobs: [],
-      scratch: [],
-      corruptBlobs: [],
-    });
+    expect(await cacheState(home.paths)).toEqual(NOTHING_CACHED);
   });
 
   it("a pull of several layers that fails keeps only complete, verified blobs and records nothing", async () => {
