@@ -1,18 +1,11 @@
 /** The `msb` CLI against real sandboxes: docker-like verbs, output and exit codes. */
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { repoRoot } from "../fixtures/artifacts.js";
-import { sandboxEnv } from "../fixtures/sandbox-env.js";
-import type { SandboxEnv } from "../fixtures/sandbox-env.js";
+import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
 
-let env: SandboxEnv;
-beforeAll(async () => {
-  env = await sandboxEnv();
-}, 600_000);
-afterAll(async () => {
-  await env[Symbol.asyncDispose]();
-});
+const env = useSandboxEnv({}, 600_000);
 
 interface Run {
   code: number | null;
@@ -75,7 +68,7 @@ describe("msb", () => {
   });
 
   it("pull shows progress, images lists the cache", async () => {
-    const pull = await msb("pull", `${env.registry.host}/busybox-zstd:latest`);
+    const pull = await msb("pull", `${env().registry.host}/busybox-zstd:latest`);
     expect(pull.code).toBe(0);
     expect(pull.stdout).toMatch(/busybox-zstd:latest@sha256:[0-9a-f]{64}/);
     expect(pull.stderr).toMatch(/pulling .*busybox-zstd:latest/);

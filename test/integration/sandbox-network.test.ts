@@ -6,26 +6,12 @@ import { createSocket } from "node:dgram";
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { InvalidConfigError, NetworkPolicy, Sandbox } from "../../src/index.js";
-import { sandboxEnv } from "../fixtures/sandbox-env.js";
-import type { SandboxEnv } from "../fixtures/sandbox-env.js";
+import { freePort } from "../fixtures/registry/process.js";
+import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
 
-let env: SandboxEnv;
-beforeAll(async () => {
-  env = await sandboxEnv({ python: true });
-}, 1_200_000);
-afterAll(async () => {
-  await env[Symbol.asyncDispose]();
-});
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+useSandboxEnv({ python: true });
 
 /** GET http://127.0.0.1:port/path, retried for up to 10 s while the guest server starts. */
 async function get(port: number, path: string): Promise<string> {

@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { processAlive } from "../../src/store/sandbox-repository.js";
 import {
   ExecTimeoutError,
@@ -18,18 +18,9 @@ import {
 } from "../../src/index.js";
 import { msbPaths } from "../../src/config/paths.js";
 import { repoRoot } from "../fixtures/artifacts.js";
-import { sandboxEnv } from "../fixtures/sandbox-env.js";
-import type { SandboxEnv } from "../fixtures/sandbox-env.js";
+import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
 
-let env: SandboxEnv;
-
-beforeAll(async () => {
-  env = await sandboxEnv({ python: true });
-}, 1_200_000);
-
-afterAll(async () => {
-  await env[Symbol.asyncDispose]();
-});
+const env = useSandboxEnv({ python: true });
 
 describe("the seed README examples, verbatim", () => {
   it("Quick Start", async () => {
@@ -195,11 +186,11 @@ describe("Sandbox lifecycle and errors", () => {
     [{ name: "vol", image: "alpine:latest", volumes: {} }, "volumes"],
     [{ name: "typo", image: "alpine:latest", memoryMB: 512 }, "memoryMB"],
   ])("rejects %j before creating anything", async (config, field) => {
-    const before = readdirSync(msbPaths(env.home).sandboxesDir, { withFileTypes: true }).length;
+    const before = readdirSync(msbPaths(env().home).sandboxesDir, { withFileTypes: true }).length;
     const err = await Sandbox.create(config as never).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidConfigError);
     expect((err as InvalidConfigError).field).toBe(field);
-    expect(readdirSync(msbPaths(env.home).sandboxesDir, { withFileTypes: true }).length).toBe(before);
+    expect(readdirSync(msbPaths(env().home).sandboxesDir, { withFileTypes: true }).length).toBe(before);
   });
 
   it("leaves nothing behind when the image does not exist", async () => {
@@ -210,9 +201,9 @@ describe("Sandbox lifecycle and errors", () => {
       code: "MSB_ERR_IMAGE_NOT_FOUND",
     });
     await expect(
-      Sandbox.create({ name: "ghost", image: `${env.registry.host}/busybox:no-such-tag` }),
+      Sandbox.create({ name: "ghost", image: `${env().registry.host}/busybox:no-such-tag` }),
     ).rejects.toMatchObject({ code: "MSB_ERR_IMAGE_NOT_FOUND" });
     await expect(Sandbox.get("ghost")).rejects.toBeInstanceOf(SandboxNotFoundError);
-    expect(existsSync(join(msbPaths(env.home).sandboxesDir, "ghost"))).toBe(false);
+    expect(existsSync(join(msbPaths(env().home).sandboxesDir, "ghost"))).toBe(false);
   });
 });
