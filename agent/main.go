@@ -9,13 +9,16 @@ import (
 	"fmt"
 	"log"
 	"os"
+
+	"microsandbox/agent/internal/protocol"
 )
 
 // version is the agent version reported in the HELLO (override with -ldflags "-X main.version=...").
 var version = "0.1.0"
 
-// features are the optional capabilities reported in the HELLO.
-var features = []string{"exec", "net"}
+// features are the optional capabilities reported in the HELLO: exactly agentFeatures of
+// protocol/operations.json (main_test.go checks).
+var features = append([]string(nil), protocol.AgentFeatures...)
 
 func main() {
 	log.SetFlags(0)

@@ -6,35 +6,44 @@
  * @packageDocumentation
  */
 
+/**
+ * Every error code microsandbox raises (docs/errors.md has the table). A code added here must also get a class in
+ * the wire-error registry of `src/wire-error.ts`: the compiler enforces it.
+ */
+export const MSB_ERROR_CODES = [
+  "MSB_ERR_INVALID_CONFIG",
+  "MSB_ERR_RUNTIME_NOT_INSTALLED",
+  "MSB_ERR_SETUP_FAILED",
+  "MSB_ERR_VM_START",
+  "MSB_ERR_VM_BOOT_TIMEOUT",
+  "MSB_ERR_VM_EXITED",
+  "MSB_ERR_PROTOCOL",
+  "MSB_ERR_PROTOCOL_VERSION",
+  "MSB_ERR_AGENT",
+  "MSB_ERR_COMMAND_NOT_FOUND",
+  "MSB_ERR_EXEC_TIMEOUT",
+  "MSB_ERR_OUTPUT_LIMIT",
+  "MSB_ERR_INVALID_STATE",
+  "MSB_ERR_SANDBOX_NOT_FOUND",
+  "MSB_ERR_SANDBOX_EXISTS",
+  "MSB_ERR_SANDBOX_CRASHED",
+  "MSB_ERR_IMAGE_REFERENCE",
+  "MSB_ERR_IMAGE_NOT_FOUND",
+  "MSB_ERR_IMAGE_IN_USE",
+  "MSB_ERR_IMAGE_PULL",
+  "MSB_ERR_IMAGE_DIGEST",
+  "MSB_ERR_REGISTRY_AUTH",
+  "MSB_ERR_ROOTFS_BUILD",
+  "MSB_ERR_STORE",
+  "MSB_ERR_NET_PACKET",
+  "MSB_ERR_NETWORK",
+  "MSB_ERR_PORT_IN_USE",
+  "MSB_ERR_NOT_SUPPORTED",
+  "MSB_ERR_STREAM_LIMIT",
+] as const;
+
 /** Every error code microsandbox raises. See docs/errors.md for the table. */
-export type MsbErrorCode =
-  | "MSB_ERR_INVALID_CONFIG"
-  | "MSB_ERR_RUNTIME_NOT_INSTALLED"
-  | "MSB_ERR_SETUP_FAILED"
-  | "MSB_ERR_VM_START"
-  | "MSB_ERR_VM_BOOT_TIMEOUT"
-  | "MSB_ERR_VM_EXITED"
-  | "MSB_ERR_PROTOCOL"
-  | "MSB_ERR_PROTOCOL_VERSION"
-  | "MSB_ERR_AGENT"
-  | "MSB_ERR_COMMAND_NOT_FOUND"
-  | "MSB_ERR_EXEC_TIMEOUT"
-  | "MSB_ERR_OUTPUT_LIMIT"
-  | "MSB_ERR_INVALID_STATE"
-  | "MSB_ERR_SANDBOX_NOT_FOUND"
-  | "MSB_ERR_SANDBOX_EXISTS"
-  | "MSB_ERR_SANDBOX_CRASHED"
-  | "MSB_ERR_IMAGE_REFERENCE"
-  | "MSB_ERR_IMAGE_NOT_FOUND"
-  | "MSB_ERR_IMAGE_IN_USE"
-  | "MSB_ERR_IMAGE_PULL"
-  | "MSB_ERR_IMAGE_DIGEST"
-  | "MSB_ERR_REGISTRY_AUTH"
-  | "MSB_ERR_ROOTFS_BUILD"
-  | "MSB_ERR_STORE"
-  | "MSB_ERR_NET_PACKET"
-  | "MSB_ERR_NETWORK"
-  | "MSB_ERR_PORT_IN_USE";
+export type MsbErrorCode = (typeof MSB_ERROR_CODES)[number];
 
 const MSB_ERROR_BRAND = Symbol.for("microsandbox.error");
 
@@ -360,5 +369,34 @@ export class PortInUseError extends MsbError {
     });
     this.port = port;
     this.protocol = protocol;
+  }
+}
+
+/**
+ * The sandbox's agent or supervisor does not support a feature (it runs an older guest runtime or supervisor than
+ * this SDK). `feature` names it as a dotted path, e.g. `"exec.tty"`.
+ */
+export class UnsupportedError extends MsbError {
+  /** The unsupported feature (`"exec.tty"`, ...). */
+  readonly feature: string;
+  constructor(feature: string, options: MsbErrorOptions = {}) {
+    super("MSB_ERR_NOT_SUPPORTED", `the sandbox's agent or supervisor does not support ${feature}`, {
+      hint: "rebuild the guest runtime (`npx msb setup`) or upgrade microsandbox, then recreate the sandbox",
+      ...options,
+    });
+    this.feature = feature;
+  }
+}
+
+/** Too many streams (execs, file transfers...) are open at once on one sandbox. `limit` is the maximum. */
+export class StreamLimitError extends MsbError {
+  /** How many concurrent streams the sandbox allows. */
+  readonly limit: number;
+  constructor(limit: number, options: MsbErrorOptions = {}) {
+    super("MSB_ERR_STREAM_LIMIT", `too many concurrent streams on this sandbox (the limit is ${limit})`, {
+      hint: "wait for some of them to finish (or close them) and retry",
+      ...options,
+    });
+    this.limit = limit;
   }
 }

@@ -69,7 +69,7 @@ async function connect(agent: FakeAgent): Promise<AgentConnection> {
 function helloThen(onControl: (frame: Frame, socket: Socket) => void): FakeAgent {
   return fakeAgent((frame, socket) => {
     if (frame.kind === FrameKind.HELLO) socket.write(agentHello());
-    else onControl(frame, socket);
+    else if (frame.kind === FrameKind.CONTROL) onControl(frame, socket);
   });
 }
 
@@ -130,7 +130,12 @@ describe("exec over a fake agent", () => {
     const conn = await connect(
       helloThen((frame, socket) => {
         socket.write(
-          control(frame.stream, { type: "error", code: "ENOENT", message: "command not found: nope" }),
+          control(frame.stream, {
+            type: "error",
+            code: "ENOENT",
+            message: "command not found: nope",
+            field: "argv[0]",
+          }),
         );
       }),
     );
@@ -170,7 +175,9 @@ describe("hostile frames after the handshake", () => {
       });
       await expect(execCollect(conn, { argv: ["x"] })).rejects.toBeInstanceOf(ProtocolError);
       expect(await closed).toBeInstanceOf(ProtocolError);
-      expect(() => conn.openStream({ onAbort() {}, onData() {}, onMessage() {} })).toThrow(ProtocolError);
+      expect(() => conn.openStream({ type: "stats" }, { onAbort() {}, onData() {}, onMessage() {} })).toThrow(
+        ProtocolError,
+      );
     });
   }
 });

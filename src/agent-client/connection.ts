@@ -24,11 +24,9 @@ import {
   parseAgentMessage,
 } from "../protocol/messages.js";
 import type { AgentHello, AgentMessage, HostHello, HostMessage } from "../protocol/messages.js";
+import { isReplyOf, isTerminal } from "../protocol/operations.js";
 import { AgentStream } from "./stream.js";
 import type { StreamListener } from "./stream.js";
-
-/** Messages after which the agent sends nothing more on a stream. */
-const TERMINAL_TYPES = new Set<AgentMessage["type"]>(["error", "exec.exited", "init.done"]);
 
 /** Options of {@link AgentConnection.connect}. */
 export interface ConnectOptions {
@@ -44,6 +42,8 @@ type PendingReply = { resolve: (m: AgentMessage) => void; reject: (e: Error) => 
 export class AgentConnection {
   /** The agent's HELLO (version, features, uptime). */
   readonly hello: AgentHello;
+  /** The features of the HELLO, as a set. */
+  readonly features: ReadonlySet<string>;
   private readonly socket: Duplex;
   private readonly decoder: FrameDecoder;
   private readonly streams = new Map<number, AgentStream>();
@@ -57,6 +57,7 @@ export class AgentConnection {
     this.socket = socket;
     this.decoder = decoder;
     this.hello = hello;
+    this.features = new Set(hello.features);
     socket.on("data", (chunk: Buffer) => {
       this.receive(chunk);
     });
@@ -112,12 +113,17 @@ export class AgentConnection {
     else this.closeListeners.push(listener);
   }
 
-  /** Opens a stream whose events go to `listener`. Send its first message with `stream.send()`. */
-  openStream(listener: StreamListener): AgentStream {
+  /**
+   * Opens a stream with its opening message; its events go to `listener`. Throws `UnsupportedError` when the
+   * agent lacks the operation's feature (nothing is sent then).
+   */
+  openStream(message: HostMessage, listener: StreamListener): AgentStream {
     if (this.failure) throw this.failure;
-    const id = this.nextStreamId++;
+    const id = this.nextStreamId;
     if (id >= GUEST_STREAM_BASE) throw new ProtocolError("stream ids exhausted on this connection");
     const stream = new AgentStream(id, this, listener);
+    stream.open(message);
+    this.nextStreamId++;
     this.streams.set(id, stream);
     return stream;
   }
@@ -128,6 +134,28 @@ export class AgentConnection {
     const started = performance.now();
     await this.request({ type: "ping", id }, `pong:${id}`);
     return performance.now() - started;
+  }
+
+  /**
+   * Runs a single-reply operation (`stats`, `sup.stats`...) on a stream of its own and resolves with its
+   * terminal reply; an `error` reply rejects with `toError(reply)`.
+   */
+  call(message: HostMessage, toError: (reply: AgentMessage) => Error): Promise<AgentMessage> {
+    return new Promise((resolve, reject) => {
+      const stream = this.openStream(message, {
+        onMessage: (reply) => {
+          if (reply.type === "error") reject(toError(reply));
+          else if (stream.isFinished) resolve(reply);
+        },
+        onData: () => undefined,
+        onAbort: reject,
+      });
+    });
+  }
+
+  /** Streams open on this connection (not yet finished). */
+  get openStreams(): number {
+    return this.streams.size;
   }
 
   /** Asks the agent to stop every process, sync and power off; resolves on its acknowledgement. */
@@ -187,7 +215,11 @@ export class AgentConnection {
     switch (frame.kind) {
       case FrameKind.CONTROL: {
         const message = parseAgentMessage(frame.payload);
-        const terminal = TERMINAL_TYPES.has(message.type);
+        const op = stream.operation;
+        if (op === undefined || !isReplyOf(op, message.type)) {
+          throw new ProtocolError(`agent sent ${message.type} on a stream of ${op?.open ?? "no operation"}`);
+        }
+        const terminal = isTerminal(op, message.type);
         if (terminal) this.streams.delete(frame.stream);
         stream.receiveMessage(message, terminal);
         return;
@@ -206,6 +238,7 @@ export class AgentConnection {
         return;
       case FrameKind.HELLO:
       case FrameKind.STDIN:
+      case FrameKind.CONTINUE:
         throw new ProtocolError(`agent sent a frame of host-only kind ${frame.kind}`);
     }
   }

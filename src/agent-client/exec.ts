@@ -1,10 +1,11 @@
 /**
- * Collected execution: run a command in the guest and gather its whole output, bounded by `maxOutputBytes`.
+ * Execution requests and collected execution: run a command in the guest and gather its whole output, bounded
+ * by `maxOutputBytes`.
  */
-import type { MsbError } from "../errors.js";
-import { AgentError, CommandNotFoundError, OutputLimitError } from "../errors.js";
-import type { AgentMessage, ExecStdinMode } from "../protocol/messages.js";
+import { OutputLimitError } from "../errors.js";
+import type { ExecStartMessage, TtySize } from "../protocol/messages.js";
 import type { AgentConnection } from "./connection.js";
+import { ExecChannel } from "./exec-channel.js";
 
 /** What to run. */
 export interface ExecRequest {
@@ -18,8 +19,13 @@ export interface ExecRequest {
   readonly user?: string;
   /** Kill the process group after this many milliseconds (0 or absent: no limit). */
   readonly timeoutMs?: number;
-  /** Bytes to feed on standard input (then EOF). Without it the process reads /dev/null. */
-  readonly stdin?: Buffer | string;
+  /**
+   * Standard input: bytes to feed (then EOF), `"pipe"` (the caller writes it), or absent / `"null"` (the
+   * process reads /dev/null).
+   */
+  readonly stdin?: Buffer | "pipe" | "null";
+  /** Run on a pseudo-terminal of this size (stdout and stderr merged, as on a terminal). */
+  readonly tty?: TtySize;
   /** Fail with {@link OutputLimitError} when stdout + stderr exceed this. Default 256 MiB. */
   readonly maxOutputBytes?: number;
 }
@@ -36,76 +42,77 @@ export interface ExecResult {
   readonly stderr: Buffer;
 }
 
-const DEFAULT_MAX_OUTPUT = 256 * 1024 * 1024;
+/** Default bound on collected output. */
+export const DEFAULT_MAX_OUTPUT_BYTES = 256 * 1024 * 1024;
 
-/** Maps an agent `error` message of an exec to the typed error users catch. */
-export function execError(argv0: string, message: Extract<AgentMessage, { type: "error" }>): MsbError {
-  if (message.code === "ENOENT" && message.message.startsWith("command not found")) {
-    return new CommandNotFoundError(argv0, message.message);
-  }
-  return new AgentError(message.code, `exec ${argv0}: ${message.message}`);
+/** The `exec.start` message of `request`. */
+export function execStartMessage(request: ExecRequest): ExecStartMessage {
+  return {
+    type: "exec.start",
+    argv: request.argv,
+    env: request.env ?? {},
+    ...(request.cwd === undefined ? {} : { cwd: request.cwd }),
+    ...(request.user === undefined ? {} : { user: request.user }),
+    timeoutMs: request.timeoutMs ?? 0,
+    stdin: request.stdin === undefined || request.stdin === "null" ? "null" : "pipe",
+    ...(request.tty === undefined ? {} : { tty: request.tty }),
+  };
 }
 
-/** Runs `request` on `connection` and resolves when the process exited and all output arrived. */
-export function execCollect(connection: AgentConnection, request: ExecRequest): Promise<ExecResult> {
-  const limit = request.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
-  const argv0 = request.argv[0] ?? "";
-  return new Promise((resolve, reject) => {
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let total = 0;
-    let failed = false;
-    const stream = connection.openStream({
-      onData(channel, data) {
-        if (failed) return;
-        total += data.length;
-        if (total > limit) {
-          failed = true;
-          stream.send({ type: "exec.signal", signal: 9 });
-          reject(new OutputLimitError(limit));
-          return;
-        }
-        (channel === "stdout" ? out : err).push(data);
-        stream.consumed(data.length);
-      },
-      onMessage(message) {
-        if (failed) return;
-        if (message.type === "exec.exited") {
-          resolve({
-            code: message.code,
-            signal: message.signal,
-            timedOut: message.timedOut,
-            stdout: Buffer.concat(out),
-            stderr: Buffer.concat(err),
-          });
-        } else if (message.type === "error") {
-          reject(execError(argv0, message));
-        }
-      },
-      onAbort(error) {
-        if (!failed) reject(error);
-      },
-    });
-    const stdinMode: ExecStdinMode = request.stdin === undefined ? "null" : "pipe";
-    stream.send({
-      type: "exec.start",
-      argv: request.argv,
-      env: request.env ?? {},
-      ...(request.cwd === undefined ? {} : { cwd: request.cwd }),
-      ...(request.user === undefined ? {} : { user: request.user }),
-      timeoutMs: request.timeoutMs ?? 0,
-      stdin: stdinMode,
-    });
-    if (request.stdin !== undefined) {
-      const input = typeof request.stdin === "string" ? Buffer.from(request.stdin) : request.stdin;
-      stream.write(input).then(
-        () => {
-          stream.endInput();
-        },
-        (e: unknown) => {
-          reject(e instanceof Error ? e : new Error(String(e)));
-        },
-      );
+/**
+ * Starts `request` on `connection`. Bytes given as `stdin` are fed (then EOF) in the background; with
+ * `"pipe"` the caller writes through the channel.
+ */
+export function startExec(connection: AgentConnection, request: ExecRequest): ExecChannel {
+  const channel = ExecChannel.open(connection, execStartMessage(request));
+  if (Buffer.isBuffer(request.stdin)) {
+    // A write that fails ends with the stream, whose own error the reader gets.
+    void channel.write(request.stdin).then(
+      () => channel.endInput(),
+      () => undefined,
+    );
+  }
+  return channel;
+}
+
+/** Reads `channel` to its end, gathering output up to `limit` bytes (then cancels it: OutputLimitError). */
+export async function collectExec(
+  channel: ExecChannel,
+  limit = DEFAULT_MAX_OUTPUT_BYTES,
+): Promise<ExecResult> {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  let total = 0;
+  for (let event = await channel.next(); event !== null; event = await channel.next()) {
+    if (event.eventType === "stdout" || event.eventType === "stderr") {
+      total += event.data.length;
+      if (total > limit) {
+        channel.cancel();
+        throw new OutputLimitError(limit);
+      }
+      (event.eventType === "stdout" ? out : err).push(event.data);
     }
-  });
+  }
+  const exit = channel.exit;
+  if (exit === undefined) throw new Error("exec stream ended without an exit");
+  return {
+    code: exit.code,
+    signal: exit.signal,
+    timedOut: exit.timedOut,
+    stdout: Buffer.concat(out),
+    stderr: Buffer.concat(err),
+  };
+}
+
+/**
+ * Runs `request` on `connection` and resolves when the process exited and all output arrived. Nobody can write
+ * the stdin of a collected exec, so `"pipe"` is empty input (the process reads EOF at once).
+ */
+export function execCollect(connection: AgentConnection, request: ExecRequest): Promise<ExecResult> {
+  try {
+    const collected = request.stdin === "pipe" ? { ...request, stdin: Buffer.alloc(0) } : request;
+    return collectExec(startExec(connection, collected), request.maxOutputBytes);
+  } catch (err) {
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+  }
 }

@@ -3,5 +3,7 @@ export { AgentConnection } from "./connection.js";
 export type { ConnectOptions } from "./connection.js";
 export { AgentStream } from "./stream.js";
 export type { OutputChannel, StreamListener } from "./stream.js";
-export { execCollect, execError } from "./exec.js";
+export { ExecChannel, execError } from "./exec-channel.js";
+export type { ExecEvent } from "./exec-channel.js";
+export { collectExec, execCollect, execStartMessage, startExec } from "./exec.js";
 export type { ExecRequest, ExecResult } from "./exec.js";

@@ -15,6 +15,8 @@ export const MAX_PAYLOAD = 1024 * 1024;
 export const INITIAL_WINDOW = 256 * 1024;
 /** Largest data payload a sender puts in one frame. */
 export const MAX_DATA_CHUNK = 64 * 1024;
+/** Largest CONTROL message, carried in CONTINUE frames plus a final CONTROL frame when over {@link MAX_PAYLOAD}. */
+export const MAX_CONTROL_MESSAGE = 8 * 1024 * 1024;
 /** Stream ids at or above this value are reserved for streams the guest opens. */
 export const GUEST_STREAM_BASE = 0x8000_0000;
 
@@ -26,6 +28,8 @@ export const FrameKind = {
   STDOUT: 4,
   STDERR: 5,
   WINDOW: 6,
+  /** A leading part of a CONTROL message larger than {@link MAX_PAYLOAD}. */
+  CONTINUE: 7,
 } as const;
 
 /** One of the {@link FrameKind} values. */
@@ -33,5 +37,5 @@ export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
 /** True when `kind` is a defined {@link FrameKind}. */
 export function isFrameKind(kind: number): kind is FrameKind {
-  return kind >= FrameKind.HELLO && kind <= FrameKind.WINDOW;
+  return kind >= FrameKind.HELLO && kind <= FrameKind.CONTINUE;
 }

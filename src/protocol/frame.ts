@@ -3,7 +3,7 @@
  * checked against {@link MAX_PAYLOAD} before anything is buffered for it, and any violation is a
  * {@link FrameError}, after which the decoder refuses further input.
  */
-import { FrameKind, HEADER_SIZE, MAX_PAYLOAD, isFrameKind } from "./constants.js";
+import { FrameKind, HEADER_SIZE, MAX_CONTROL_MESSAGE, MAX_PAYLOAD, isFrameKind } from "./constants.js";
 
 /** One decoded frame. `payload` is a view on (or copy of) the received bytes. */
 export interface Frame {
@@ -34,6 +34,72 @@ export function encodeFrame(stream: number, kind: FrameKind, payload: Uint8Array
   out.writeUInt8(kind, 8);
   out.set(payload, HEADER_SIZE);
   return out;
+}
+
+/**
+ * Encodes a CONTROL message of any size up to {@link MAX_CONTROL_MESSAGE}: one CONTROL frame, or CONTINUE frames
+ * carrying its leading parts and a CONTROL frame with the last. Throws a RangeError above the limit (callers
+ * validate sizes first and raise typed errors).
+ */
+export function encodeControl(stream: number, payload: Uint8Array): Buffer {
+  if (payload.length <= MAX_PAYLOAD) return encodeFrame(stream, FrameKind.CONTROL, payload);
+  if (payload.length > MAX_CONTROL_MESSAGE) {
+    throw new RangeError(`control message ${payload.length} > ${MAX_CONTROL_MESSAGE}`);
+  }
+  const frames: Buffer[] = [];
+  let offset = 0;
+  while (payload.length - offset > MAX_PAYLOAD) {
+    frames.push(encodeFrame(stream, FrameKind.CONTINUE, payload.subarray(offset, offset + MAX_PAYLOAD)));
+    offset += MAX_PAYLOAD;
+  }
+  frames.push(encodeFrame(stream, FrameKind.CONTROL, payload.subarray(offset)));
+  return Buffer.concat(frames);
+}
+
+/**
+ * Reassembles CONTROL messages sent as CONTINUE parts (see {@link encodeControl}) for a receiver that accepts
+ * them. Memory is bounded by {@link MAX_CONTROL_MESSAGE} per stream with a message in progress.
+ */
+export class ControlAssembler {
+  readonly #parts = new Map<number, { chunks: Buffer[]; bytes: number }>();
+
+  /**
+   * Feeds a frame. CONTINUE parts are kept and yield `undefined`; a CONTROL frame yields the whole message;
+   * any other frame yields itself unchanged. Throws {@link FrameError} on a violation (a part not followed by
+   * the rest of its message, or a message over the limit).
+   */
+  accept(frame: Frame): Frame | undefined {
+    const pending = this.#parts.get(frame.stream);
+    if (frame.kind === FrameKind.CONTINUE) {
+      const bytes = (pending?.bytes ?? 0) + frame.payload.length;
+      if (bytes > MAX_CONTROL_MESSAGE) {
+        throw new FrameError(
+          "oversize",
+          `control message on stream ${frame.stream} over ${MAX_CONTROL_MESSAGE} bytes`,
+        );
+      }
+      const entry = pending ?? { chunks: [], bytes: 0 };
+      entry.chunks.push(Buffer.from(frame.payload));
+      entry.bytes = bytes;
+      this.#parts.set(frame.stream, entry);
+      return undefined;
+    }
+    if (pending === undefined) return frame;
+    if (frame.kind !== FrameKind.CONTROL) {
+      throw new FrameError(
+        "truncated",
+        `stream ${frame.stream}: a frame of kind ${frame.kind} inside a control message`,
+      );
+    }
+    this.#parts.delete(frame.stream);
+    if (pending.bytes + frame.payload.length > MAX_CONTROL_MESSAGE) {
+      throw new FrameError(
+        "oversize",
+        `control message on stream ${frame.stream} over ${MAX_CONTROL_MESSAGE} bytes`,
+      );
+    }
+    return { ...frame, payload: Buffer.concat([...pending.chunks, frame.payload]) };
+  }
 }
 
 /** Encodes a WINDOW frame granting `credit` more bytes on `stream`. */

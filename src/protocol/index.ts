@@ -2,3 +2,4 @@
 export * from "./constants.js";
 export * from "./frame.js";
 export * from "./messages.js";
+export * from "./operations.js";

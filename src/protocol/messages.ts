@@ -3,6 +3,7 @@
  * construction; guest-to-host messages are parsed from untrusted JSON by {@link parseAgentMessage}, which
  * checks every field it returns.
  */
+import { MESSAGES } from "./operations.js";
 
 /** The host's HELLO. */
 export interface HostHello {
@@ -62,24 +63,49 @@ export interface NetConfigureMessage {
 /** Input of an exec: the guest reads /dev/null, or the host sends STDIN frames. */
 export type ExecStdinMode = "null" | "pipe";
 
+/** Window size of an exec's pseudo-terminal. */
+export interface TtySize {
+  readonly rows: number;
+  readonly cols: number;
+}
+
+/** The `exec.start` operation. */
+export interface ExecStartMessage {
+  readonly type: "exec.start";
+  readonly argv: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd?: string;
+  readonly user?: string;
+  readonly timeoutMs: number;
+  readonly stdin: ExecStdinMode;
+  /** Run on a pseudo-terminal of this size (feature `exec.tty`). */
+  readonly tty?: TtySize;
+}
+
 /** Messages the host sends. */
 export type HostMessage =
   | { readonly type: "ping"; readonly id: number }
   | { readonly type: "shutdown" }
   | { readonly type: "init"; readonly hostname: string; readonly root?: RootSpec }
-  | {
-      readonly type: "exec.start";
-      readonly argv: readonly string[];
-      readonly env: Readonly<Record<string, string>>;
-      readonly cwd?: string;
-      readonly user?: string;
-      readonly timeoutMs: number;
-      readonly stdin: ExecStdinMode;
-    }
+  | ExecStartMessage
   | { readonly type: "exec.signal"; readonly signal: number }
+  | { readonly type: "exec.resize"; readonly rows: number; readonly cols: number }
+  | { readonly type: "stream.cancel" }
+  | { readonly type: "stats" }
+  | { readonly type: "sup.stats" }
   | NetConfigureMessage;
 
-/** Messages the agent sends (after the HELLO). */
+/** The `error` reply: `code` is errno-style (`ENOENT`...), `field` names the request field that failed. */
+export interface ErrorMessage {
+  readonly type: "error";
+  readonly code: string;
+  readonly message: string;
+  readonly field?: string;
+  /** An MsbError raised by the supervisor, as `toWireError` encodes it (validated by its reader). */
+  readonly error?: unknown;
+}
+
+/** Messages the agent (or the supervisor, to its clients) sends after the HELLO. */
 export type AgentMessage =
   | { readonly type: "pong"; readonly id: number }
   | { readonly type: "shutdown.ack" }
@@ -91,22 +117,32 @@ export type AgentMessage =
       readonly signal: number;
       readonly timedOut: boolean;
     }
-  | { readonly type: "error"; readonly code: string; readonly message: string };
+  | { readonly type: "stats.result"; readonly streams: number }
+  | {
+      readonly type: "sup.stats.result";
+      readonly clients: number;
+      readonly streams: number;
+      readonly agentStreams: number;
+    }
+  | ErrorMessage;
 
 /** Longest string field accepted from the guest (error messages, versions). */
 const MAX_GUEST_STRING = 4096;
 
 type Json = Record<string, unknown>;
 
-/** Thrown by the parsers when the guest sent something that is not a valid message. */
+/** Thrown by the parsers when a peer sent something that is not a valid message; `field` names the culprit. */
 export class MessageError extends Error {
-  constructor(message: string) {
+  readonly field: string | undefined;
+  constructor(message: string, field?: string) {
     super(message);
     this.name = "MessageError";
+    this.field = field;
   }
 }
 
-function parseObject(payload: Uint8Array): Json {
+/** Parses a JSON object payload. */
+export function parseObject(payload: Uint8Array): Json {
   let value: unknown;
   try {
     value = JSON.parse(Buffer.from(payload).toString("utf8"));
@@ -119,25 +155,47 @@ function parseObject(payload: Uint8Array): Json {
   return value as Json;
 }
 
-function int(obj: Json, key: string, min: number, max: number): number {
+/**
+ * Rejects fields the table does not list for `obj.type` (a new field is never silently dropped). Returns the
+ * type. Throws for an unknown type, naming it.
+ */
+export function checkFields(obj: Json, from: "host" | "agent"): string {
+  const type = obj["type"];
+  const spec = typeof type === "string" ? MESSAGES.get(type) : undefined;
+  if (typeof type !== "string" || spec === undefined || spec.from !== from) {
+    throw new MessageError(
+      `unknown message type ${(JSON.stringify(type) as string | undefined)?.slice(0, 64) ?? "undefined"}`,
+      "type",
+    );
+  }
+  for (const key of Object.keys(obj)) {
+    if (key !== "type" && !spec.fields.includes(key)) {
+      throw new MessageError(`${type}: unknown field ${JSON.stringify(key.slice(0, 64))}`, key);
+    }
+  }
+  return type;
+}
+
+/** An integer field in [min, max]. */
+export function int(obj: Json, key: string, min: number, max: number): number {
   const v = obj[key];
   if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
-    throw new MessageError(`field ${key} must be an integer in [${min}, ${max}]`);
+    throw new MessageError(`field ${key} must be an integer in [${min}, ${max}]`, key);
   }
   return v;
 }
 
-function str(obj: Json, key: string): string {
+function str(obj: Json, key: string, max = MAX_GUEST_STRING): string {
   const v = obj[key];
-  if (typeof v !== "string" || v.length > MAX_GUEST_STRING) {
-    throw new MessageError(`field ${key} must be a string of at most ${MAX_GUEST_STRING} characters`);
+  if (typeof v !== "string" || v.length > max) {
+    throw new MessageError(`field ${key} must be a string of at most ${max} characters`, key);
   }
   return v;
 }
 
 function bool(obj: Json, key: string): boolean {
   const v = obj[key];
-  if (typeof v !== "boolean") throw new MessageError(`field ${key} must be a boolean`);
+  if (typeof v !== "boolean") throw new MessageError(`field ${key} must be a boolean`, key);
   return v;
 }
 
@@ -162,10 +220,10 @@ export function parseAgentHello(payload: Uint8Array): AgentHello {
   };
 }
 
-/** Parses a CONTROL payload from the agent into a checked {@link AgentMessage}. */
+/** Parses a CONTROL payload from the agent (or supervisor) into a checked {@link AgentMessage}. */
 export function parseAgentMessage(payload: Uint8Array): AgentMessage {
   const obj = parseObject(payload);
-  const type = obj["type"];
+  const type = checkFields(obj, "agent");
   switch (type) {
     case "pong":
       return { type, id: int(obj, "id", 0, Number.MAX_SAFE_INTEGER) };
@@ -181,12 +239,25 @@ export function parseAgentMessage(payload: Uint8Array): AgentMessage {
         signal: int(obj, "signal", 0, 255),
         timedOut: bool(obj, "timedOut"),
       };
+    case "stats.result":
+      return { type, streams: int(obj, "streams", 0, U32) };
+    case "sup.stats.result":
+      return {
+        type,
+        clients: int(obj, "clients", 0, U32),
+        streams: int(obj, "streams", 0, U32),
+        agentStreams: int(obj, "agentStreams", 0, U32),
+      };
     case "error":
-      return { type, code: str(obj, "code"), message: str(obj, "message") };
+      return {
+        type,
+        code: str(obj, "code", 64),
+        message: str(obj, "message"),
+        ...(obj["field"] === undefined ? {} : { field: str(obj, "field", 256) }),
+        ...(obj["error"] === undefined ? {} : { error: obj["error"] }),
+      };
     default:
-      throw new MessageError(
-        `unknown message type ${(JSON.stringify(type) as string | undefined)?.slice(0, 64) ?? "undefined"}`,
-      );
+      throw new MessageError(`${type} is not a reply the host handles`, "type");
   }
 }
 

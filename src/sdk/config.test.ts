@@ -79,11 +79,11 @@ describe("exec defaults", () => {
     expect(req).toMatchObject({ argv: ["ls"], cwd: "/tmp", env: { PATH: "/bin", LANG: "C.UTF-8", X: "1" } });
   });
 
-  it("rejects what collected exec cannot do", () => {
+  it("rejects bad exec options, naming them", () => {
     const d = execDefaults({ name: "a", image: "x" }, imageConfig);
     expect(fieldOf(() => toExecRequest({ cmd: "" }, d))).toBe("cmd");
-    expect(fieldOf(() => toExecRequest({ cmd: "x", tty: true }, d))).toBe("tty");
-    expect(fieldOf(() => toExecRequest({ cmd: "x", stdin: "pipe" }, d))).toBe("stdin");
+    expect(fieldOf(() => toExecRequest({ cmd: "x", tty: { rows: 0, cols: 80 } }, d))).toBe("tty");
+    expect(fieldOf(() => toExecRequest({ cmd: "x", stdin: 5 as unknown as string }, d))).toBe("stdin");
     expect(fieldOf(() => toExecRequest({ cmd: "x", timeoutMs: -5 }, d))).toBe("timeoutMs");
   });
 

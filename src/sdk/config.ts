@@ -3,6 +3,7 @@
  * here, before anything is created, with an {@link InvalidConfigError} naming it: nothing is accepted and
  * silently ignored. Fields the seed documents that this release does not implement yet are rejected as such.
  */
+import { checkEnvironment } from "./exec-limits.js";
 import { InvalidConfigError } from "../errors.js";
 import type { PullPolicy } from "../image/image-service.js";
 import { compilePolicy } from "../net/policy/compile.js";
@@ -144,7 +145,7 @@ export function validateSandboxConfig(input: unknown): SandboxConfig {
   if (typeof config["image"] !== "string" || config["image"] === "") fail("image", "is required");
   checkInteger("cpus", config["cpus"], 1, 64);
   checkInteger("memoryMib", config["memoryMib"], 64, 1024 * 1024);
-  checkStringRecord("env", config["env"]);
+  checkEnvironment("env", config["env"]);
   checkStringRecord("labels", config["labels"]);
   checkStringArray("entrypoint", config["entrypoint"]);
   checkStringArray("cmd", config["cmd"]);

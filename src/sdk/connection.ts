@@ -7,8 +7,12 @@ import { createConnection } from "node:net";
 import type { Socket } from "node:net";
 import { join } from "node:path";
 import { AgentConnection } from "../agent-client/connection.js";
-import { execCollect } from "../agent-client/exec.js";
+import type { ExecChannel } from "../agent-client/exec-channel.js";
+import { execCollect, startExec } from "../agent-client/exec.js";
 import type { ExecRequest, ExecResult } from "../agent-client/exec.js";
+import { AgentError } from "../errors.js";
+import type { AgentMessage, HostMessage } from "../protocol/messages.js";
+import { fromWireError } from "../wire-error.js";
 import { CONTROL_SOCKET } from "../supervisor/spec.js";
 
 /** A connection to one sandbox's supervisor. */
@@ -42,6 +46,26 @@ export class SupervisorConnection {
   /** Runs a command and collects its output. */
   exec(request: ExecRequest): Promise<ExecResult> {
     return this.#busy(() => execCollect(this.#agent, request));
+  }
+
+  /** Starts a command whose events the caller reads; the connection keeps the process alive until it ends. */
+  startExec(request: ExecRequest): ExecChannel {
+    const channel = startExec(this.#agent, request);
+    void this.#busy(() => channel.done);
+    return channel;
+  }
+
+  /** Runs a single-reply operation (`stats`, `sup.stats`) and resolves with its reply. */
+  call(message: HostMessage): Promise<AgentMessage> {
+    return this.#busy(() =>
+      this.#agent.call(message, (reply) =>
+        reply.type === "error"
+          ? reply.error !== undefined
+            ? fromWireError(reply.error)
+            : new AgentError(reply.code, `${message.type}: ${reply.message}`)
+          : new AgentError("EIO", `${message.type}: unexpected ${reply.type}`),
+      ),
+    );
   }
 
   /** Asks the supervisor to stop the sandbox; resolves when the stop is under way. */

@@ -8,9 +8,10 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import type { Socket } from "node:net";
 import { createInterface } from "node:readline";
-import { MsbError, VmError } from "../errors.js";
+import { VmError } from "../errors.js";
 import { supervisorCommand } from "../supervisor/entry.js";
 import type { SupervisorReport, SupervisorSpec } from "../supervisor/spec.js";
+import { fromWireError } from "../wire-error.js";
 
 /** A started supervisor. */
 export interface LaunchedSupervisor {
@@ -85,9 +86,9 @@ export class PendingSupervisor {
         });
         child.once("error", reject);
       });
-      if (!report.ready) {
-        throw new MsbError(report.code as MsbError["code"], report.message, { hint: `see ${logFile}` });
-      }
+      // The supervisor's error with its class and fields (a PortInUseError stays one); the log path is added to
+      // its hint, and so to its message.
+      if (!report.ready) throw fromWireError(report.error, { extraHint: `see ${logFile}` });
       lines.close();
       child.stdout?.destroy();
       const owner = child.stdio[3] as Socket | null | undefined;

@@ -19,7 +19,8 @@ import { sandboxPaths, sandboxRunDir } from "./context.js";
 import { execDefaults, mainProcess } from "./defaults.js";
 import type { ExecDefaults } from "./defaults.js";
 import { toExecRequest } from "./exec-config.js";
-import type { ExecConfig } from "./exec-config.js";
+import type { ExecConfig, ExecStreamOptions } from "./exec-config.js";
+import { ExecHandle } from "./exec-handle.js";
 import { ExecOutput } from "./exec-output.js";
 import type { ExitStatus } from "./exec-output.js";
 import { PendingSupervisor } from "./launch.js";
@@ -141,6 +142,65 @@ export class Sandbox implements AsyncDisposable {
   /** Runs `script` with the sandbox's shell (`/bin/sh -c script` by default). */
   shell(script: string): Promise<ExecOutput> {
     return this.execWithConfig({ cmd: this.#defaults.shell, args: ["-c", script] });
+  }
+
+  /**
+   * Starts `cmd` and returns its {@link ExecHandle} once it runs: read events with `recv()` or `for await`,
+   * write stdin (`stdin: "pipe"`) with `takeStdin()`. Rejects at once for a command that cannot start.
+   */
+  execStream(
+    cmd: string,
+    args: readonly string[] = [],
+    options: ExecStreamOptions = {},
+  ): Promise<ExecHandle> {
+    return this.execStreamWithConfig({ ...options, cmd, args });
+  }
+
+  /** {@link execStream} with every option in one object. */
+  async execStreamWithConfig(config: ExecConfig): Promise<ExecHandle> {
+    const request = toExecRequest(config, this.#defaults);
+    this.#assertUsable();
+    try {
+      const channel = this.#connection.startExec(request);
+      const started = await channel.next();
+      if (started === null) throw new InvalidStateError("the exec ended before it started");
+      return new ExecHandle({
+        channel,
+        started,
+        pipedStdin: request.stdin === "pipe",
+        maxOutputBytes: request.maxOutputBytes,
+      });
+    } catch (err) {
+      throw this.#explain(err);
+    }
+  }
+
+  /** Streams `script` run by the sandbox's shell. */
+  shellStream(script: string): Promise<ExecHandle> {
+    return this.execStream(this.#defaults.shell, ["-c", script]);
+  }
+
+  /**
+   * @internal Counters for leak checks: the supervisor's clients and relayed streams, and the agent's open
+   * operations (this query's own stream excluded).
+   */
+  async debugStats(): Promise<{
+    clients: number;
+    streams: number;
+    agentStreams: number;
+    guestStreams: number;
+  }> {
+    const sup = await this.#connection.call({ type: "sup.stats" });
+    const guest = await this.#connection.call({ type: "stats" });
+    if (sup.type !== "sup.stats.result" || guest.type !== "stats.result") {
+      throw new InvalidStateError("unexpected stats reply");
+    }
+    return {
+      clients: sup.clients,
+      streams: sup.streams,
+      agentStreams: sup.agentStreams,
+      guestStreams: guest.streams,
+    };
   }
 
   /** Asks the sandbox to stop (processes get SIGTERM, then SIGKILL; the VM powers off). */

@@ -1,14 +1,18 @@
 /**
  * The supervisor's side of one SDK client connection. The client speaks the agent protocol (the SDK reuses
- * `AgentConnection`); this session answers its HELLO itself and relays each client stream onto a stream of the
- * VM's single agent connection, keeping the client's stream ids, forwarding credit both ways (end-to-end
- * backpressure) and killing the client's processes if it disconnects. Connection-level requests (`shutdown`)
- * go to the supervisor.
+ * `AgentConnection`); this session answers its HELLO itself and routes each stream by the operation table:
+ * `sup.*` operations are answered here, the others are relayed onto a stream of the VM's single agent
+ * connection, keeping the client's stream ids and forwarding credit both ways (end-to-end backpressure). A bad
+ * request gets an error on its own stream; only broken framing closes the client. When a client goes away, its
+ * streams are cancelled in the guest, and each stays counted until the agent ends it.
  */
 import type { Socket } from "node:net";
 import type { AgentConnection } from "../agent-client/connection.js";
 import type { AgentStream } from "../agent-client/stream.js";
+import { InvalidConfigError, StreamLimitError, UnsupportedError } from "../errors.js";
+import type { MsbError } from "../errors.js";
 import {
+  ControlAssembler,
   FrameDecoder,
   FrameKind,
   GUEST_STREAM_BASE,
@@ -19,9 +23,26 @@ import {
   encodeWindow,
 } from "../protocol/index.js";
 import type { Frame } from "../protocol/index.js";
-import { negotiateVersion } from "../protocol/messages.js";
-import type { AgentMessage } from "../protocol/messages.js";
-import { parseClientHello, parseClientMessage } from "./client-messages.js";
+import { parseClientHello, parseHostMessage } from "../protocol/host-messages.js";
+import { MessageError, negotiateVersion, parseObject } from "../protocol/messages.js";
+import type { AgentMessage, ErrorMessage, HostMessage } from "../protocol/messages.js";
+import {
+  MAX_STREAMS_PER_SESSION,
+  MESSAGES,
+  SUPERVISOR_FEATURES,
+  followUpOf,
+  operationOf,
+} from "../protocol/operations.js";
+import type { OperationSpec } from "../protocol/operations.js";
+import { toWireError } from "../wire-error.js";
+
+/** Counts shared by every session of one supervisor. */
+export interface SessionTotals {
+  /** Connected clients. */
+  clients: number;
+  /** Relayed streams open on the agent for clients (including those of clients that left). */
+  streams: number;
+}
 
 /** What the session needs from the supervisor. */
 export interface SessionHost {
@@ -29,28 +50,45 @@ export interface SessionHost {
   readonly agent: AgentConnection;
   /** A client asked to stop the sandbox; resolves once the stop is under way. */
   requestStop(): Promise<void>;
+  /** Shared counters (the stream bound holds across clients: they all share the agent's session). */
+  readonly totals: SessionTotals;
 }
 
-interface RelayedStream {
+interface Relay {
   readonly upstream: AgentStream;
+  readonly op: OperationSpec;
   /** STDIN bytes the client may still send before we grant more. */
   inputBudget: number;
 }
 
+/** Operations the supervisor answers itself, by opening type. */
+type LocalHandler = (host: SessionHost) => AgentMessage;
+
+const LOCAL_HANDLERS: Readonly<Record<string, LocalHandler>> = {
+  "sup.stats": (host) => ({
+    type: "sup.stats.result",
+    clients: host.totals.clients,
+    streams: host.totals.streams,
+    agentStreams: host.agent.openStreams,
+  }),
+};
+
 /** One connected SDK client. */
 export class ClientSession {
-  private readonly socket: Socket;
-  private readonly host: SessionHost;
-  private readonly decoder = new FrameDecoder();
-  private readonly streams = new Map<number, RelayedStream>();
-  private greeted = false;
-  private closed = false;
+  readonly #socket: Socket;
+  readonly #host: SessionHost;
+  readonly #decoder = new FrameDecoder();
+  readonly #assembler = new ControlAssembler();
+  readonly #relays = new Map<number, Relay>();
+  #greeted = false;
+  #closed = false;
 
   constructor(socket: Socket, host: SessionHost) {
-    this.socket = socket;
-    this.host = host;
+    this.#socket = socket;
+    this.#host = host;
+    host.totals.clients++;
     socket.on("data", (chunk: Buffer) => {
-      this.receive(chunk);
+      this.#receive(chunk);
     });
     socket.on("error", () => {
       this.close();
@@ -60,139 +98,219 @@ export class ClientSession {
     });
   }
 
-  /** Ends the session; streams still running are killed in the guest. */
+  /** Ends the session; its streams still running are cancelled in the guest. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    for (const stream of this.streams.values()) {
-      if (!stream.upstream.isFinished) stream.upstream.send({ type: "exec.signal", signal: 9 });
-    }
-    this.streams.clear();
-    this.socket.destroy();
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#host.totals.clients--;
+    for (const relay of this.#relays.values()) relay.upstream.cancel();
+    this.#relays.clear();
+    this.#socket.destroy();
   }
 
-  private send(frame: Buffer): void {
-    if (!this.closed) this.socket.write(frame);
+  #send(frame: Buffer): void {
+    if (!this.#closed) this.#socket.write(frame);
   }
 
-  private receive(chunk: Buffer): void {
-    if (this.closed) return;
+  #reply(stream: number, message: AgentMessage): void {
+    this.#send(encodeFrame(stream, FrameKind.CONTROL, Buffer.from(JSON.stringify(message))));
+  }
+
+  /** Answers a failed request on its stream with an `error` carrying the typed error. */
+  #fail(stream: number, code: string, error: MsbError, field?: string): void {
+    const message: ErrorMessage = {
+      type: "error",
+      code,
+      message: error.message,
+      ...(field === undefined ? {} : { field }),
+      error: toWireError(error),
+    };
+    this.#reply(stream, message);
+  }
+
+  #receive(chunk: Buffer): void {
+    if (this.#closed) return;
     try {
-      for (const frame of this.decoder.push(chunk)) this.route(frame);
+      for (const frame of this.#decoder.push(chunk)) {
+        const whole = this.#assembler.accept(frame);
+        if (whole !== undefined) this.#route(whole);
+      }
     } catch (err) {
       process.emitWarning(`closing a client session: ${(err as Error).message}`, { code: "MSB_CLIENT" });
       this.close();
     }
   }
 
-  private route(frame: Frame): void {
-    if (!this.greeted) {
+  #route(frame: Frame): void {
+    if (!this.#greeted) {
       if (frame.kind !== FrameKind.HELLO) throw new Error("client sent a frame before its HELLO");
-      this.greet(frame);
+      this.#greet(frame);
       return;
     }
     if (frame.stream === 0) {
-      this.routeConnection(frame);
+      this.#routeConnection(frame);
       return;
     }
     if (frame.stream >= GUEST_STREAM_BASE) throw new Error(`client used reserved stream id ${frame.stream}`);
     switch (frame.kind) {
       case FrameKind.CONTROL:
-        this.routeControl(frame);
+        this.#routeControl(frame);
         return;
       case FrameKind.STDIN:
-        this.routeInput(frame);
+        this.#routeInput(frame);
         return;
       case FrameKind.WINDOW:
-        this.streams.get(frame.stream)?.upstream.consumed(frame.payload.readUInt32BE(0));
+        this.#relays.get(frame.stream)?.upstream.grant(frame.payload.readUInt32BE(0));
         return;
       case FrameKind.HELLO:
       case FrameKind.STDOUT:
       case FrameKind.STDERR:
+      case FrameKind.CONTINUE:
         throw new Error(`client sent frame kind ${frame.kind} on stream ${frame.stream}`);
     }
   }
 
-  private greet(frame: Frame): void {
+  #greet(frame: Frame): void {
     const hello = parseClientHello(frame.payload);
-    const agent = this.host.agent.hello;
+    const agent = this.#host.agent.hello;
     const version = negotiateVersion(
       [MIN_PROTOCOL_VERSION, MAX_PROTOCOL_VERSION],
       [hello.minVersion, hello.maxVersion],
     );
+    const features = new Set([...agent.features, ...SUPERVISOR_FEATURES, "control.continue"]);
     const reply = {
       type: "hello",
       minVersion: MIN_PROTOCOL_VERSION,
       maxVersion: MAX_PROTOCOL_VERSION,
       version,
       agentVersion: agent.agentVersion,
-      features: agent.features,
+      features: [...features],
       uptimeMs: agent.uptimeMs,
     };
-    this.send(encodeFrame(0, FrameKind.HELLO, Buffer.from(JSON.stringify(reply))));
+    this.#send(encodeFrame(0, FrameKind.HELLO, Buffer.from(JSON.stringify(reply))));
     if (version === 0) throw new Error("client speaks no common protocol version");
-    this.greeted = true;
+    this.#greeted = true;
   }
 
-  private routeConnection(frame: Frame): void {
+  #routeConnection(frame: Frame): void {
     if (frame.kind !== FrameKind.CONTROL) throw new Error(`client sent kind ${frame.kind} on stream 0`);
-    const message = parseClientMessage(frame.payload);
-    const reply = (m: AgentMessage): void => {
-      this.send(encodeFrame(0, FrameKind.CONTROL, Buffer.from(JSON.stringify(m))));
-    };
-    if (message.type === "ping") reply({ type: "pong", id: message.id });
+    const message = parseHostMessage(frame.payload);
+    if (message.type === "ping") this.#reply(0, { type: "pong", id: message.id });
     else if (message.type === "shutdown") {
-      void this.host.requestStop().then(() => {
-        reply({ type: "shutdown.ack" });
+      void this.#host.requestStop().then(() => {
+        this.#reply(0, { type: "shutdown.ack" });
       });
     } else throw new Error(`${message.type} is not a connection-level request`);
   }
 
-  private routeControl(frame: Frame): void {
-    const message = parseClientMessage(frame.payload);
-    const existing = this.streams.get(frame.stream);
-    if (message.type === "exec.signal") {
-      existing?.upstream.send(message);
+  #routeControl(frame: Frame): void {
+    const id = frame.stream;
+    const relay = this.#relays.get(id);
+    let type: unknown;
+    try {
+      type = parseObject(frame.payload)["type"];
+    } catch (err) {
+      if (!(err instanceof MessageError)) throw err;
+      if (relay === undefined) this.#fail(id, "EINVAL", new InvalidConfigError("type", err.message), "type");
       return;
     }
-    if (message.type !== "exec.start") throw new Error(`clients cannot send ${message.type} on a stream`);
-    if (existing) throw new Error(`stream ${frame.stream} is already open`);
-    const id = frame.stream;
-    const upstream = this.host.agent.openStream({
-      onMessage: (m) => {
-        this.send(encodeFrame(id, FrameKind.CONTROL, Buffer.from(JSON.stringify(m))));
-        if (m.type === "error" || m.type === "exec.exited") this.streams.delete(id);
-      },
-      onData: (channel, data) => {
-        this.send(encodeFrame(id, channel === "stdout" ? FrameKind.STDOUT : FrameKind.STDERR, data));
-      },
-      onAbort: (error) => {
-        const m: AgentMessage = {
-          type: "error",
-          code: "EIO",
-          message: `sandbox agent lost: ${error.message}`,
-        };
-        this.send(encodeFrame(id, FrameKind.CONTROL, Buffer.from(JSON.stringify(m))));
-        this.streams.delete(id);
-      },
-    });
-    this.streams.set(id, { upstream, inputBudget: INITIAL_WINDOW });
-    upstream.send(message);
+    if (relay !== undefined) {
+      this.#followUp(relay, frame.payload);
+      return;
+    }
+    if (typeof type !== "string" || !MESSAGES.has(type) || MESSAGES.get(type)?.from !== "host") {
+      const name = (JSON.stringify(type) as string | undefined)?.slice(0, 64) ?? "undefined";
+      this.#fail(id, "ENOTSUP", new UnsupportedError(`operation ${name}`), "type");
+      return;
+    }
+    const op = operationOf(type);
+    if (op === undefined) return; // a follow-up for a stream that already ended: nothing to do
+    if (!op.clients) {
+      this.#fail(id, "ENOTSUP", new UnsupportedError(`operation ${type} (not open to clients)`), "type");
+      return;
+    }
+    let message: HostMessage;
+    try {
+      message = parseHostMessage(frame.payload);
+    } catch (err) {
+      if (!(err instanceof MessageError)) throw err;
+      const field = err.field ?? "type";
+      this.#fail(id, "EINVAL", new InvalidConfigError(field, err.message), field);
+      return;
+    }
+    const local = op.handler === "supervisor" ? LOCAL_HANDLERS[op.open] : undefined;
+    if (local !== undefined) this.#reply(id, local(this.#host));
+    else this.#open(id, op, message);
   }
 
-  private routeInput(frame: Frame): void {
-    const stream = this.streams.get(frame.stream);
-    if (!stream) return; // the process already ended: late input is dropped
-    if (frame.payload.length === 0) {
-      stream.upstream.endInput();
+  #followUp(relay: Relay, payload: Buffer): void {
+    let message: HostMessage;
+    try {
+      message = parseHostMessage(payload);
+    } catch (err) {
+      if (!(err instanceof MessageError)) throw err;
+      process.emitWarning(`ignoring a malformed follow-up: ${err.message}`, { code: "MSB_CLIENT" });
       return;
     }
-    if (frame.payload.length > stream.inputBudget) throw new Error(`client overran its input window`);
-    stream.inputBudget -= frame.payload.length;
+    if (followUpOf(relay.op, message.type) === undefined) return;
+    if (message.type === "stream.cancel") relay.upstream.cancel();
+    else if (relay.upstream.supports(followUpOf(relay.op, message.type)?.feature ?? "")) {
+      relay.upstream.send(message);
+    }
+  }
+
+  #open(id: number, op: OperationSpec, message: HostMessage): void {
+    const totals = this.#host.totals;
+    if (totals.streams >= MAX_STREAMS_PER_SESSION) {
+      this.#fail(id, "EAGAIN", new StreamLimitError(MAX_STREAMS_PER_SESSION));
+      return;
+    }
+    let upstream: AgentStream;
+    try {
+      upstream = this.#host.agent.openStream(message, {
+        onMessage: (m) => {
+          if (upstream.isFinished) this.#ended(id, upstream);
+          this.#reply(id, m);
+        },
+        onData: (channel, data) => {
+          if (this.#relays.get(id)?.upstream === upstream) {
+            this.#send(encodeFrame(id, channel === "stdout" ? FrameKind.STDOUT : FrameKind.STDERR, data));
+          }
+        },
+        onAbort: (error) => {
+          this.#ended(id, upstream);
+          this.#reply(id, { type: "error", code: "EIO", message: `sandbox agent lost: ${error.message}` });
+        },
+      });
+    } catch (err) {
+      if (!(err instanceof UnsupportedError)) throw err;
+      this.#fail(id, "ENOTSUP", err, "type");
+      return;
+    }
+    totals.streams++;
+    this.#relays.set(id, { upstream, op, inputBudget: INITIAL_WINDOW });
+  }
+
+  /** A relayed stream ended (terminal reply or lost agent): it no longer counts. */
+  #ended(id: number, upstream: AgentStream): void {
+    this.#host.totals.streams--;
+    if (this.#relays.get(id)?.upstream === upstream) this.#relays.delete(id);
+  }
+
+  #routeInput(frame: Frame): void {
+    const relay = this.#relays.get(frame.stream);
+    if (relay === undefined) return; // the process already ended: late input is dropped
+    if (frame.payload.length === 0) {
+      void relay.upstream.endInput();
+      return;
+    }
     const n = frame.payload.length;
-    void stream.upstream.write(frame.payload).then(() => {
-      stream.inputBudget += n;
-      this.send(encodeWindow(frame.stream, n));
+    if (n > relay.inputBudget) throw new Error(`client overran its input window`);
+    relay.inputBudget -= n;
+    // AgentStream.write keeps the order of writes and of the end of input.
+    void relay.upstream.write(frame.payload).then(() => {
+      relay.inputBudget += n;
+      this.#send(encodeWindow(frame.stream, n));
     });
   }
 }

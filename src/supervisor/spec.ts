@@ -5,6 +5,7 @@
 import type { NetworkConfig } from "../net/policy/types.js";
 import type { PortsConfig } from "../net/ports/config.js";
 import type { RootDiskOptions } from "../vm/microvm.js";
+import type { WireError } from "../wire-error.js";
 
 /** The supervisor's launch specification. */
 export interface SupervisorSpec {
@@ -38,10 +39,13 @@ export interface MainProcessSpec {
 /** Name of the SDK control socket inside `runDir`. */
 export const CONTROL_SOCKET = "control.sock";
 
-/** The single line a supervisor prints on stdout once it is ready, or when it failed to start. */
+/**
+ * The single line a supervisor prints on stdout once it is ready, or when it failed to start. A failure carries
+ * the error as a {@link WireError}, so the SDK rethrows it with its class and fields (see `sdk/launch.ts`).
+ */
 export type SupervisorReport =
   | { readonly ready: true; readonly pid: number; readonly qemuPid: number; readonly bootMs: number }
-  | { readonly ready: false; readonly code: string; readonly message: string };
+  | { readonly ready: false; readonly error: WireError };
 
 /** Parses a spec received on stdin (our own format, still checked: a bad spec must fail clearly). */
 export function parseSpec(text: string): SupervisorSpec {

@@ -10,11 +10,12 @@ import type { Server } from "node:net";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { msbPaths } from "../config/paths.js";
-import { MsbError } from "../errors.js";
 import { Store } from "../store/store.js";
 import { NetworkStack } from "../net/stack/network-stack.js";
 import { MicroVm } from "../vm/microvm.js";
+import { toWireError } from "../wire-error.js";
 import { ClientSession } from "./client-session.js";
+import type { SessionTotals } from "./client-session.js";
 import { startMainProcess } from "./main-process.js";
 import { CONTROL_SOCKET } from "./spec.js";
 import type { SupervisorReport, SupervisorSpec } from "./spec.js";
@@ -51,14 +52,15 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
     });
   } catch (err) {
     net?.close();
-    const code = err instanceof MsbError ? err.code : "MSB_ERR_VM_START";
     store.sandboxes.setStatus(spec.name, "crashed", { exitReason: `boot failed: ${(err as Error).message}` });
     store.close();
-    io.report({ ready: false, code, message: (err as Error).message });
+    // The SDK rethrows it with its class and fields; an error that is not an MsbError becomes a VmError.
+    io.report({ ready: false, error: toWireError(err, "MSB_ERR_VM_START") });
     return 1;
   }
   const socketPath = join(spec.runDir, CONTROL_SOCKET);
   const sessions = new Set<ClientSession>();
+  const totals: SessionTotals = { clients: 0, streams: 0 };
   let stopping: Promise<void> | undefined;
   const stop = (reason: string): Promise<void> => {
     stopping ??= (async () => {
@@ -69,7 +71,11 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
     return stopping;
   };
   const server: Server = createServer((socket) => {
-    const session = new ClientSession(socket, { agent: vm.agent, requestStop: () => stop("stopped") });
+    const session = new ClientSession(socket, {
+      agent: vm.agent,
+      requestStop: () => stop("stopped"),
+      totals,
+    });
     sessions.add(session);
     socket.once("close", () => sessions.delete(session));
   });

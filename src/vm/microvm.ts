@@ -255,20 +255,12 @@ export class MicroVm implements AsyncDisposable {
   }
 
   /** Sends a set-up operation (init, net.configure) and waits for its `init.done`. */
-  private setupStep(request: HostMessage, what: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const stream = this.agent.openStream({
-        onData: () => undefined,
-        onMessage: (message) => {
-          if (message.type === "init.done") resolve();
-          else if (message.type === "error") {
-            reject(new AgentError(message.code, `${what} failed: ${message.message}`));
-          }
-        },
-        onAbort: reject,
-      });
-      stream.send(request);
-    });
+  private async setupStep(request: HostMessage, what: string): Promise<void> {
+    await this.agent.call(request, (reply) =>
+      reply.type === "error"
+        ? new AgentError(reply.code, `${what} failed: ${reply.message}`)
+        : new AgentError("EIO", `${what} failed: unexpected ${reply.type}`),
+    );
   }
 }
 

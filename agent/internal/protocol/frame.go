@@ -10,7 +10,7 @@ import (
 	"io"
 )
 
-// Protocol constants, mirrored from protocol/vectors.json.
+// Protocol constants, mirrored from protocol/vectors.json (and operations.json for the message limits).
 const (
 	// HeaderSize is the number of bytes before a frame's payload.
 	HeaderSize = 9
@@ -39,10 +39,13 @@ const (
 	KindStdout  Kind = 0x04
 	KindStderr  Kind = 0x05
 	KindWindow  Kind = 0x06
+	// KindContinue carries a leading part of a CONTROL payload (host to guest only); the next CONTROL frame
+	// of the stream carries the last part.
+	KindContinue Kind = 0x07
 )
 
 // Valid reports whether k is a defined frame kind.
-func (k Kind) Valid() bool { return k >= KindHello && k <= KindWindow }
+func (k Kind) Valid() bool { return k >= KindHello && k <= KindContinue }
 
 // String returns the kind's protocol name.
 func (k Kind) String() string {
@@ -59,6 +62,8 @@ func (k Kind) String() string {
 		return "STDERR"
 	case KindWindow:
 		return "WINDOW"
+	case KindContinue:
+		return "CONTINUE"
 	}
 	return fmt.Sprintf("kind(0x%02x)", uint8(k))
 }

@@ -99,22 +99,41 @@ func TestAgentMessagesMatchVectors(t *testing.T) {
 	}
 }
 
+// strictUnmarshal decodes like the agent does: a field the struct lacks is an error.
+func strictUnmarshal(payload []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(payload))
+	d.DisallowUnknownFields()
+	return d.Decode(v)
+}
+
 func TestHostMessagesParse(t *testing.T) {
+	seen := 0
 	for _, vec := range loadVectors(t).Valid {
 		payload := mustHex(t, vec.PayloadHex)
 		switch vec.Name {
 		case "host hello":
+			seen++
 			var h HostHello
-			if err := json.Unmarshal(payload, &h); err != nil || h.MinVersion != 1 || h.MaxVersion != 1 ||
+			if err := strictUnmarshal(payload, &h); err != nil || h.MinVersion != 1 || h.MaxVersion != 1 ||
 				h.TimeMs != 1700000000000 {
 				t.Errorf("host hello: %+v %v", h, err)
 			}
 		case "exec start":
+			seen++
 			var s ExecStart
-			if err := json.Unmarshal(payload, &s); err != nil || len(s.Argv) != 3 || s.Env["K"] != "V" ||
+			if err := strictUnmarshal(payload, &s); err != nil || len(s.Argv) != 3 || s.Env["K"] != "V" ||
 				s.Cwd != "/" || s.User != "root" || s.Stdin != "null" || s.Tty != nil {
 				t.Errorf("exec start: %+v %v", s, err)
 			}
+		case "net configure":
+			seen++
+			var n NetConfigure
+			if err := strictUnmarshal(payload, &n); err != nil || n.Type != TypeNetConfigure {
+				t.Errorf("net configure: %+v %v", n, err)
+			}
 		}
+	}
+	if seen != 3 {
+		t.Errorf("%d of the 3 host message vectors found", seen)
 	}
 }

@@ -19,6 +19,12 @@ const (
 	TypeExecExited   = "exec.exited"
 	TypeExecSignal   = "exec.signal"
 	TypeNetConfigure = "net.configure"
+	TypeExecResize   = "exec.resize"
+	TypeStreamCancel = "stream.cancel"
+	TypeStats        = "stats"
+	TypeStatsResult  = "stats.result"
+	TypeSupStats     = "sup.stats"
+	TypeSupStatsRes  = "sup.stats.result"
 	TypeError        = "error"
 )
 
@@ -32,6 +38,9 @@ const (
 	CodeAlready  = "EALREADY"
 	CodeNoDevice = "ENODEV"
 	CodeIO       = "EIO"
+	CodeNotSup   = "ENOTSUP"
+	CodeAgain    = "EAGAIN"
+	CodeTooBig   = "E2BIG"
 )
 
 // Envelope is the part every control message has: its type.
@@ -112,7 +121,13 @@ type ExecStart struct {
 	User      string            `json:"user,omitempty"`
 	TimeoutMs int64             `json:"timeoutMs,omitempty"`
 	Stdin     string            `json:"stdin,omitempty"`
-	Tty       json.RawMessage   `json:"tty,omitempty"`
+	Tty       *TtySize          `json:"tty,omitempty"`
+}
+
+// TtySize is the window size of an exec's pseudo-terminal.
+type TtySize struct {
+	Rows int `json:"rows"`
+	Cols int `json:"cols"`
 }
 
 // ExecStarted reports the pid of a started process.
@@ -135,14 +150,32 @@ type ExecSignal struct {
 	Signal int    `json:"signal"`
 }
 
+// ExecResize sets the window size of a running exec's pseudo-terminal.
+type ExecResize struct {
+	Type string `json:"type"`
+	Rows int    `json:"rows"`
+	Cols int    `json:"cols"`
+}
+
+// StatsResult answers stats: the operations open in the session, the stats operation itself excluded.
+type StatsResult struct {
+	Type    string `json:"type"`
+	Streams int    `json:"streams"`
+}
+
 // ErrorMsg is the terminal message of a failed operation.
 type ErrorMsg struct {
 	Type    string `json:"type"`
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Field names the request field that failed ("" when none).
+	Field string `json:"field,omitempty"`
+	// Error is the structured error the supervisor attaches to its own errors; the agent never sets it.
+	Error json.RawMessage `json:"error,omitempty"`
 }
 
-// Simple is a message without fields besides its type (shutdown, shutdown.ack, init.done).
+// Simple is a message without fields besides its type (shutdown, shutdown.ack, init.done, stream.cancel,
+// stats).
 type Simple struct {
 	Type string `json:"type"`
 }
@@ -173,19 +206,28 @@ func Negotiate(aMin, aMax, bMin, bMax uint32) uint32 {
 	return chosen
 }
 
-// OpError is an operation failure that becomes an "error" message: Code is one of the Code* constants.
+// OpError is an operation failure that becomes an "error" message: Code is one of the Code* constants, Field
+// the request field that failed ("" when none).
 type OpError struct {
 	Code    string
 	Message string
+	Field   string
 }
 
 // Error implements error.
 func (e *OpError) Error() string { return e.Code + ": " + e.Message }
 
 // Msg returns the error as a wire message.
-func (e *OpError) Msg() ErrorMsg { return ErrorMsg{Type: TypeError, Code: e.Code, Message: e.Message} }
+func (e *OpError) Msg() ErrorMsg {
+	return ErrorMsg{Type: TypeError, Code: e.Code, Message: e.Message, Field: e.Field}
+}
 
 // Errorf returns an *OpError with a formatted message.
 func Errorf(code, format string, args ...any) *OpError {
 	return &OpError{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// FieldErrorf returns an *OpError naming the request field that failed, with a formatted message.
+func FieldErrorf(code, field, format string, args ...any) *OpError {
+	return &OpError{Code: code, Message: fmt.Sprintf(format, args...), Field: field}
 }

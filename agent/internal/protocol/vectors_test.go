@@ -16,6 +16,7 @@ type vectors struct {
 		HeaderSize    int            `json:"headerSize"`
 		InitialWindow int            `json:"initialWindow"`
 		MaxDataChunk  int            `json:"maxDataChunk"`
+		MaxControlMsg int            `json:"maxControlMessage"`
 		HelloMarker   string         `json:"helloMarkerHex"`
 		Kinds         map[string]int `json:"kinds"`
 	} `json:"constants"`
@@ -67,7 +68,7 @@ func TestConstantsMatchVectors(t *testing.T) {
 	v := loadVectors(t)
 	c := v.Constants
 	if c.MaxPayload != MaxPayload || c.HeaderSize != HeaderSize || c.InitialWindow != InitialWindow ||
-		c.MaxDataChunk != MaxDataChunk {
+		c.MaxDataChunk != MaxDataChunk || c.MaxControlMsg != MaxControlMessage {
 		t.Fatalf("constants differ: %+v", c)
 	}
 	if !bytes.Equal(mustHex(t, c.HelloMarker), HelloMarker) {
@@ -79,7 +80,7 @@ func TestConstantsMatchVectors(t *testing.T) {
 		}
 	}
 	want := map[string]Kind{"HELLO": KindHello, "CONTROL": KindControl, "STDIN": KindStdin,
-		"STDOUT": KindStdout, "STDERR": KindStderr, "WINDOW": KindWindow}
+		"STDOUT": KindStdout, "STDERR": KindStderr, "WINDOW": KindWindow, "CONTINUE": KindContinue}
 	if len(c.Kinds) != len(want) {
 		t.Fatalf("kinds differ: %v", c.Kinds)
 	}

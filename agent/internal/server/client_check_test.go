@@ -18,7 +18,7 @@ func (c *testClient) control(s *cstream, msg map[string]any) {
 		if !s.outEOF || !s.errEOF {
 			c.t.Errorf("stream %d: exec.exited before both output channels ended", s.id)
 		}
-	case protocol.TypeError, protocol.TypeInitDone:
+	case protocol.TypeError, protocol.TypeInitDone, protocol.TypeStatsResult:
 	default:
 		c.t.Errorf("stream %d: unexpected message %v", s.id, msg)
 		return
@@ -55,7 +55,7 @@ func (c *testClient) data(s *cstream, f protocol.Frame) {
 	}
 	buf.Write(f.Payload)
 	s.unacked += int64(len(f.Payload))
-	if s.unacked < protocol.InitialWindow/2 {
+	if c.noCredit || s.unacked < protocol.InitialWindow/2 {
 		return
 	}
 	grant := s.unacked

@@ -24,10 +24,12 @@ type testClient struct {
 	nextID uint32
 	// creditDelay delays every WINDOW grant (slow consumer).
 	creditDelay time.Duration
-	streams     map[uint32]*cstream
-	conn0       chan map[string]any
-	hellos      chan protocol.AgentHello
-	readDone    chan error
+	// noCredit stops WINDOW grants altogether (a host that hit its output limit, or vanished).
+	noCredit bool
+	streams  map[uint32]*cstream
+	conn0    chan map[string]any
+	hellos   chan protocol.AgentHello
+	readDone chan error
 }
 
 // cstream is the client side of one stream.
@@ -84,7 +86,7 @@ func newHarness(t *testing.T, sys System) (c *testClient, serveErr chan error) {
 		testDone = true
 		logMu.Unlock()
 	})
-	srv := New(Options{AgentVersion: "test", Features: []string{"exec"}, System: sys, PerConnection: true,
+	srv := New(Options{AgentVersion: "test", Features: protocol.AgentFeatures, System: sys, PerConnection: true,
 		Logf: logf})
 	a, b := socketPair(t)
 	serveErr = make(chan error, 1)
@@ -126,16 +128,54 @@ func (c *testClient) hello(min, max uint32) protocol.AgentHello {
 	return protocol.AgentHello{}
 }
 
-// open registers a new stream and sends its first message.
-func (c *testClient) open(msg any) *cstream {
+// newStream registers a new stream without sending anything.
+func (c *testClient) newStream() *cstream {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	s := &cstream{id: c.nextID, sendCredit: protocol.InitialWindow, creditCond: sync.NewCond(&c.mu),
 		done: make(chan struct{}), started: make(chan int, 1)}
 	c.nextID++
 	c.streams[s.id] = s
-	c.mu.Unlock()
+	return s
+}
+
+// open registers a new stream and sends its first message.
+func (c *testClient) open(msg any) *cstream {
+	s := c.newStream()
 	c.send(s.id, protocol.KindControl, protocol.Marshal(msg))
 	return s
+}
+
+// followUp sends a CONTROL message on an open stream.
+func (c *testClient) followUp(s *cstream, msg any) {
+	c.send(s.id, protocol.KindControl, protocol.Marshal(msg))
+}
+
+// stats runs the stats operation and returns the number of other operations open.
+func (c *testClient) stats() int {
+	c.t.Helper()
+	m := c.wait(c.open(protocol.Simple{Type: protocol.TypeStats}), 5*time.Second)
+	n, ok := m["streams"].(float64)
+	if m["type"] != protocol.TypeStatsResult || !ok {
+		c.t.Fatalf("stats: %v", m)
+	}
+	return int(n)
+}
+
+// waitStats waits until stats reports want other operations open.
+func (c *testClient) waitStats(want int) {
+	c.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n := c.stats()
+		if n == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("stats: %d operations open, want %d", n, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func (c *testClient) exec(req protocol.ExecStart) *cstream {

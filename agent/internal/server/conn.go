@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -16,6 +17,9 @@ type conn struct {
 	// closeTransport closes the underlying connection (development mode); nil for the port.
 	closeTransport func()
 
+	// asm reassembles CONTROL messages sent in CONTINUE parts (used by the read loop only).
+	asm protocol.Assembler
+
 	mu       sync.Mutex
 	sess     *session // nil before the first usable HELLO
 	initDone bool     // per connection in development mode
@@ -29,14 +33,21 @@ type violation struct{ msg string }
 // Error implements error.
 func (v *violation) Error() string { return "protocol violation: " + v.msg }
 
-// serve reads frames until the byte stream ends (io.EOF), breaks the framing (*protocol.FrameError) or
-// violates the protocol (*violation).
+// serve reads frames until the byte stream ends (io.EOF), breaks the framing (*protocol.FrameError, also for
+// a broken CONTINUE sequence) or violates the protocol (*violation).
 func (c *conn) serve(r io.Reader) error {
 	d := protocol.NewDecoder(r)
 	for {
 		f, err := d.Next()
 		if err != nil {
 			return err
+		}
+		f, whole, err := c.asm.Accept(f)
+		if err != nil {
+			return err
+		}
+		if !whole {
+			continue
 		}
 		if err := c.handle(f); err != nil {
 			return err
@@ -68,13 +79,13 @@ func (c *conn) handle(f protocol.Frame) error {
 			c.streamControl(sess, f.Stream, f.Payload)
 		}
 	case protocol.KindStdin:
-		if x := sess.get(f.Stream); x != nil && x.in != nil {
+		if x := sess.getExec(f.Stream); x != nil && x.in != nil {
 			if err := x.in.push(f.Payload); err != nil {
 				return &violation{fmt.Sprintf("stream %d: %v", f.Stream, err)}
 			}
 		}
 	case protocol.KindWindow:
-		if x := sess.get(f.Stream); x != nil {
+		if x := sess.getExec(f.Stream); x != nil {
 			x.win.add(f.WindowCredit())
 		}
 	default:
@@ -86,7 +97,8 @@ func (c *conn) handle(f protocol.Frame) error {
 // hello answers a host HELLO and starts a new session, ending the previous one.
 func (c *conn) hello(payload []byte) {
 	var h protocol.HostHello
-	if err := unmarshal(payload, &h); err != nil || h.Type != protocol.TypeHello {
+	// The HELLO is parsed leniently: the version negotiation, not field checks, decides compatibility.
+	if err := json.Unmarshal(payload, &h); err != nil || h.Type != protocol.TypeHello {
 		c.srv.logf("malformed host HELLO (%v): answering version 0", err)
 		h = protocol.HostHello{}
 	}
@@ -122,78 +134,13 @@ func (c *conn) hello(payload []byte) {
 	c.mu.Unlock()
 }
 
-// connControl handles stream-0 messages.
-func (c *conn) connControl(sess *session, payload []byte) {
-	var env protocol.Envelope
-	if err := unmarshal(payload, &env); err != nil {
-		c.srv.logf("stream 0: malformed control message: %v", err)
-		return
-	}
-	switch env.Type {
-	case protocol.TypePing:
-		var p protocol.Ping
-		if err := unmarshal(payload, &p); err != nil {
-			c.srv.logf("stream 0: malformed ping: %v", err)
-			return
-		}
-		go sess.sendMsg(0, protocol.Pong{Type: protocol.TypePong, ID: p.ID})
-	case protocol.TypeShutdown:
-		go c.srv.shutdown(c, sess)
-	default:
-		c.srv.logf("stream 0: ignoring unknown message %q", env.Type)
-	}
-}
-
-// streamControl handles a CONTROL message on a non-zero stream: a message for a running exec, or a new
-// operation.
-func (c *conn) streamControl(sess *session, id uint32, payload []byte) {
-	var env protocol.Envelope
-	envErr := unmarshal(payload, &env)
-	if x := sess.get(id); x != nil {
-		if envErr == nil {
-			x.control(env.Type, payload)
-		}
-		return
-	}
-	fail := func(e *protocol.OpError) { go sess.sendMsg(id, e.Msg()) }
-	switch {
-	case id >= protocol.GuestStreamBase:
-		fail(protocol.Errorf(protocol.CodeInvalid, "stream %d is reserved for the guest", id))
-	case envErr != nil:
-		fail(protocol.Errorf(protocol.CodeInvalid, "malformed control message: %v", envErr))
-	case env.Type == protocol.TypeExecStart:
-		var req protocol.ExecStart
-		if err := unmarshal(payload, &req); err != nil {
-			fail(protocol.Errorf(protocol.CodeInvalid, "exec.start: %v", err))
-			return
-		}
-		x := newExecStream(sess, id, req.Stdin == "pipe")
-		if sess.add(x) {
-			go x.run(&req)
-		}
-	case env.Type == protocol.TypeInit:
-		var req protocol.Init
-		if err := unmarshal(payload, &req); err != nil {
-			fail(protocol.Errorf(protocol.CodeInvalid, "init: %v", err))
-			return
-		}
-		go c.init(sess, id, &req)
-	case env.Type == protocol.TypeNetConfigure:
-		var req protocol.NetConfigure
-		if err := unmarshal(payload, &req); err != nil {
-			fail(protocol.Errorf(protocol.CodeInvalid, "net.configure: %v", err))
-			return
-		}
-		go c.netConfigure(sess, id, &req)
-	case env.Type == protocol.TypeExecSignal:
-		// The exec already finished: nothing to signal, and nothing may be sent on its stream.
-	default:
-		fail(protocol.Errorf(protocol.CodeInvalid, "unknown operation %q", env.Type))
-	}
-}
-
 // init runs the init operation (once per boot; once per connection in development mode).
 func (c *conn) init(sess *session, id uint32, req *protocol.Init) {
+	sess.finish(id, c.initResult(req))
+}
+
+// initResult performs init and returns its terminal message.
+func (c *conn) initResult(req *protocol.Init) any {
 	srv := c.srv
 	srv.initMu.Lock()
 	defer srv.initMu.Unlock()
@@ -202,19 +149,16 @@ func (c *conn) init(sess *session, id uint32, req *protocol.Init) {
 		done = &c.initDone
 	}
 	if *done {
-		sess.sendMsg(id, protocol.Errorf(protocol.CodeAlready, "init already done").Msg())
-		return
+		return protocol.Errorf(protocol.CodeAlready, "init already done").Msg()
 	}
 	if err := validateInit(req); err != nil {
-		sess.sendMsg(id, err.Msg())
-		return
+		return err.Msg()
 	}
 	if err := srv.opts.System.Init(req); err != nil {
-		sess.sendMsg(id, err.Msg())
-		return
+		return err.Msg()
 	}
 	*done = true
-	sess.sendMsg(id, protocol.Simple{Type: protocol.TypeInitDone})
+	return protocol.Simple{Type: protocol.TypeInitDone}
 }
 
 // close ends the connection: the session's processes are killed and nothing more is written.
@@ -232,14 +176,14 @@ func (c *conn) close() {
 
 func validateInit(req *protocol.Init) *protocol.OpError {
 	if len(req.Hostname) > 64 || strings.ContainsAny(req.Hostname, "\x00/ \t\n") {
-		return protocol.Errorf(protocol.CodeInvalid, "hostname: must be at most 64 characters without spaces or '/'")
+		return protocol.FieldErrorf(protocol.CodeInvalid, "hostname", "hostname: must be at most 64 characters without spaces or '/'")
 	}
 	if r := req.Root; r != nil {
 		if r.Serial == "" || len(r.Serial) > 20 {
-			return protocol.Errorf(protocol.CodeInvalid, "root.serial: must be 1 to 20 characters")
+			return protocol.FieldErrorf(protocol.CodeInvalid, "root.serial", "root.serial: must be 1 to 20 characters")
 		}
 		if r.Fstype != "" && !isWord(r.Fstype) {
-			return protocol.Errorf(protocol.CodeInvalid, "root.fstype: invalid %q", r.Fstype)
+			return protocol.FieldErrorf(protocol.CodeInvalid, "root.fstype", "root.fstype: invalid %q", r.Fstype)
 		}
 	}
 	return nil

@@ -15,8 +15,8 @@ import (
 // waiting for EOF (a background job, e.g. a daemon it started, may still hold it open).
 const drainGrace = 250 * time.Millisecond
 
-// execStream is one exec operation: a process in its own process group, its pipes, and the stream's
-// flow-control state.
+// execStream is one exec operation: a process in its own process group (or session, on a terminal), its
+// standard files, and the stream's flow-control state.
 type execStream struct {
 	sess *session
 	id   uint32
@@ -29,15 +29,17 @@ type execStream struct {
 	mu       sync.Mutex
 	pid      int // also the process group id; 0 until started
 	exited   bool
-	killed   bool
+	killed   bool // the session ended
+	canceled bool // stream.cancel
 	timedOut bool
 	pending  []syscall.Signal
+	tty      *os.File // the terminal's master, nil without a terminal; closed by run
 
 	procExited atomic.Bool
 	done       chan struct{} // closed when the main process has exited (or never started)
 	finished   chan struct{} // closed after the terminal message
 	stdinOnce  sync.Once
-	stdinW     *os.File
+	stdinW     *os.File // the stdin pipe's write end (nil with a terminal: input goes to tty)
 }
 
 // newExecStream creates the stream; with pipedStdin its input queue exists before any STDIN can arrive.
@@ -60,20 +62,19 @@ func (x *execStream) send(kind protocol.Kind, payload []byte) error {
 	return x.sess.write(x.id, kind, payload)
 }
 
-// finish sends the terminal message; later frames of the stream are dropped.
+// finish leaves the session and sends the terminal message; later frames of the stream are dropped.
 func (x *execStream) finish(msg any) {
 	x.sendMu.Lock()
 	defer x.sendMu.Unlock()
 	if !x.ended {
 		x.ended = true
-		_ = x.sess.write(x.id, protocol.KindControl, protocol.Marshal(msg))
+		x.sess.finish(x.id, msg)
 	}
 }
 
 // run executes the whole operation; it returns after the terminal message.
 func (x *execStream) run(req *protocol.ExecStart) {
 	defer close(x.finished)
-	defer x.sess.remove(x.id)
 	fail := func(opErr *protocol.OpError) {
 		close(x.done)
 		if x.in != nil {
@@ -86,7 +87,7 @@ func (x *execStream) run(req *protocol.ExecStart) {
 		fail(opErr)
 		return
 	}
-	p, status, opErr := x.start(spec)
+	std, status, opErr := x.start(spec)
 	if opErr != nil {
 		fail(opErr)
 		return
@@ -94,11 +95,16 @@ func (x *execStream) run(req *protocol.ExecStart) {
 	_ = x.send(protocol.KindControl, protocol.Marshal(protocol.ExecStarted{Type: protocol.TypeExecStarted, Pid: x.pid}))
 
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go x.pump(p.stdout, protocol.KindStdout, &wg)
-	go x.pump(p.stderr, protocol.KindStderr, &wg)
+	wg.Add(1)
+	go x.pump(std.stdout, protocol.KindStdout, &wg)
+	if std.stderr != nil {
+		wg.Add(1)
+		go x.pump(std.stderr, protocol.KindStderr, &wg)
+	} else {
+		_ = x.send(protocol.KindStderr, nil) // a terminal prints everything on stdout
+	}
 	if x.in != nil {
-		go x.feed()
+		go x.feed(std.input, std.tty != nil)
 	}
 	var timer *time.Timer
 	if req.TimeoutMs > 0 {
@@ -115,18 +121,22 @@ func (x *execStream) run(req *protocol.ExecStart) {
 	}
 	close(x.done)
 	// Background jobs outlive the command, as with `docker exec` (a server started with `cmd &` keeps
-	// running); pipes they still hold are drained until idle for drainGrace, then closed.
+	// running); pipes (or the terminal) they still hold are drained until idle for drainGrace, then closed.
 	x.procExited.Store(true)
 	deadline := time.Now().Add(drainGrace)
-	_ = p.stdout.SetReadDeadline(deadline)
-	_ = p.stderr.SetReadDeadline(deadline)
+	_ = std.stdout.SetReadDeadline(deadline)
+	if std.stderr != nil {
+		_ = std.stderr.SetReadDeadline(deadline)
+	}
 	wg.Wait()
-	p.stdout.Close()
-	p.stderr.Close()
 	if x.in != nil {
 		x.in.close()
 	}
 	x.closeStdin()
+	x.mu.Lock()
+	x.tty = nil // no resize from now on
+	x.mu.Unlock()
+	closeFiles(std.stdout, std.stderr, std.tty) // also ends a write to the terminal in progress
 
 	msg := protocol.ExecExited{Type: protocol.TypeExecExited, Code: ws.ExitStatus(), TimedOut: timedOut}
 	if ws.Signaled() {
@@ -136,80 +146,56 @@ func (x *execStream) run(req *protocol.ExecStart) {
 	x.finish(msg)
 }
 
-// procPipes are the agent's ends of a process's pipes.
-type procPipes struct {
-	stdout, stderr *os.File
-}
-
-// start creates the pipes and the process (in its own process group), registered with the reaper.
-func (x *execStream) start(spec *spawnSpec) (procPipes, <-chan syscall.WaitStatus, *protocol.OpError) {
-	var p procPipes
-	var child []*os.File
-	closeAll := func(files []*os.File) {
-		for _, f := range files {
-			f.Close()
+// start creates the standard files and the process (in its own process group, or its own session on a
+// terminal), registered with the reaper.
+func (x *execStream) start(spec *spawnSpec) (*stdio, <-chan syscall.WaitStatus, *protocol.OpError) {
+	var std *stdio
+	var err error
+	if spec.tty != nil {
+		uid := -1
+		if spec.cred != nil {
+			uid = int(spec.cred.Uid)
 		}
+		std, err = ttyStdio(spec.tty.Rows, spec.tty.Cols, uid)
+	} else {
+		std, err = pipeStdio(spec.pipe)
 	}
-	outR, outW, err1 := os.Pipe()
-	errR, errW, err2 := os.Pipe()
-	stdin, stdinW, err3 := childStdin(spec.pipe)
-	if err := firstErr(err1, err2, err3); err != nil {
-		closeAll([]*os.File{outR, outW, errR, errW, stdin, stdinW})
-		return p, nil, protocol.Errorf(protocol.CodeIO, "creating pipes: %v", err)
+	if err != nil {
+		if spec.tty != nil {
+			return nil, nil, protocol.FieldErrorf(protocol.CodeIO, "tty", "opening a pseudo-terminal: %v", err)
+		}
+		return nil, nil, protocol.Errorf(protocol.CodeIO, "creating pipes: %v", err)
 	}
-	child = []*os.File{stdin, outW, errW}
 	attr := &syscall.ProcAttr{
 		Dir:   spec.dir,
 		Env:   spec.env,
-		Files: []uintptr{stdin.Fd(), outW.Fd(), errW.Fd()},
-		Sys:   &syscall.SysProcAttr{Setpgid: true, Credential: spec.cred},
+		Files: std.childFds(),
+		Sys:   sysProcAttr(spec.tty != nil, spec.cred),
 	}
 
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.killed {
-		closeAll(append(child, outR, errR, stdinW))
-		return p, nil, protocol.Errorf(protocol.CodeIO, "session ended")
+		std.closeChild()
+		std.closeAgent()
+		return nil, nil, errSessionEnded
 	}
 	pid, status, err := reaper.Default().ForkExec(spec.path, spec.argv, attr)
-	closeAll(child)
+	std.closeChild()
 	if err != nil {
-		closeAll([]*os.File{outR, errR, stdinW})
-		return p, nil, execError(err, spec.argv[0])
+		std.closeAgent()
+		return nil, nil, execError(err, spec)
 	}
 	x.pid = pid
-	x.stdinW = stdinW
+	x.tty = std.tty
+	if std.tty == nil {
+		x.stdinW = std.input
+	}
 	for _, sig := range x.pending {
 		_ = syscall.Kill(-pid, sig)
 	}
 	x.pending = nil
-	return procPipes{stdout: outR, stderr: errR}, status, nil
-}
-
-// childStdin returns the child's stdin and, for "pipe", the agent's write end.
-func childStdin(pipe bool) (child, agentEnd *os.File, err error) {
-	if pipe {
-		r, w, err := os.Pipe()
-		return r, w, err
-	}
-	if f, err := os.Open(os.DevNull); err == nil {
-		return f, nil, nil
-	}
-	// No /dev/null: an empty pipe reads as EOF just the same.
-	r, w, err := os.Pipe()
-	if err == nil {
-		w.Close()
-	}
-	return r, nil, err
-}
-
-func firstErr(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return std, status, nil
 }
 
 func (x *execStream) onTimeout() {
@@ -221,18 +207,37 @@ func (x *execStream) onTimeout() {
 	}
 }
 
-// control handles a CONTROL message on the running stream (exec.signal).
+// control handles a follow-up on the running stream (the dispatcher checked it is one of exec.start's).
 func (x *execStream) control(typ string, payload []byte) {
-	if typ != protocol.TypeExecSignal {
+	switch typ {
+	case protocol.TypeExecSignal:
+		var m protocol.ExecSignal
+		if err := unmarshal(payload, &m); err != nil || m.Signal < 1 || m.Signal > 64 {
+			x.sess.srv.logf("stream %d: ignoring invalid exec.signal %s", x.id, payload)
+			return
+		}
+		x.signal(syscall.Signal(m.Signal))
+	case protocol.TypeExecResize:
+		var m protocol.ExecResize
+		if err := unmarshal(payload, &m); err != nil || !validTtySize(m.Rows, m.Cols) {
+			x.sess.srv.logf("stream %d: ignoring invalid exec.resize %s", x.id, payload)
+			return
+		}
+		x.resize(m.Rows, m.Cols)
+	case protocol.TypeStreamCancel:
+		var m protocol.Simple
+		if err := unmarshal(payload, &m); err != nil {
+			x.sess.srv.logf("stream %d: ignoring invalid stream.cancel %s", x.id, payload)
+			return
+		}
+		x.cancel()
+	default:
 		x.sess.srv.logf("stream %d: ignoring %q on a running exec", x.id, typ)
-		return
 	}
-	var m protocol.ExecSignal
-	if err := unmarshal(payload, &m); err != nil || m.Signal < 1 || m.Signal > 64 {
-		x.sess.srv.logf("stream %d: ignoring invalid exec.signal %s", x.id, payload)
-		return
-	}
-	sig := syscall.Signal(m.Signal)
+}
+
+// signal signals the process group (once the process started; before, the signal waits for it).
+func (x *execStream) signal(sig syscall.Signal) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	switch {
@@ -241,6 +246,40 @@ func (x *execStream) control(typ string, payload []byte) {
 		x.pending = append(x.pending, sig)
 	default:
 		_ = syscall.Kill(-x.pid, sig)
+	}
+}
+
+// resize sets the terminal's window size; without a terminal (or once it is closed) it does nothing.
+func (x *execStream) resize(rows, cols int) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.tty == nil {
+		return
+	}
+	if err := setWinsize(x.tty, rows, cols); err != nil {
+		x.sess.srv.logf("stream %d: exec.resize: %v", x.id, err)
+	}
+}
+
+// cancel is stream.cancel: the host is no longer interested. The process group is killed, input is dropped,
+// and output is read and discarded without waiting for credit, so the stream ends (empty EOF frames, then
+// exec.exited) whatever the host does with credit.
+func (x *execStream) cancel() {
+	x.mu.Lock()
+	if !x.canceled {
+		x.canceled = true
+		switch {
+		case x.exited || x.killed:
+		case x.pid == 0:
+			x.pending = append(x.pending, syscall.SIGKILL)
+		default:
+			_ = syscall.Kill(-x.pid, syscall.SIGKILL)
+		}
+	}
+	x.mu.Unlock()
+	x.win.setDiscard()
+	if x.in != nil {
+		x.in.close()
 	}
 }
 

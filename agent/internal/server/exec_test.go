@@ -33,6 +33,15 @@ func expectError(t *testing.T, final map[string]any, code, contains string) {
 	}
 }
 
+// expectField checks the field an error names ("" for none).
+func expectField(t *testing.T, final map[string]any, field string) {
+	t.Helper()
+	got, present := final["field"]
+	if field == "" && present || field != "" && got != field {
+		t.Fatalf("got %v, want field %q", final, field)
+	}
+}
+
 func TestEchoAndExitCodes(t *testing.T) {
 	c, _ := newHarness(t, nil)
 	final, out, errOut := c.run(protocol.ExecStart{Argv: []string{"echo", "hello", "world"}})
@@ -90,26 +99,43 @@ func TestExecErrors(t *testing.T) {
 		req      protocol.ExecStart
 		code     string
 		contains string
+		field    string
 	}{
-		{protocol.ExecStart{Argv: []string{"definitely-not-a-command-xyz"}}, "ENOENT", "command not found: definitely-not-a-command-xyz"},
-		{protocol.ExecStart{Argv: []string{"/nonexistent/tool"}}, "ENOENT", "command not found: /nonexistent/tool"},
-		{protocol.ExecStart{Argv: []string{"true"}, Cwd: "/nonexistent-dir"}, "ENOENT", "/nonexistent-dir"},
-		{protocol.ExecStart{Argv: []string{"true"}, Cwd: file}, "ENOTDIR", file},
-		{protocol.ExecStart{Argv: []string{"true"}, User: "no-such-user-xyz"}, "EUSER", "no-such-user-xyz"},
-		{protocol.ExecStart{Argv: []string{"true"}, Tty: []byte(`{"rows":24,"cols":80}`)}, "EINVAL", "tty"},
-		{protocol.ExecStart{Argv: []string{}}, "EINVAL", "argv"},
-		{protocol.ExecStart{Argv: []string{"true"}, Stdin: "tty"}, "EINVAL", "stdin"},
-		{protocol.ExecStart{Argv: []string{"true"}, TimeoutMs: -1}, "EINVAL", "timeoutMs"},
+		{protocol.ExecStart{Argv: []string{"definitely-not-a-command-xyz"}}, "ENOENT", "command not found: definitely-not-a-command-xyz", "argv[0]"},
+		{protocol.ExecStart{Argv: []string{"/nonexistent/tool"}}, "ENOENT", "command not found: /nonexistent/tool", "argv[0]"},
+		{protocol.ExecStart{Argv: []string{"true"}, Cwd: "/nonexistent-dir"}, "ENOENT", "/nonexistent-dir", "cwd"},
+		{protocol.ExecStart{Argv: []string{"true"}, Cwd: file}, "ENOTDIR", file, "cwd"},
+		{protocol.ExecStart{Argv: []string{"true"}, User: "no-such-user-xyz"}, "EUSER", "no-such-user-xyz", "user"},
+		{protocol.ExecStart{Argv: []string{"true"}, Env: map[string]string{"A=B": "x"}}, "EINVAL", "env", "env"},
+		{protocol.ExecStart{Argv: []string{"true"}, Tty: &protocol.TtySize{Rows: 0, Cols: 80}}, "EINVAL", "tty.rows", "tty.rows"},
+		{protocol.ExecStart{Argv: []string{"true"}, Tty: &protocol.TtySize{Rows: 24, Cols: 65536}}, "EINVAL", "tty.cols", "tty.cols"},
+		{protocol.ExecStart{Argv: []string{}}, "EINVAL", "argv", "argv"},
+		{protocol.ExecStart{Argv: []string{"true"}, Stdin: "tty"}, "EINVAL", "stdin", "stdin"},
+		{protocol.ExecStart{Argv: []string{"true"}, TimeoutMs: -1}, "EINVAL", "timeoutMs", "timeoutMs"},
+		{protocol.ExecStart{Argv: []string{"echo", strings.Repeat("a", 200000)}}, "E2BIG", "too long", "argv"},
+		{protocol.ExecStart{Argv: []string{"true"}, Env: map[string]string{"BIG": strings.Repeat("a", 200000)}}, "E2BIG", "too long", "env"},
 	}
 	for _, tc := range cases {
 		final, _, _ := c.run(tc.req)
 		expectError(t, final, tc.code, tc.contains)
+		expectField(t, final, tc.field)
 	}
-	// A malformed exec.start (wrong field type) is EINVAL too.
+	// A malformed exec.start (wrong field type) is EINVAL naming the field.
 	s := c.open(map[string]any{"type": "exec.start", "argv": "not-an-array"})
-	expectError(t, c.wait(s, 5*time.Second), "EINVAL", "exec.start")
-	s = c.open(map[string]any{"type": "no.such.op"})
-	expectError(t, c.wait(s, 5*time.Second), "EINVAL", "no.such.op")
+	final := c.wait(s, 5*time.Second)
+	expectError(t, final, "EINVAL", "exec.start")
+	expectField(t, final, "argv")
+	s = c.open(map[string]any{"type": "exec.start", "argv": []string{"true"}, "tty": map[string]any{"rows": "x"}})
+	final = c.wait(s, 5*time.Second)
+	expectError(t, final, "EINVAL", "exec.start")
+	expectField(t, final, "tty.rows")
+	// Unknown fields are rejected, never dropped.
+	s = c.open(map[string]any{"type": "exec.start", "argv": []string{"true"}, "stdinn": "pipe"})
+	final = c.wait(s, 5*time.Second)
+	expectError(t, final, "EINVAL", "stdinn")
+	expectField(t, final, "stdinn")
+	s = c.open(map[string]any{"type": "exec.start", "argv": []string{"true"}, "tty": map[string]any{"rows": 1, "cols": 1, "x": 1}})
+	expectError(t, c.wait(s, 5*time.Second), "EINVAL", `"x"`)
 }
 
 func TestConcurrentExecs(t *testing.T) {

@@ -8,18 +8,23 @@ import (
 	"microsandbox/agent/internal/protocol"
 )
 
-// errStreamClosed is returned by flow-control waits once the stream was torn down.
-var errStreamClosed = errors.New("stream closed")
+var (
+	// errStreamClosed is returned by flow-control waits once the stream was torn down.
+	errStreamClosed = errors.New("stream closed")
+	// errDiscarding is returned by acquire once the stream was cancelled: output is dropped, not sent.
+	errDiscarding = errors.New("stream cancelled: output is discarded")
+)
 
 // maxCredit caps accumulated send credit; a host may grant more than it will ever need.
 const maxCredit = 1 << 40
 
 // sendWindow is the credit the agent has for sending STDOUT/STDERR bytes on one stream.
 type sendWindow struct {
-	mu     sync.Mutex
-	cond   *sync.Cond
-	avail  int64
-	closed bool
+	mu      sync.Mutex
+	cond    *sync.Cond
+	avail   int64
+	closed  bool
+	discard bool
 }
 
 func newSendWindow() *sendWindow {
@@ -28,15 +33,19 @@ func newSendWindow() *sendWindow {
 	return w
 }
 
-// acquire blocks until some credit is available and takes up to max bytes of it.
+// acquire blocks until some credit is available and takes up to max bytes of it. It never blocks again once
+// the window is closed (errStreamClosed) or discarding (errDiscarding).
 func (w *sendWindow) acquire(max int) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for w.avail <= 0 && !w.closed {
+	for w.avail <= 0 && !w.closed && !w.discard {
 		w.cond.Wait()
 	}
 	if w.closed {
 		return 0, errStreamClosed
+	}
+	if w.discard {
+		return 0, errDiscarding
 	}
 	n := int64(max)
 	if n > w.avail {
@@ -57,11 +66,27 @@ func (w *sendWindow) add(n uint32) {
 	w.cond.Broadcast()
 }
 
+// close tears the window down (the session ended): waits end with errStreamClosed.
 func (w *sendWindow) close() {
 	w.mu.Lock()
 	w.closed = true
 	w.mu.Unlock()
 	w.cond.Broadcast()
+}
+
+// setDiscard makes the window drop output (stream.cancel): waits end with errDiscarding.
+func (w *sendWindow) setDiscard() {
+	w.mu.Lock()
+	w.discard = true
+	w.mu.Unlock()
+	w.cond.Broadcast()
+}
+
+// discarding reports whether output is dropped.
+func (w *sendWindow) discarding() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.discard
 }
 
 // inputQueue holds STDIN bytes received from the host until they are written to the process, and keeps
@@ -116,6 +141,13 @@ func (q *inputQueue) pop() (data []byte, ok bool) {
 	q.chunks[0] = nil
 	q.chunks = q.chunks[1:]
 	return data, true
+}
+
+// ended reports whether the host ended its input (rather than the queue being closed).
+func (q *inputQueue) ended() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.eof && !q.closed
 }
 
 // credited records that n bytes were returned to the host with a WINDOW frame.

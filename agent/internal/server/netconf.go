@@ -12,6 +12,11 @@ const maxNetFile = 64 * 1024
 
 // netConfigure runs the net.configure operation (once per boot; once per connection in development mode).
 func (c *conn) netConfigure(sess *session, id uint32, req *protocol.NetConfigure) {
+	sess.finish(id, c.netConfigureResult(req))
+}
+
+// netConfigureResult performs net.configure and returns its terminal message.
+func (c *conn) netConfigureResult(req *protocol.NetConfigure) any {
 	srv := c.srv
 	srv.initMu.Lock()
 	defer srv.initMu.Unlock()
@@ -20,27 +25,24 @@ func (c *conn) netConfigure(sess *session, id uint32, req *protocol.NetConfigure
 		done = &c.netDone
 	}
 	if *done {
-		sess.sendMsg(id, protocol.Errorf(protocol.CodeAlready, "network already configured").Msg())
-		return
+		return protocol.Errorf(protocol.CodeAlready, "network already configured").Msg()
 	}
 	if err := ValidateNetConfigure(req); err != nil {
-		sess.sendMsg(id, err.Msg())
-		return
+		return err.Msg()
 	}
 	if err := srv.opts.System.ConfigureNet(req); err != nil {
-		sess.sendMsg(id, err.Msg())
-		return
+		return err.Msg()
 	}
 	*done = true
 	// Like init, a set-up operation: its completion is init.done.
-	sess.sendMsg(id, protocol.Simple{Type: protocol.TypeInitDone})
+	return protocol.Simple{Type: protocol.TypeInitDone}
 }
 
 // ValidateNetConfigure checks every field of a net.configure request; the error names the field.
 func ValidateNetConfigure(req *protocol.NetConfigure) *protocol.OpError {
 	for name, text := range map[string]string{"resolvConf": req.ResolvConf, "hosts": req.Hosts} {
 		if len(text) > maxNetFile || strings.ContainsRune(text, 0) {
-			return protocol.Errorf(protocol.CodeInvalid, "%s: must be at most %d bytes without NUL", name, maxNetFile)
+			return protocol.FieldErrorf(protocol.CodeInvalid, name, "%s: must be at most %d bytes without NUL", name, maxNetFile)
 		}
 	}
 	i := req.Interface
@@ -48,25 +50,25 @@ func ValidateNetConfigure(req *protocol.NetConfigure) *protocol.OpError {
 		return nil
 	}
 	if hw, err := net.ParseMAC(i.Mac); err != nil || len(hw) != 6 {
-		return protocol.Errorf(protocol.CodeInvalid, "interface.mac: not an Ethernet MAC address: %q", i.Mac)
+		return protocol.FieldErrorf(protocol.CodeInvalid, "interface.mac", "interface.mac: not an Ethernet MAC address: %q", i.Mac)
 	}
 	if i.PrefixLength < 1 || i.PrefixLength > 30 {
-		return protocol.Errorf(protocol.CodeInvalid, "interface.prefixLength: must be 1..30, got %d", i.PrefixLength)
+		return protocol.FieldErrorf(protocol.CodeInvalid, "interface.prefixLength", "interface.prefixLength: must be 1..30, got %d", i.PrefixLength)
 	}
 	if i.Mtu < 576 || i.Mtu > 65535 {
-		return protocol.Errorf(protocol.CodeInvalid, "interface.mtu: must be 576..65535, got %d", i.Mtu)
+		return protocol.FieldErrorf(protocol.CodeInvalid, "interface.mtu", "interface.mtu: must be 576..65535, got %d", i.Mtu)
 	}
 	addr := net.ParseIP(i.Address).To4()
 	if addr == nil || strings.Contains(i.Address, ":") {
-		return protocol.Errorf(protocol.CodeInvalid, "interface.address: not an IPv4 address: %q", i.Address)
+		return protocol.FieldErrorf(protocol.CodeInvalid, "interface.address", "interface.address: not an IPv4 address: %q", i.Address)
 	}
 	gw := net.ParseIP(i.Gateway).To4()
 	if gw == nil || strings.Contains(i.Gateway, ":") {
-		return protocol.Errorf(protocol.CodeInvalid, "interface.gateway: not an IPv4 address: %q", i.Gateway)
+		return protocol.FieldErrorf(protocol.CodeInvalid, "interface.gateway", "interface.gateway: not an IPv4 address: %q", i.Gateway)
 	}
 	subnet := net.IPNet{IP: addr.Mask(net.CIDRMask(i.PrefixLength, 32)), Mask: net.CIDRMask(i.PrefixLength, 32)}
 	if !subnet.Contains(gw) || gw.Equal(addr) {
-		return protocol.Errorf(protocol.CodeInvalid, "interface.gateway: %s is not another address of %s", gw, subnet.String())
+		return protocol.FieldErrorf(protocol.CodeInvalid, "interface.gateway", "interface.gateway: %s is not another address of %s", gw, subnet.String())
 	}
 	return nil
 }

@@ -5,19 +5,29 @@ import (
 	"io"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"microsandbox/agent/internal/protocol"
 )
 
-// pump copies one output pipe into STDOUT/STDERR frames, within the stream's send window, then sends the
-// channel's empty EOF frame. Waiting for credit blocks the pump, which stops reading the pipe, which
-// blocks the writing process: that is the backpressure.
+// pump copies one output pipe (or a terminal's master) into STDOUT/STDERR frames, within the stream's send
+// window, then sends the channel's empty EOF frame. Waiting for credit blocks the pump, which stops reading
+// the pipe, which blocks the writing process: that is the backpressure. Once the stream is cancelled, output
+// is read and discarded instead, for at most drainGrace more.
 func (x *execStream) pump(f *os.File, kind protocol.Kind, wg *sync.WaitGroup) {
 	defer wg.Done()
 	buf := make([]byte, protocol.MaxDataChunk)
+	discarding := false
 	for {
-		if x.procExited.Load() {
+		switch {
+		case discarding:
+			// The deadline is fixed: output that keeps coming (a background job writing endlessly) cannot
+			// keep a cancelled stream open.
+		case x.win.discarding():
+			discarding = true
+			_ = f.SetReadDeadline(time.Now().Add(drainGrace))
+		case x.procExited.Load():
 			_ = f.SetReadDeadline(time.Now().Add(drainGrace))
 		}
 		n, err := f.Read(buf)
@@ -27,7 +37,8 @@ func (x *execStream) pump(f *os.File, kind protocol.Kind, wg *sync.WaitGroup) {
 			}
 		}
 		if err != nil {
-			if err != io.EOF && !errors.Is(err, os.ErrDeadlineExceeded) {
+			// EIO on a terminal's master: every holder of the slave closed it (its EOF).
+			if err != io.EOF && !errors.Is(err, os.ErrDeadlineExceeded) && !errors.Is(err, syscall.EIO) {
 				x.sess.srv.logf("stream %d: reading %s: %v", x.id, kind, err)
 			}
 			break
@@ -36,10 +47,14 @@ func (x *execStream) pump(f *os.File, kind protocol.Kind, wg *sync.WaitGroup) {
 	_ = x.send(kind, nil)
 }
 
-// sendData sends data in frames of at most MaxDataChunk bytes, each within the available credit.
+// sendData sends data in frames of at most MaxDataChunk bytes, each within the available credit. Once the
+// stream is cancelled, the data is dropped.
 func (x *execStream) sendData(kind protocol.Kind, data []byte) error {
 	for len(data) > 0 {
 		n, err := x.win.acquire(len(data))
+		if err == errDiscarding {
+			return nil
+		}
 		if err != nil {
 			return err
 		}
@@ -54,19 +69,20 @@ func (x *execStream) sendData(kind protocol.Kind, data []byte) error {
 	return nil
 }
 
-// feed writes queued STDIN data to the process and returns credit to the host as it is consumed. When the
-// process stops reading (EPIPE), later input is discarded but still credited, so the host never stalls.
-func (x *execStream) feed() {
-	defer x.closeStdin()
+// feed writes queued STDIN data to the process (to w: the stdin pipe, or the terminal's master) and returns
+// credit to the host as it is consumed. When the process stops reading (EPIPE), later input is discarded but
+// still credited, so the host never stalls. At the end of input it closes the pipe, or on a terminal types
+// the EOF character (the master stays open: it is also the output).
+func (x *execStream) feed(w *os.File, tty bool) {
 	var consumed int64
 	broken := false
 	for {
 		data, ok := x.in.pop()
 		if !ok {
-			return
+			break
 		}
 		if !broken {
-			if _, err := x.stdinW.Write(data); err != nil {
+			if _, err := w.Write(data); err != nil {
 				broken = true
 			}
 		}
@@ -74,11 +90,19 @@ func (x *execStream) feed() {
 		if consumed >= protocol.InitialWindow/2 {
 			x.in.credited(consumed)
 			if x.send(protocol.KindWindow, protocol.WindowPayload(uint32(consumed))) != nil {
+				x.closeStdin()
 				return
 			}
 			consumed = 0
 		}
 	}
+	if tty {
+		if !broken && x.in.ended() {
+			_, _ = w.Write([]byte{ttyEOF})
+		}
+		return
+	}
+	x.closeStdin()
 }
 
 func (x *execStream) closeStdin() {

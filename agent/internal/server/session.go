@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -11,7 +13,7 @@ import (
 	"microsandbox/agent/internal/protocol"
 )
 
-// session is what one host HELLO starts: the streams opened since, and the writer epoch their frames
+// session is what one host HELLO starts: the operations opened since, and the writer epoch their frames
 // belong to. A new HELLO or the end of the connection ends the session and kills its processes.
 type session struct {
 	srv   *Server
@@ -19,12 +21,19 @@ type session struct {
 	epoch uint64
 
 	mu      sync.Mutex
-	streams map[uint32]*execStream
+	streams map[uint32]*opStream
 	closed  bool
 }
 
+// opStream is an open operation: its stream, its row of the operation table, and its state.
+type opStream struct {
+	id   uint32
+	op   *protocol.Operation
+	exec *execStream // the running exec of an exec.start; nil for other operations
+}
+
 func newSession(c *conn, epoch uint64) *session {
-	return &session{srv: c.srv, c: c, epoch: epoch, streams: map[uint32]*execStream{}}
+	return &session{srv: c.srv, c: c, epoch: epoch, streams: map[uint32]*opStream{}}
 }
 
 func (s *session) write(stream uint32, kind protocol.Kind, payload []byte) error {
@@ -36,22 +45,50 @@ func (s *session) sendMsg(stream uint32, msg any) {
 	_ = s.write(stream, protocol.KindControl, protocol.Marshal(msg))
 }
 
-// get returns the running exec on a stream, or nil.
-func (s *session) get(id uint32) *execStream {
+// finish ends an operation: it leaves the session, then its terminal message goes out (so a host that saw
+// the terminal message never counts the operation as open).
+func (s *session) finish(stream uint32, msg any) {
+	s.remove(stream)
+	s.sendMsg(stream, msg)
+}
+
+// get returns the operation open on a stream, or nil.
+func (s *session) get(id uint32) *opStream {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.streams[id]
 }
 
-// add registers a new exec stream; it fails once the session ended.
-func (s *session) add(x *execStream) bool {
+// getExec returns the running exec on a stream, or nil.
+func (s *session) getExec(id uint32) *execStream {
+	if st := s.get(id); st != nil {
+		return st.exec
+	}
+	return nil
+}
+
+// errSessionEnded is the answer to an operation opened while its session ends (it is never sent: frames of
+// an ended session are dropped).
+var errSessionEnded = protocol.Errorf(protocol.CodeIO, "session ended")
+
+// maxStreams is the bound of open operations per session: protocol.MaxStreamsPerSession (a variable so tests
+// can reach it cheaply).
+var maxStreams = protocol.MaxStreamsPerSession
+
+// open registers a new operation. It fails with EAGAIN when maxStreams operations are open, and once the
+// session ended.
+func (s *session) open(st *opStream) *protocol.OpError {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return false
+	switch {
+	case s.closed:
+		return errSessionEnded
+	case len(s.streams) >= maxStreams:
+		return protocol.Errorf(protocol.CodeAgain, "%s: %d operations are open in this session (the most there may be)",
+			st.op.Open, len(s.streams))
 	}
-	s.streams[x.id] = x
-	return true
+	s.streams[st.id] = st
+	return nil
 }
 
 func (s *session) remove(id uint32) {
@@ -60,13 +97,22 @@ func (s *session) remove(id uint32) {
 	s.mu.Unlock()
 }
 
-// snapshot returns the running streams.
-func (s *session) snapshot() []*execStream {
+// count returns the number of open operations.
+func (s *session) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.streams)
+}
+
+// execs returns the running execs.
+func (s *session) execs() []*execStream {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]*execStream, 0, len(s.streams))
-	for _, x := range s.streams {
-		out = append(out, x)
+	for _, st := range s.streams {
+		if st.exec != nil {
+			out = append(out, st.exec)
+		}
 	}
 	return out
 }
@@ -75,12 +121,8 @@ func (s *session) snapshot() []*execStream {
 func (s *session) end() {
 	s.mu.Lock()
 	s.closed = true
-	streams := make([]*execStream, 0, len(s.streams))
-	for _, x := range s.streams {
-		streams = append(streams, x)
-	}
 	s.mu.Unlock()
-	for _, x := range streams {
+	for _, x := range s.execs() {
 		x.kill()
 	}
 }
@@ -88,7 +130,7 @@ func (s *session) end() {
 // terminate asks every process of the session to stop (SIGTERM), waits up to grace for their streams to
 // finish, then kills what is left and waits a little more for the exit reports to go out.
 func (s *session) terminate(grace time.Duration) {
-	streams := s.snapshot()
+	streams := s.execs()
 	for _, x := range streams {
 		x.terminate(syscall.SIGTERM)
 	}
@@ -113,9 +155,10 @@ func waitFinished(streams []*execStream, timeout time.Duration) bool {
 	return true
 }
 
-// unmarshal decodes a JSON object strictly enough for the agent: trailing data is an error.
+// unmarshal decodes a host message strictly: a field its struct does not have, or trailing data, is an error.
 func unmarshal(payload []byte, v any) error {
 	d := json.NewDecoder(bytes.NewReader(payload))
+	d.DisallowUnknownFields()
 	if err := d.Decode(v); err != nil {
 		return err
 	}
@@ -123,4 +166,40 @@ func unmarshal(payload []byte, v any) error {
 		return errors.New("trailing data after the JSON value")
 	}
 	return nil
+}
+
+// messageType returns the type of a control message, looking at no other field.
+func messageType(payload []byte) (string, error) {
+	var env protocol.Envelope
+	if err := json.Unmarshal(payload, &env); err != nil {
+		return "", err
+	}
+	if env.Type == "" {
+		return "", errors.New("no message type")
+	}
+	return env.Type, nil
+}
+
+// parseError is the EINVAL answer to a message that unmarshal rejected; it names the offending field when
+// the decoder says which (a field of the wrong type, or an unknown field).
+func parseError(typ string, err error) *protocol.OpError {
+	field := ""
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		field = te.Field
+	} else if name, ok := unknownField(err); ok {
+		field = name
+	}
+	return protocol.FieldErrorf(protocol.CodeInvalid, field, "%s: %v", typ, err)
+}
+
+// unknownField extracts the name from encoding/json's `json: unknown field "name"` error.
+func unknownField(err error) (string, bool) {
+	const prefix = "json: unknown field "
+	msg := err.Error()
+	if !strings.HasPrefix(msg, prefix) {
+		return "", false
+	}
+	name, uerr := strconv.Unquote(msg[len(prefix):])
+	return name, uerr == nil
 }

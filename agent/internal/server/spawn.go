@@ -26,23 +26,21 @@ type spawnSpec struct {
 	dir  string
 	cred *syscall.Credential // nil: keep the agent's identity
 	pipe bool                // stdin "pipe"
+	tty  *protocol.TtySize   // nil: no terminal
 }
 
 // prepare validates req and resolves user, environment, cwd and executable.
 func prepare(req *protocol.ExecStart, etcDir string) (*spawnSpec, *protocol.OpError) {
-	if req.Tty != nil {
-		return nil, protocol.Errorf(protocol.CodeInvalid, "tty: pseudo-terminals are not supported by this agent")
-	}
 	if len(req.Argv) == 0 || req.Argv[0] == "" {
-		return nil, protocol.Errorf(protocol.CodeInvalid, "argv: must be a non-empty array with a non-empty argv[0]")
+		return nil, protocol.FieldErrorf(protocol.CodeInvalid, "argv", "argv: must be a non-empty array with a non-empty argv[0]")
 	}
 	for _, a := range req.Argv {
 		if strings.IndexByte(a, 0) >= 0 {
-			return nil, protocol.Errorf(protocol.CodeInvalid, "argv: contains a NUL byte")
+			return nil, protocol.FieldErrorf(protocol.CodeInvalid, "argv", "argv: contains a NUL byte")
 		}
 	}
 	if req.TimeoutMs < 0 || req.TimeoutMs > maxTimeoutMs {
-		return nil, protocol.Errorf(protocol.CodeInvalid, "timeoutMs: must be between 0 and %d", int64(maxTimeoutMs))
+		return nil, protocol.FieldErrorf(protocol.CodeInvalid, "timeoutMs", "timeoutMs: must be between 0 and %d", int64(maxTimeoutMs))
 	}
 	spec := &spawnSpec{argv: req.Argv}
 	switch req.Stdin {
@@ -50,11 +48,22 @@ func prepare(req *protocol.ExecStart, etcDir string) (*spawnSpec, *protocol.OpEr
 	case "pipe":
 		spec.pipe = true
 	default:
-		return nil, protocol.Errorf(protocol.CodeInvalid, "stdin: must be \"null\" or \"pipe\"")
+		return nil, protocol.FieldErrorf(protocol.CodeInvalid, "stdin", "stdin: must be \"null\" or \"pipe\"")
+	}
+	if t := req.Tty; t != nil {
+		for _, dim := range []struct {
+			name string
+			v    int
+		}{{"tty.rows", t.Rows}, {"tty.cols", t.Cols}} {
+			if dim.v < 1 || dim.v > maxTtySize {
+				return nil, protocol.FieldErrorf(protocol.CodeInvalid, dim.name, "%s: must be 1..%d, got %d", dim.name, maxTtySize, dim.v)
+			}
+		}
+		spec.tty = t
 	}
 	id, err := users.Resolve(req.User, etcDir)
 	if err != nil {
-		return nil, protocol.Errorf(protocol.CodeUser, "%v", err)
+		return nil, protocol.FieldErrorf(protocol.CodeUser, "user", "%v", err)
 	}
 	if opErr := spec.setCredential(id, req.User); opErr != nil {
 		return nil, opErr
@@ -79,7 +88,7 @@ func (s *spawnSpec) setCredential(id *users.Identity, spec string) *protocol.OpE
 		return nil
 	}
 	if id.Uid != uint32(os.Geteuid()) {
-		return protocol.Errorf(protocol.CodeAccess, "cannot run as user %q: the agent is not root", spec)
+		return protocol.FieldErrorf(protocol.CodeAccess, "user", "cannot run as user %q: the agent is not root", spec)
 	}
 	return nil
 }
@@ -89,7 +98,7 @@ func buildEnv(home string, extra map[string]string) ([]string, *protocol.OpError
 	m := map[string]string{"PATH": DefaultPath, "HOME": home, "TERM": "xterm"}
 	for k, v := range extra {
 		if k == "" || strings.ContainsAny(k, "=\x00") || strings.IndexByte(v, 0) >= 0 {
-			return nil, protocol.Errorf(protocol.CodeInvalid, "env: invalid variable %q", k)
+			return nil, protocol.FieldErrorf(protocol.CodeInvalid, "env", "env: invalid variable %q", k)
 		}
 		m[k] = v
 	}
@@ -119,7 +128,7 @@ func resolveCwd(cwd, home string) (string, *protocol.OpError) {
 		return "/", nil
 	}
 	if strings.IndexByte(cwd, 0) >= 0 {
-		return "", protocol.Errorf(protocol.CodeInvalid, "cwd: contains a NUL byte")
+		return "", protocol.FieldErrorf(protocol.CodeInvalid, "cwd", "cwd: contains a NUL byte")
 	}
 	if !filepath.IsAbs(cwd) {
 		cwd = "/" + cwd
@@ -127,22 +136,22 @@ func resolveCwd(cwd, home string) (string, *protocol.OpError) {
 	st, err := os.Stat(cwd)
 	switch {
 	case err == nil && !st.IsDir():
-		return "", protocol.Errorf(protocol.CodeNotDir, "cwd is not a directory: %s", cwd)
+		return "", protocol.FieldErrorf(protocol.CodeNotDir, "cwd", "cwd is not a directory: %s", cwd)
 	case err == nil:
 		return cwd, nil
 	case errors.Is(err, syscall.ENOTDIR):
-		return "", protocol.Errorf(protocol.CodeNotDir, "cwd is not a directory: %s", cwd)
+		return "", protocol.FieldErrorf(protocol.CodeNotDir, "cwd", "cwd is not a directory: %s", cwd)
 	case errors.Is(err, syscall.EACCES):
-		return "", protocol.Errorf(protocol.CodeAccess, "cwd is not accessible: %s", cwd)
+		return "", protocol.FieldErrorf(protocol.CodeAccess, "cwd", "cwd is not accessible: %s", cwd)
 	default:
-		return "", protocol.Errorf(protocol.CodeNotFound, "cwd not found: %s", cwd)
+		return "", protocol.FieldErrorf(protocol.CodeNotFound, "cwd", "cwd not found: %s", cwd)
 	}
 }
 
 // lookPath finds name like a shell: names containing "/" are used as given (relative to dir), others are
 // searched in pathEnv. An empty PATH element means the working directory.
 func lookPath(name, pathEnv, dir string) (string, *protocol.OpError) {
-	notFound := protocol.Errorf(protocol.CodeNotFound, "command not found: %s", name)
+	notFound := protocol.FieldErrorf(protocol.CodeNotFound, "argv[0]", "command not found: %s", name)
 	if strings.Contains(name, "/") {
 		if _, err := os.Stat(abs(name, dir)); err != nil {
 			return "", notFound
@@ -161,7 +170,7 @@ func lookPath(name, pathEnv, dir string) (string, *protocol.OpError) {
 		}
 		if st.Mode()&0o111 == 0 {
 			if denied == nil {
-				denied = protocol.Errorf(protocol.CodeAccess, "permission denied: %s", candidate)
+				denied = protocol.FieldErrorf(protocol.CodeAccess, "argv[0]", "permission denied: %s", candidate)
 			}
 			continue
 		}
@@ -180,17 +189,30 @@ func abs(p, dir string) string {
 	return filepath.Join(dir, p)
 }
 
+// maxArgStrlen is the kernel's limit on one argument or environment string, its NUL included
+// (MAX_ARG_STRLEN).
+const maxArgStrlen = 131072
+
 // execError maps a ForkExec failure to an operation error.
-func execError(err error, argv0 string) *protocol.OpError {
+func execError(err error, spec *spawnSpec) *protocol.OpError {
+	argv0 := spec.argv[0]
 	switch {
 	case errors.Is(err, syscall.ENOENT):
-		return protocol.Errorf(protocol.CodeNotFound, "command not found: %s", argv0)
+		return protocol.FieldErrorf(protocol.CodeNotFound, "argv[0]", "command not found: %s", argv0)
 	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
-		return protocol.Errorf(protocol.CodeAccess, "permission denied: %s", argv0)
+		return protocol.FieldErrorf(protocol.CodeAccess, "argv[0]", "permission denied: %s", argv0)
 	case errors.Is(err, syscall.ENOTDIR):
-		return protocol.Errorf(protocol.CodeNotDir, "not a directory: %s", argv0)
+		return protocol.FieldErrorf(protocol.CodeNotDir, "argv[0]", "not a directory: %s", argv0)
 	case errors.Is(err, syscall.ENOEXEC):
-		return protocol.Errorf(protocol.CodeAccess, "exec format error: %s", argv0)
+		return protocol.FieldErrorf(protocol.CodeAccess, "argv[0]", "exec format error: %s", argv0)
+	case errors.Is(err, syscall.E2BIG):
+		field := "argv"
+		for _, kv := range spec.env {
+			if len(kv) >= maxArgStrlen {
+				field = "env"
+			}
+		}
+		return protocol.FieldErrorf(protocol.CodeTooBig, field, "%s: argument list too long (each string at most %d bytes, all together at most the exec limit)", argv0, maxArgStrlen-1)
 	}
 	return protocol.Errorf(protocol.CodeIO, "exec %s: %v", argv0, err)
 }

@@ -56,7 +56,7 @@ func findInterface(mac string, timeout time.Duration) (string, error) {
 func configureInterface(spec *protocol.NetInterface) *protocol.OpError {
 	name, err := findInterface(spec.Mac, 2*time.Second)
 	if err != nil {
-		return protocol.Errorf(protocol.CodeNoDevice, "interface: %v", err)
+		return protocol.FieldErrorf(protocol.CodeNoDevice, "interface.mac", "interface: %v", err)
 	}
 	addr := net.ParseIP(spec.Address).To4()
 	gw := net.ParseIP(spec.Gateway).To4()

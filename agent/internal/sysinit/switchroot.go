@@ -50,7 +50,7 @@ func findDisk(serial string, timeout time.Duration) (string, error) {
 func SwitchRoot(spec *protocol.RootSpec) *protocol.OpError {
 	dev, err := findDisk(spec.Serial, diskWait)
 	if err != nil {
-		return protocol.Errorf(protocol.CodeNoDevice, "%v", err)
+		return protocol.FieldErrorf(protocol.CodeNoDevice, "root.serial", "%v", err)
 	}
 	fstype := spec.Fstype
 	if fstype == "" {
