@@ -1,13 +1,4 @@
 /** Writing command results the way docker users expect. */
-import type { ExecOutput } from "../sdk/exec-output.js";
-
-/** Prints the command's stdout and stderr and sets the exit code to its own. */
-export function emitExecOutput(output: ExecOutput): void {
-  process.stdout.write(output.stdoutBytes());
-  process.stderr.write(output.stderrBytes());
-  process.exitCode = output.code;
-}
-
 /** Formats a table with left-aligned columns. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));

@@ -1,6 +1,6 @@
 /**
- * `msb run IMAGE [-- CMD...]`: create a sandbox, run CMD (or the image's entrypoint + cmd) in it, print its
- * output, stop it, and exit with the command's code. `--rm` removes the sandbox afterwards; `--detach` leaves
+ * `msb run [-it] IMAGE [-- CMD...]`: create a sandbox, run CMD (or the image's entrypoint + cmd) in it attached
+ * (output as it arrives; with -i stdin, with -t a terminal), stop it, and exit with the command's code. `--rm` removes the sandbox afterwards; `--detach` leaves
  * it running in the background instead (then CMD is not run: the sandbox stays up for `msb exec`).
  */
 import { randomBytes } from "node:crypto";
@@ -9,7 +9,7 @@ import { ImageService } from "../../image/image-service.js";
 import { Sandbox } from "../../sdk/sandbox.js";
 import type { SandboxConfig } from "../../sdk/config.js";
 import { collect, parseCount, parseEnv } from "../options.js";
-import { emitExecOutput } from "../output.js";
+import { attach } from "../attach.js";
 import { pullProgress } from "../progress.js";
 
 /** Options shared by `run` and `create`. */
@@ -66,8 +66,14 @@ export function registerRun(program: Command): void {
     .argument("[command...]", "command and arguments (after --); default: the image's entrypoint and cmd")
     .option("--rm", "remove the sandbox when the command exits")
     .option("-d, --detach", "leave the sandbox running in the background and print its name")
+    .option("-i, --interactive", "forward stdin to the command")
+    .option("-t, --tty", "run the command on a terminal (with -i: an interactive session)")
     .action(
-      async (image: string, command: string[], opts: SandboxOptions & { rm?: boolean; detach?: boolean }) => {
+      async (
+        image: string,
+        command: string[],
+        opts: SandboxOptions & { rm?: boolean; detach?: boolean; interactive?: boolean; tty?: boolean },
+      ) => {
         const config = await sandboxConfig(image, opts);
         if (opts.detach === true) {
           await Sandbox.createDetached(config);
@@ -78,7 +84,11 @@ export function registerRun(program: Command): void {
         try {
           const argv = command.length > 0 ? command : await defaultCommand(image);
           const [cmd = "/bin/sh", ...args] = argv;
-          emitExecOutput(await sandbox.execWithConfig({ cmd, args }));
+          process.exitCode = await attach(
+            sandbox,
+            { cmd, args },
+            { interactive: opts.interactive === true, tty: opts.tty === true },
+          );
         } finally {
           await sandbox.stopAndWait();
           if (opts.rm === true) await Sandbox.remove(config.name);
