@@ -1,6 +1,7 @@
 /** The `msb` CLI against real sandboxes: docker-like verbs, output and exit codes. */
 import { spawn } from "node:child_process";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { repoRoot } from "../fixtures/artifacts.js";
 import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
@@ -23,6 +24,21 @@ function msb(...args: string[]): Promise<Run> {
   let stderr = "";
   child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) =>
+    child.once("close", (code) => {
+      resolve({ code, stdout, stderr });
+    }),
+  );
+}
+
+/** Runs a command with `input` on its stdin and collects its output. */
+function spawnCollect(file: string, args: string[], input: string): Promise<Run> {
+  const child = spawn(file, args, { cwd: repoRoot, env: process.env, stdio: ["pipe", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  child.stdin.end(input);
   return new Promise((resolve) =>
     child.once("close", (code) => {
       resolve({ code, stdout, stderr });
@@ -65,6 +81,48 @@ describe("msb", () => {
     expect((await msb("ls")).stdout).toMatch(/bg\s+alpine:latest\s+stopped/);
     expect((await msb("rm", "bg")).code).toBe(0);
     expect((await msb("ls", "-q")).stdout).toBe("");
+  });
+
+  it("exec -i forwards stdin; shell is a real terminal (typed input, ^C, exit code)", async () => {
+    expect((await msb("create", "--name", "term", "alpine:latest")).code).toBe(0);
+    const piped = await spawnCollect(
+      process.execPath,
+      ["--import", "tsx", join(repoRoot, "src/cli/msb.ts"), "exec", "-i", "term", "--", "wc", "-c"],
+      "12345",
+    );
+    expect(piped).toMatchObject({ code: 0, stdout: "5\n" });
+    // `script` gives msb a real pseudo-terminal on the host, as a user's terminal would.
+    const msbCommand = `${process.execPath} --import tsx ${join(repoRoot, "src/cli/msb.ts")} shell term`;
+    const child = spawn("script", ["-qfec", msbCommand, "/dev/null"], {
+      cwd: repoRoot,
+      env: process.env,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let screen = "";
+    child.stdout.on("data", (d: Buffer) => (screen += d.toString()));
+    const waitFor = async (pattern: RegExp, from: number): Promise<void> => {
+      const deadline = Date.now() + 60_000;
+      while (!pattern.test(screen.slice(from))) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}; screen: ${screen}`);
+        await sleep(50);
+      }
+    };
+    const exited = new Promise<number | null>((resolve) => child.once("close", resolve));
+    await waitFor(/# $/, 0);
+    let mark = screen.length;
+    child.stdin.write("tty; echo $((6*7))\r");
+    await waitFor(/42\r?\n.*# $/s, mark);
+    expect(screen.slice(mark)).toMatch(/\/dev\/pts\/\d+/);
+    mark = screen.length;
+    child.stdin.write("sleep 100\r");
+    await sleep(1000);
+    child.stdin.write("\x03"); // Ctrl-C reaches the guest's terminal and interrupts sleep
+    await waitFor(/# $/, mark);
+    mark = screen.length;
+    child.stdin.write("echo after-$?; exit 5\r");
+    expect(await exited).toBe(5);
+    expect(screen.slice(mark)).toContain("after-130");
+    expect((await msb("rm", "-f", "term")).code).toBe(0);
   });
 
   it("pull shows progress, images lists the cache", async () => {
