@@ -3,6 +3,7 @@
  * a JSON array of {@link BenchResult} with `--json`.
  */
 import { benchBoot } from "./boot.js";
+import { benchExec } from "./exec.js";
 import { benchImage } from "./image.js";
 import { benchSandbox } from "./sandbox.js";
 import { benchNet } from "./net.js";
@@ -12,6 +13,7 @@ const suites: Record<string, () => Promise<BenchResult[]>> = {
   boot: benchBoot,
   image: benchImage,
   sandbox: benchSandbox,
+  exec: benchExec,
   net: benchNet,
 };
 

@@ -1,7 +1,7 @@
 /**
  * Sandbox benchmarks: `Sandbox.create()` to the first `shell("true")` result with the image cached, against
- * bare QEMU booting the same kernel (alternating runs); exec round trip through the supervisor (p50/p99 over
- * 1000 execs); host RSS of the supervisor and QEMU of one idle sandbox.
+ * bare QEMU booting the same kernel (alternating runs); host RSS of the supervisor and QEMU of one idle sandbox.
+ * The exec round trip is measured by `bench/exec.ts`.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,10 +11,9 @@ import { Sandbox } from "../dist/index.js";
 import { sandboxEnv } from "../test/fixtures/sandbox-env.js";
 import { bareBoot, bareInitrd } from "./boot.js";
 import type { BenchResult } from "./result.js";
-import { median, pairedRatio, percentile } from "./result.js";
+import { median, pairedRatio } from "./result.js";
 
 const RUNS = 7;
-const EXECS = 1000;
 
 function rssMib(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
@@ -41,12 +40,6 @@ export async function benchSandbox(): Promise<BenchResult[]> {
       await sandbox.stopAndWait();
     }
     const sandbox = await Sandbox.create({ name: "steady", image: "alpine:latest" });
-    const samples: number[] = [];
-    for (let i = 0; i < EXECS; i++) {
-      const started = performance.now();
-      await sandbox.exec("true");
-      samples.push(performance.now() - started);
-    }
     const handle = await Sandbox.get("steady");
     const supervisor = rssMib(handle.record.supervisorPid ?? 0);
     const qemu = rssMib(handle.record.qemuPid ?? 0);
@@ -60,18 +53,6 @@ export async function benchSandbox(): Promise<BenchResult[]> {
         baseline: median(bare),
         ratio: pairedRatio(ours, bare),
         note,
-      },
-      {
-        name: "sandbox.exec-round-trip-p50",
-        value: percentile(samples, 50),
-        unit: "ms",
-        note: `${EXECS} execs`,
-      },
-      {
-        name: "sandbox.exec-round-trip-p99",
-        value: percentile(samples, 99),
-        unit: "ms",
-        note: `${EXECS} execs`,
       },
       { name: "sandbox.idle-rss-supervisor", value: supervisor, unit: "MiB" },
       { name: "sandbox.idle-rss-qemu", value: qemu, unit: "MiB" },
