@@ -99,7 +99,17 @@ describe("msb", () => {
       stdio: ["pipe", "pipe", "pipe"],
     });
     let screen = "";
-    child.stdout.on("data", (d: Buffer) => (screen += d.toString()));
+    let answered = 0;
+    child.stdout.on("data", (d: Buffer) => {
+      const text = d.toString();
+      screen += text.replaceAll("\x1b[6n", "");
+      // busybox's line editor asks the terminal where the cursor is (and eats input until the answer);
+      // answer as a terminal emulator would.
+      if (text.includes("\x1b[6n")) {
+        child.stdin.write("\x1b[1;5R");
+        answered++;
+      }
+    });
     const waitFor = async (pattern: RegExp, from: number): Promise<void> => {
       const deadline = Date.now() + 60_000;
       while (!pattern.test(screen.slice(from))) {
@@ -107,19 +117,25 @@ describe("msb", () => {
         await sleep(50);
       }
     };
+    /** Waits for a fresh prompt whose cursor query was answered, then types `line`. */
+    const type = async (line: string, from: number, queriesBefore: number): Promise<void> => {
+      await waitFor(/# $/, from);
+      while (answered <= queriesBefore) await sleep(20);
+      await sleep(100);
+      child.stdin.write(line);
+    };
     const exited = new Promise<number | null>((resolve) => child.once("close", resolve));
-    await waitFor(/# $/, 0);
+    await type("tty; echo $((6*7))\r", 0, 0);
     let mark = screen.length;
-    child.stdin.write("tty; echo $((6*7))\r");
-    await waitFor(/42\r?\n.*# $/s, mark);
+    let queries = answered;
+    await waitFor(/42\r*\n.*# $/s, mark);
     expect(screen.slice(mark)).toMatch(/\/dev\/pts\/\d+/);
+    await type("sleep 100\r", mark, queries);
     mark = screen.length;
-    child.stdin.write("sleep 100\r");
+    queries = answered;
     await sleep(1000);
     child.stdin.write("\x03"); // Ctrl-C reaches the guest's terminal and interrupts sleep
-    await waitFor(/# $/, mark);
-    mark = screen.length;
-    child.stdin.write("echo after-$?; exit 5\r");
+    await type("echo after-$?; exit 5\r", mark, queries);
     expect(await exited).toBe(5);
     expect(screen.slice(mark)).toContain("after-130");
     expect((await msb("rm", "-f", "term")).code).toBe(0);
