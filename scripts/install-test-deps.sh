@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond the runtime itself (`npm run setup` installs QEMU, Go, e2fsprogs):
-# busybox-static for the fixture root disk, the local OCI registry and the tools that build test images.
+# busybox-static for the fixture root disk, the local OCI registry and the tools that build test images;
+# bsdutils for `script`, which gives the terminal tests a real pseudo-terminal on the host.
 # Idempotent; needs root (or sudo) and apt.
 set -euo pipefail
-packages=(busybox-static docker-registry debootstrap zstd skopeo openssl e2fsprogs qemu-utils iproute2 tar)
+packages=(busybox-static docker-registry debootstrap zstd skopeo openssl e2fsprogs qemu-utils iproute2 tar bsdutils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
