@@ -40,6 +40,7 @@ export const MSB_ERROR_CODES = [
   "MSB_ERR_PORT_IN_USE",
   "MSB_ERR_NOT_SUPPORTED",
   "MSB_ERR_STREAM_LIMIT",
+  "MSB_ERR_FS",
 ] as const;
 
 /** Every error code microsandbox raises. See docs/errors.md for the table. */
@@ -398,5 +399,21 @@ export class StreamLimitError extends MsbError {
       ...options,
     });
     this.limit = limit;
+  }
+}
+
+/**
+ * A file operation in the guest failed. `errno` is the guest's errno name (`ENOENT`, `EISDIR`, `ENOTDIR`,
+ * `EACCES`, `ENOSPC`, `EEXIST`...), `path` the path it failed on.
+ */
+export class FsError extends MsbError {
+  /** The guest's errno name, e.g. `ENOENT`. */
+  readonly errno: string;
+  /** The path the operation failed on. */
+  readonly path: string;
+  constructor(errno: string, path: string, message: string, options: MsbErrorOptions = {}) {
+    super("MSB_ERR_FS", `${errno}: ${message}`, options);
+    this.errno = errno;
+    this.path = path;
   }
 }

@@ -28,6 +28,7 @@ import {
   SetupError,
   StoreError,
   StreamLimitError,
+  FsError,
   UnsupportedError,
   VmError,
 } from "./errors.js";
@@ -111,6 +112,7 @@ const samples: readonly (readonly [string, errors.MsbError, Readonly<Record<stri
   ["PortInUseError", new PortInUseError("127.0.0.1", 8080, "udp"), { port: 8080, protocol: "udp" }],
   ["UnsupportedError", new UnsupportedError("exec.tty"), { feature: "exec.tty" }],
   ["StreamLimitError", new StreamLimitError(64), { limit: 64 }],
+  ["FsError", new FsError("ENOENT", "/etc/nope", "no such file"), { errno: "ENOENT", path: "/etc/nope" }],
 ];
 
 describe("toWireError / fromWireError round trip", () => {

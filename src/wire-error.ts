@@ -34,6 +34,7 @@ import {
   SetupError,
   StoreError,
   StreamLimitError,
+  FsError,
   UnsupportedError,
   VmError,
 } from "./errors.js";
@@ -141,6 +142,7 @@ const REGISTRY: { readonly [C in MsbErrorCode]: Revivable } = {
   MSB_ERR_PORT_IN_USE: entry(PortInUseError, { port: "number", protocol: "protocol" }),
   MSB_ERR_NOT_SUPPORTED: entry(UnsupportedError, { feature: "string" }),
   MSB_ERR_STREAM_LIMIT: entry(StreamLimitError, { limit: "number" }),
+  MSB_ERR_FS: entry(FsError, { errno: "string", path: "string" }),
 };
 
 /** The registry entry of `code`, or undefined for a code this version does not know. */

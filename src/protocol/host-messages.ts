@@ -63,6 +63,62 @@ function execStart(obj: Json): ExecStartMessage {
   };
 }
 
+function path(obj: Json, key: string): string {
+  const v = obj[key];
+  if (typeof v !== "string" || !v.startsWith("/") || v.includes("\0") || v.length > 4096) {
+    throw new MessageError(`${key} must be an absolute path without NUL, at most 4096 characters`, key);
+  }
+  return v;
+}
+
+function optionalInt(obj: Json, key: string, max: number): Record<string, number> {
+  return obj[key] === undefined ? {} : { [key]: int(obj, key, 0, max) };
+}
+
+function optionalBool(obj: Json, key: string): Record<string, boolean> {
+  const v = obj[key];
+  if (v === undefined) return {};
+  if (typeof v !== "boolean") throw new MessageError(`${key} must be a boolean`, key);
+  return { [key]: v };
+}
+
+function fsMessage(type: string, obj: Json): HostMessage {
+  const user = optionalString(obj, "user");
+  const MS = Number.MAX_SAFE_INTEGER;
+  switch (type) {
+    case "fs.read":
+      return {
+        type,
+        path: path(obj, "path"),
+        ...optionalInt(obj, "offset", MS),
+        ...optionalInt(obj, "length", MS),
+        ...user,
+      };
+    case "fs.write":
+      return {
+        type,
+        path: path(obj, "path"),
+        ...optionalInt(obj, "mode", 0o7777),
+        ...optionalBool(obj, "append"),
+        ...user,
+      };
+    case "fs.mkdir":
+      return { type, path: path(obj, "path"), ...optionalInt(obj, "mode", 0o7777), ...user };
+    case "fs.remove":
+      return { type, path: path(obj, "path"), ...optionalBool(obj, "recursive"), ...user };
+    case "fs.list":
+    case "fs.stat":
+    case "fs.archive.read":
+    case "fs.archive.write":
+      return { type, path: path(obj, "path"), ...user };
+    case "fs.copy":
+    case "fs.rename":
+      return { type, from: path(obj, "from"), to: path(obj, "to"), ...user };
+    default:
+      throw new MessageError(`${type} cannot be sent by a client`, "type");
+  }
+}
+
 /**
  * Parses a host CONTROL message. Throws {@link MessageError} (with `field`) for an unknown type or field, or a
  * value of the wrong type. `init` and `net.configure` are host-internal: clients never send them, so they are
@@ -86,6 +142,7 @@ export function parseHostMessage(payload: Uint8Array): HostMessage {
     case "exec.resize":
       return { type, rows: int(obj, "rows", 1, 65535), cols: int(obj, "cols", 1, 65535) };
     default:
+      if (type.startsWith("fs.")) return fsMessage(type, obj);
       throw new MessageError(`${type} cannot be sent by a client`, "type");
   }
 }

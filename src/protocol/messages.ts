@@ -82,8 +82,53 @@ export interface ExecStartMessage {
   readonly tty?: TtySize;
 }
 
+/** The file operations (feature `fs`); see PROTOCOL.md. `user` runs them with that user's identity. */
+export type FsMessage =
+  | {
+      readonly type: "fs.read";
+      readonly path: string;
+      readonly offset?: number;
+      readonly length?: number;
+      readonly user?: string;
+    }
+  | {
+      readonly type: "fs.write";
+      readonly path: string;
+      readonly mode?: number;
+      readonly append?: boolean;
+      readonly user?: string;
+    }
+  | { readonly type: "fs.list"; readonly path: string; readonly user?: string }
+  | { readonly type: "fs.stat"; readonly path: string; readonly user?: string }
+  | { readonly type: "fs.mkdir"; readonly path: string; readonly mode?: number; readonly user?: string }
+  | {
+      readonly type: "fs.remove";
+      readonly path: string;
+      readonly recursive?: boolean;
+      readonly user?: string;
+    }
+  | { readonly type: "fs.copy"; readonly from: string; readonly to: string; readonly user?: string }
+  | { readonly type: "fs.rename"; readonly from: string; readonly to: string; readonly user?: string }
+  | { readonly type: "fs.archive.read"; readonly path: string; readonly user?: string }
+  | { readonly type: "fs.archive.write"; readonly path: string; readonly user?: string };
+
+/** What `fs.stat` reports. */
+export interface FsStatResult {
+  readonly type: "fs.stat.result";
+  readonly kind: "file" | "directory" | "symlink" | "other";
+  readonly size: number;
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly readonly: boolean;
+  readonly modified: number;
+  readonly created?: number;
+  readonly target?: string;
+}
+
 /** Messages the host sends. */
 export type HostMessage =
+  | FsMessage
   | { readonly type: "ping"; readonly id: number }
   | { readonly type: "shutdown" }
   | { readonly type: "init"; readonly hostname: string; readonly root?: RootSpec }
@@ -118,6 +163,8 @@ export type AgentMessage =
       readonly timedOut: boolean;
     }
   | { readonly type: "stats.result"; readonly streams: number }
+  | { readonly type: "fs.done"; readonly bytes: number }
+  | FsStatResult
   | {
       readonly type: "sup.stats.result";
       readonly clients: number;
@@ -220,6 +267,32 @@ export function parseAgentHello(payload: Uint8Array): AgentHello {
   };
 }
 
+const FS_KINDS: readonly FsStatResult["kind"][] = ["file", "directory", "symlink", "other"];
+
+/** Parses an `fs.kind` value (also used for listing lines). */
+export function fsKind(obj: Json, key: string): FsStatResult["kind"] {
+  const v = obj[key];
+  const kind = FS_KINDS.find((k) => k === v);
+  if (kind === undefined) throw new MessageError(`field ${key} must be one of ${FS_KINDS.join(", ")}`, key);
+  return kind;
+}
+
+function parseStatResult(obj: Json): FsStatResult {
+  const MS = Number.MAX_SAFE_INTEGER;
+  return {
+    type: "fs.stat.result",
+    kind: fsKind(obj, "kind"),
+    size: int(obj, "size", 0, MS),
+    mode: int(obj, "mode", 0, 0o7777),
+    uid: int(obj, "uid", 0, U32),
+    gid: int(obj, "gid", 0, U32),
+    readonly: bool(obj, "readonly"),
+    modified: int(obj, "modified", -MS, MS),
+    ...(obj["created"] === undefined ? {} : { created: int(obj, "created", -MS, MS) }),
+    ...(obj["target"] === undefined ? {} : { target: str(obj, "target") }),
+  };
+}
+
 /** Parses a CONTROL payload from the agent (or supervisor) into a checked {@link AgentMessage}. */
 export function parseAgentMessage(payload: Uint8Array): AgentMessage {
   const obj = parseObject(payload);
@@ -241,6 +314,10 @@ export function parseAgentMessage(payload: Uint8Array): AgentMessage {
       };
     case "stats.result":
       return { type, streams: int(obj, "streams", 0, U32) };
+    case "fs.done":
+      return { type, bytes: int(obj, "bytes", 0, Number.MAX_SAFE_INTEGER) };
+    case "fs.stat.result":
+      return parseStatResult(obj);
     case "sup.stats.result":
       return {
         type,

@@ -81,7 +81,8 @@ describe("strict parsing", () => {
 
   it("refuses host-internal and unknown messages from clients", () => {
     expect(fieldOf(() => parseHostMessage(json({ type: "init", hostname: "x" })))).toBe("type");
-    expect(fieldOf(() => parseHostMessage(json({ type: "fs.read" })))).toBe("type");
+    expect(fieldOf(() => parseHostMessage(json({ type: "fs.teleport" })))).toBe("type");
+    expect(fieldOf(() => parseHostMessage(json({ type: "fs.read", path: "relative" })))).toBe("path");
     expect(fieldOf(() => parseAgentMessage(json({ type: "exec.start", argv: [] })))).toBe("type");
   });
 

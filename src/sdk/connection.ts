@@ -13,6 +13,18 @@ import type { ExecRequest, ExecResult } from "../agent-client/exec.js";
 import { AgentError } from "../errors.js";
 import type { AgentMessage, HostMessage } from "../protocol/messages.js";
 import { fromWireError } from "../wire-error.js";
+import type { Readable, Writable } from "node:stream";
+import { finished } from "node:stream/promises";
+import { OperationReadable, OperationWritable } from "../agent-client/operation-streams.js";
+import type { ReplyError } from "../agent-client/operation-streams.js";
+
+/** Supervisor errors keep their class; agent errors become an `AgentError` naming the operation. */
+function defaultReplyError(message: HostMessage): ReplyError {
+  return (reply) =>
+    reply.error !== undefined
+      ? fromWireError(reply.error)
+      : new AgentError(reply.code, `${message.type}: ${reply.message}`);
+}
 import { CONTROL_SOCKET } from "../supervisor/spec.js";
 
 /** A connection to one sandbox's supervisor. */
@@ -55,17 +67,37 @@ export class SupervisorConnection {
     return channel;
   }
 
-  /** Runs a single-reply operation (`stats`, `sup.stats`) and resolves with its reply. */
-  call(message: HostMessage): Promise<AgentMessage> {
+  /**
+   * Runs a single-reply operation (`stats`, `sup.stats`, `fs.stat`...) and resolves with its reply; an `error`
+   * reply rejects with `toError(reply)` (default: the supervisor's typed error, else an `AgentError`).
+   */
+  call(message: HostMessage, toError: ReplyError = defaultReplyError(message)): Promise<AgentMessage> {
     return this.#busy(() =>
       this.#agent.call(message, (reply) =>
         reply.type === "error"
-          ? reply.error !== undefined
-            ? fromWireError(reply.error)
-            : new AgentError(reply.code, `${message.type}: ${reply.message}`)
+          ? toError(reply)
           : new AgentError("EIO", `${message.type}: unexpected ${reply.type}`),
       ),
     );
+  }
+
+  /** The output of an operation as a stream (credit returned as it is read). */
+  readable(message: HostMessage, toError: ReplyError = defaultReplyError(message)): OperationReadable {
+    const stream = new OperationReadable(this.#agent, message, toError);
+    this.#holdWhile(stream);
+    return stream;
+  }
+
+  /** The input of an operation as a stream that finishes once the operation's terminal reply arrived. */
+  writable(message: HostMessage, toError: ReplyError = defaultReplyError(message)): OperationWritable {
+    const stream = new OperationWritable(this.#agent, message, toError);
+    this.#holdWhile(stream);
+    return stream;
+  }
+
+  /** Keeps the process alive while `stream` is open. */
+  #holdWhile(stream: Readable | Writable): void {
+    void this.#busy(() => finished(stream).catch(() => undefined));
   }
 
   /** Asks the supervisor to stop the sandbox; resolves when the stop is under way. */

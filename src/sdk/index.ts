@@ -7,5 +7,14 @@ export type { ExitStatus } from "./exec-output.js";
 export { Stdin } from "./exec-config.js";
 export type { ExecConfig, ExecStreamOptions, StdinInput, StdinSpec } from "./exec-config.js";
 export { ExecHandle, ExecSink } from "./exec-handle.js";
+export { FsEntryKind, SandboxFs } from "./sandbox-fs.js";
+export type {
+  CopyOptions,
+  FsEntry,
+  FsMetadata,
+  ReadStreamOptions,
+  SandboxFsOptions,
+  WriteOptions,
+} from "./sandbox-fs.js";
 export type { ExecEvent } from "../agent-client/exec-channel.js";
 export type { RegistryAuth, SandboxConfig } from "./config.js";

@@ -21,6 +21,8 @@ import type { ExecDefaults } from "./defaults.js";
 import { toExecRequest } from "./exec-config.js";
 import type { ExecConfig, ExecStreamOptions } from "./exec-config.js";
 import { ExecHandle } from "./exec-handle.js";
+import { SandboxFs } from "./sandbox-fs.js";
+import type { SandboxFsOptions } from "./sandbox-fs.js";
 import { ExecOutput } from "./exec-output.js";
 import type { ExitStatus } from "./exec-output.js";
 import { PendingSupervisor } from "./launch.js";
@@ -173,6 +175,11 @@ export class Sandbox implements AsyncDisposable {
     } catch (err) {
       throw this.#explain(err);
     }
+  }
+
+  /** File access to the guest (as root, or as `options.user`): read, write, list, copy to and from the host. */
+  fs(options: SandboxFsOptions = {}): SandboxFs {
+    return new SandboxFs(this.#connection, options);
   }
 
   /** Streams `script` run by the sandbox's shell. */

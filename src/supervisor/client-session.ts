@@ -310,7 +310,8 @@ export class ClientSession {
     // AgentStream.write keeps the order of writes and of the end of input.
     void relay.upstream.write(frame.payload).then(() => {
       relay.inputBudget += n;
-      this.#send(encodeWindow(frame.stream, n));
+      // Nothing may follow a stream's terminal reply: once it ended, its input credit is moot.
+      if (!relay.upstream.isFinished) this.#send(encodeWindow(frame.stream, n));
     });
   }
 }

@@ -26,6 +26,19 @@ const (
 	TypeSupStats     = "sup.stats"
 	TypeSupStatsRes  = "sup.stats.result"
 	TypeError        = "error"
+
+	TypeFsRead         = "fs.read"
+	TypeFsWrite        = "fs.write"
+	TypeFsList         = "fs.list"
+	TypeFsStat         = "fs.stat"
+	TypeFsMkdir        = "fs.mkdir"
+	TypeFsRemove       = "fs.remove"
+	TypeFsCopy         = "fs.copy"
+	TypeFsRename       = "fs.rename"
+	TypeFsArchiveRead  = "fs.archive.read"
+	TypeFsArchiveWrite = "fs.archive.write"
+	TypeFsDone         = "fs.done"
+	TypeFsStatResult   = "fs.stat.result"
 )
 
 // Error codes of the "error" message.
@@ -41,6 +54,8 @@ const (
 	CodeNotSup   = "ENOTSUP"
 	CodeAgain    = "EAGAIN"
 	CodeTooBig   = "E2BIG"
+	// CodeCanceled ends an operation the host cancelled (stream.cancel) or whose session ended.
+	CodeCanceled = "ECANCELED"
 )
 
 // Envelope is the part every control message has: its type.

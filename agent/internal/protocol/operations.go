@@ -34,6 +34,7 @@ const (
 	FeatureStats           = "stats"
 	FeatureControlContinue = "control.continue"
 	FeatureSupStats        = "sup.stats"
+	FeatureFs              = "fs"
 )
 
 // MessageSpec describes one message type: who sends it and the fields it may carry besides "type".
@@ -105,6 +106,19 @@ var Messages = map[string]MessageSpec{
 	TypeSupStats:     {FromHost, []string{}},
 	TypeSupStatsRes:  {FromAgent, []string{"clients", "streams", "agentStreams"}},
 	TypeError:        {FromAgent, []string{"code", "message", "field", "error"}},
+
+	TypeFsRead:         {FromHost, []string{"path", "offset", "length", "user"}},
+	TypeFsWrite:        {FromHost, []string{"path", "mode", "append", "user"}},
+	TypeFsList:         {FromHost, []string{"path", "user"}},
+	TypeFsStat:         {FromHost, []string{"path", "user"}},
+	TypeFsMkdir:        {FromHost, []string{"path", "mode", "user"}},
+	TypeFsRemove:       {FromHost, []string{"path", "recursive", "user"}},
+	TypeFsCopy:         {FromHost, []string{"from", "to", "user"}},
+	TypeFsRename:       {FromHost, []string{"from", "to", "user"}},
+	TypeFsArchiveRead:  {FromHost, []string{"path", "user"}},
+	TypeFsArchiveWrite: {FromHost, []string{"path", "user"}},
+	TypeFsDone:         {FromAgent, []string{"bytes"}},
+	TypeFsStatResult:   {FromAgent, []string{"kind", "size", "mode", "uid", "gid", "readonly", "modified", "created", "target"}},
 }
 
 // Connection lists the stream-0 requests.
@@ -130,11 +144,35 @@ var Operations = []Operation{
 		Replies: []string{}, Terminal: []string{TypeStatsResult}},
 	{Open: TypeSupStats, Handler: HandlerSupervisor, Feature: FeatureSupStats, Clients: true,
 		FollowUps: []FollowUp{}, Replies: []string{}, Terminal: []string{TypeSupStatsRes}},
+	fsOp(TypeFsRead, true, false, true),
+	fsOp(TypeFsWrite, true, true, false),
+	fsOp(TypeFsList, true, false, true),
+	fsOp(TypeFsStat, false, false, false, TypeFsStatResult),
+	fsOp(TypeFsMkdir, false, false, false),
+	fsOp(TypeFsRemove, false, false, false),
+	fsOp(TypeFsCopy, false, false, false),
+	fsOp(TypeFsRename, false, false, false),
+	fsOp(TypeFsArchiveRead, true, false, true),
+	fsOp(TypeFsArchiveWrite, true, true, false),
+}
+
+// fsOp is the row of a file operation: feature fs, open to clients, no replies, stream.cancel as its only
+// follow-up when cancellable, and fs.done as its end unless terminal names another.
+func fsOp(open string, cancellable, input, output bool, terminal ...string) Operation {
+	if len(terminal) == 0 {
+		terminal = []string{TypeFsDone}
+	}
+	followUps := []FollowUp{}
+	if cancellable {
+		followUps = append(followUps, FollowUp{TypeStreamCancel, FeatureStreamCancel})
+	}
+	return Operation{Open: open, Handler: HandlerAgent, Feature: FeatureFs, Clients: true, FollowUps: followUps,
+		Replies: []string{}, Terminal: terminal, Input: input, Output: output}
 }
 
 // AgentFeatures are the features this agent lists in its HELLO.
 var AgentFeatures = []string{FeatureExec, FeatureNet, FeatureExecTty, FeatureStreamCancel, FeatureStats,
-	FeatureControlContinue}
+	FeatureControlContinue, FeatureFs}
 
 // OperationFor returns the operation opened by messages of type typ, or nil.
 func OperationFor(typ string) *Operation {
@@ -176,4 +214,17 @@ var MessageStructs = map[string]any{
 	TypeStats:        Simple{},
 	TypeStatsResult:  StatsResult{},
 	TypeError:        ErrorMsg{},
+
+	TypeFsRead:         FsRead{},
+	TypeFsWrite:        FsWrite{},
+	TypeFsList:         FsPath{},
+	TypeFsStat:         FsPath{},
+	TypeFsMkdir:        FsMkdir{},
+	TypeFsRemove:       FsRemove{},
+	TypeFsCopy:         FsFromTo{},
+	TypeFsRename:       FsFromTo{},
+	TypeFsArchiveRead:  FsPath{},
+	TypeFsArchiveWrite: FsPath{},
+	TypeFsDone:         FsDone{},
+	TypeFsStatResult:   FsStatResult{},
 }

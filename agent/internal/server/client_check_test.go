@@ -18,7 +18,8 @@ func (c *testClient) control(s *cstream, msg map[string]any) {
 		if !s.outEOF || !s.errEOF {
 			c.t.Errorf("stream %d: exec.exited before both output channels ended", s.id)
 		}
-	case protocol.TypeError, protocol.TypeInitDone, protocol.TypeStatsResult:
+	case protocol.TypeError, protocol.TypeInitDone, protocol.TypeStatsResult, protocol.TypeFsDone,
+		protocol.TypeFsStatResult:
 	default:
 		c.t.Errorf("stream %d: unexpected message %v", s.id, msg)
 		return

@@ -79,14 +79,14 @@ func (c *conn) handle(f protocol.Frame) error {
 			c.streamControl(sess, f.Stream, f.Payload)
 		}
 	case protocol.KindStdin:
-		if x := sess.getExec(f.Stream); x != nil && x.in != nil {
-			if err := x.in.push(f.Payload); err != nil {
+		if d := sess.getData(f.Stream); d != nil && d.in != nil {
+			if err := d.in.push(f.Payload); err != nil {
 				return &violation{fmt.Sprintf("stream %d: %v", f.Stream, err)}
 			}
 		}
 	case protocol.KindWindow:
-		if x := sess.getExec(f.Stream); x != nil {
-			x.win.add(f.WindowCredit())
+		if d := sess.getData(f.Stream); d != nil {
+			d.win.add(f.WindowCredit())
 		}
 	default:
 		c.srv.logf("ignoring %s from the host on stream %d", f.Kind, f.Stream)

@@ -17,6 +17,17 @@ var handlers = map[string]opHandler{
 	protocol.TypeNetConfigure: startNetConfigure,
 	protocol.TypeExecStart:    startExec,
 	protocol.TypeStats:        startStats,
+
+	protocol.TypeFsRead:         startFs(parseFsRead),
+	protocol.TypeFsWrite:        startFs(parseFsWrite),
+	protocol.TypeFsList:         startFs(fsPathOp((*fsStream).list)),
+	protocol.TypeFsStat:         startFs(fsPathOp((*fsStream).stat)),
+	protocol.TypeFsMkdir:        startFs(parseFsMkdir),
+	protocol.TypeFsRemove:       startFs(parseFsRemove),
+	protocol.TypeFsCopy:         startFs(fsFromToOp((*fsStream).copy)),
+	protocol.TypeFsRename:       startFs(fsFromToOp((*fsStream).rename)),
+	protocol.TypeFsArchiveRead:  startFs(fsPathOp((*fsStream).archiveRead)),
+	protocol.TypeFsArchiveWrite: startFs(fsPathOp((*fsStream).archiveWrite)),
 }
 
 // connHandlers are the stream-0 requests (the table's "connection" list).
@@ -68,8 +79,8 @@ func (c *conn) streamControl(sess *session, id uint32, payload []byte) {
 			c.srv.logf("stream %d: ignoring a malformed control message: %v", id, typErr)
 		case !st.op.AllowsFollowUp(typ):
 			c.srv.logf("stream %d: ignoring %q, not a follow-up of %s", id, typ, st.op.Open)
-		case st.exec != nil:
-			st.exec.control(typ, payload)
+		case st.live != nil:
+			st.live.control(typ, payload)
 		}
 		return
 	}
@@ -128,7 +139,7 @@ func startExec(c *conn, sess *session, id uint32, op *protocol.Operation, payloa
 	}
 	// The input queue exists before the read loop goes on, so no STDIN frame can arrive before it.
 	x := newExecStream(sess, id, req.Stdin == "pipe")
-	if e := sess.open(&opStream{id: id, op: op, exec: x}); e != nil {
+	if e := sess.open(&opStream{id: id, op: op, live: x}); e != nil {
 		return e
 	}
 	go x.run(&req)

@@ -18,13 +18,7 @@ const drainGrace = 250 * time.Millisecond
 // execStream is one exec operation: a process in its own process group (or session, on a terminal), its
 // standard files, and the stream's flow-control state.
 type execStream struct {
-	sess *session
-	id   uint32
-	win  *sendWindow
-	in   *inputQueue // nil unless stdin is "pipe"
-
-	sendMu sync.Mutex // orders this stream's frames; nothing is sent after the terminal message
-	ended  bool
+	*dataStream // its input queue is nil unless stdin is "pipe"
 
 	mu       sync.Mutex
 	pid      int // also the process group id; 0 until started
@@ -37,44 +31,17 @@ type execStream struct {
 
 	procExited atomic.Bool
 	done       chan struct{} // closed when the main process has exited (or never started)
-	finished   chan struct{} // closed after the terminal message
 	stdinOnce  sync.Once
 	stdinW     *os.File // the stdin pipe's write end (nil with a terminal: input goes to tty)
 }
 
 // newExecStream creates the stream; with pipedStdin its input queue exists before any STDIN can arrive.
 func newExecStream(sess *session, id uint32, pipedStdin bool) *execStream {
-	x := &execStream{sess: sess, id: id, win: newSendWindow(), done: make(chan struct{}),
-		finished: make(chan struct{})}
-	if pipedStdin {
-		x.in = newInputQueue()
-	}
-	return x
-}
-
-// send writes one frame of this stream unless the stream already ended.
-func (x *execStream) send(kind protocol.Kind, payload []byte) error {
-	x.sendMu.Lock()
-	defer x.sendMu.Unlock()
-	if x.ended {
-		return errStale
-	}
-	return x.sess.write(x.id, kind, payload)
-}
-
-// finish leaves the session and sends the terminal message; later frames of the stream are dropped.
-func (x *execStream) finish(msg any) {
-	x.sendMu.Lock()
-	defer x.sendMu.Unlock()
-	if !x.ended {
-		x.ended = true
-		x.sess.finish(x.id, msg)
-	}
+	return &execStream{dataStream: newDataStream(sess, id, pipedStdin), done: make(chan struct{})}
 }
 
 // run executes the whole operation; it returns after the terminal message.
 func (x *execStream) run(req *protocol.ExecStart) {
-	defer close(x.finished)
 	fail := func(opErr *protocol.OpError) {
 		close(x.done)
 		if x.in != nil {
@@ -298,10 +265,10 @@ func (x *execStream) kill() {
 }
 
 // terminate sends SIGTERM to the process group (shutdown).
-func (x *execStream) terminate(sig syscall.Signal) {
+func (x *execStream) terminate() {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.pid > 0 && !x.exited {
-		_ = syscall.Kill(-x.pid, sig)
+		_ = syscall.Kill(-x.pid, syscall.SIGTERM)
 	}
 }

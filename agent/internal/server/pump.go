@@ -32,7 +32,8 @@ func (x *execStream) pump(f *os.File, kind protocol.Kind, wg *sync.WaitGroup) {
 		}
 		n, err := f.Read(buf)
 		if n > 0 {
-			if x.sendData(kind, buf[:n]) != nil {
+			// Once the stream is cancelled the data is dropped (errDiscarding) and the pipe drained.
+			if err := x.sendData(kind, buf[:n]); err != nil && err != errDiscarding {
 				break
 			}
 		}
@@ -47,34 +48,11 @@ func (x *execStream) pump(f *os.File, kind protocol.Kind, wg *sync.WaitGroup) {
 	_ = x.send(kind, nil)
 }
 
-// sendData sends data in frames of at most MaxDataChunk bytes, each within the available credit. Once the
-// stream is cancelled, the data is dropped.
-func (x *execStream) sendData(kind protocol.Kind, data []byte) error {
-	for len(data) > 0 {
-		n, err := x.win.acquire(len(data))
-		if err == errDiscarding {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if n > protocol.MaxDataChunk {
-			n = protocol.MaxDataChunk
-		}
-		if err := x.send(kind, data[:n]); err != nil {
-			return err
-		}
-		data = data[n:]
-	}
-	return nil
-}
-
 // feed writes queued STDIN data to the process (to w: the stdin pipe, or the terminal's master) and returns
 // credit to the host as it is consumed. When the process stops reading (EPIPE), later input is discarded but
 // still credited, so the host never stalls. At the end of input it closes the pipe, or on a terminal types
 // the EOF character (the master stays open: it is also the output).
 func (x *execStream) feed(w *os.File, tty bool) {
-	var consumed int64
 	broken := false
 	for {
 		data, ok := x.in.pop()
@@ -86,14 +64,9 @@ func (x *execStream) feed(w *os.File, tty bool) {
 				broken = true
 			}
 		}
-		consumed += int64(len(data))
-		if consumed >= protocol.InitialWindow/2 {
-			x.in.credited(consumed)
-			if x.send(protocol.KindWindow, protocol.WindowPayload(uint32(consumed))) != nil {
-				x.closeStdin()
-				return
-			}
-			consumed = 0
+		if x.credit(len(data)) != nil {
+			x.closeStdin()
+			return
 		}
 	}
 	if tty {

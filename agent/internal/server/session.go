@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"microsandbox/agent/internal/protocol"
@@ -29,7 +28,7 @@ type session struct {
 type opStream struct {
 	id   uint32
 	op   *protocol.Operation
-	exec *execStream // the running exec of an exec.start; nil for other operations
+	live liveOp // the running exec or fs operation; nil for operations that only answer
 }
 
 func newSession(c *conn, epoch uint64) *session {
@@ -59,10 +58,10 @@ func (s *session) get(id uint32) *opStream {
 	return s.streams[id]
 }
 
-// getExec returns the running exec on a stream, or nil.
-func (s *session) getExec(id uint32) *execStream {
-	if st := s.get(id); st != nil {
-		return st.exec
+// getData returns the data stream of the operation running on a stream, or nil.
+func (s *session) getData(id uint32) *dataStream {
+	if st := s.get(id); st != nil && st.live != nil {
+		return st.live.stream()
 	}
 	return nil
 }
@@ -104,35 +103,37 @@ func (s *session) count() int {
 	return len(s.streams)
 }
 
-// execs returns the running execs.
-func (s *session) execs() []*execStream {
+// lives returns the running operations (execs and fs operations).
+func (s *session) lives() []liveOp {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]*execStream, 0, len(s.streams))
+	out := make([]liveOp, 0, len(s.streams))
 	for _, st := range s.streams {
-		if st.exec != nil {
-			out = append(out, st.exec)
+		if st.live != nil {
+			out = append(out, st.live)
 		}
 	}
 	return out
 }
 
-// end kills every process of the session. Their streams finish on their own; their frames are dropped.
+// end kills every process and stops every file operation of the session. Their streams finish on their
+// own; their frames are dropped.
 func (s *session) end() {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
-	for _, x := range s.execs() {
+	for _, x := range s.lives() {
 		x.kill()
 	}
 }
 
-// terminate asks every process of the session to stop (SIGTERM), waits up to grace for their streams to
-// finish, then kills what is left and waits a little more for the exit reports to go out.
+// terminate asks every operation of the session to stop (processes get SIGTERM, file operations stop as at
+// the session's end), waits up to grace for their streams to finish, then kills what is left and waits a
+// little more for the exit reports to go out.
 func (s *session) terminate(grace time.Duration) {
-	streams := s.execs()
+	streams := s.lives()
 	for _, x := range streams {
-		x.terminate(syscall.SIGTERM)
+		x.terminate()
 	}
 	if waitFinished(streams, grace) {
 		return
@@ -142,12 +143,12 @@ func (s *session) terminate(grace time.Duration) {
 }
 
 // waitFinished waits until every stream sent its terminal message; false on timeout.
-func waitFinished(streams []*execStream, timeout time.Duration) bool {
+func waitFinished(streams []liveOp, timeout time.Duration) bool {
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	for _, x := range streams {
 		select {
-		case <-x.finished:
+		case <-x.stream().finished:
 		case <-deadline.C:
 			return false
 		}

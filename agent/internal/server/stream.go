@@ -1,0 +1,148 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"sync"
+
+	"microsandbox/agent/internal/protocol"
+)
+
+// errInputClosed is what an operation reads once its input was cut off (stream.cancel, session end) before
+// the host's EOF.
+var errInputClosed = errors.New("input closed before its end")
+
+// liveOp is the running state of an operation that outlives its opening message (exec and the fs
+// operations): the session routes data, credit and follow-ups to it, and stops it.
+type liveOp interface {
+	// stream is the operation's flow-controlled stream.
+	stream() *dataStream
+	// control handles a follow-up the operation's row allows.
+	control(typ string, payload []byte)
+	// terminate asks the operation to stop on shutdown (a process gets SIGTERM).
+	terminate()
+	// kill tears the operation down when its session ends: it ends on its own soon after.
+	kill()
+}
+
+// dataStream is the stream of an operation that carries data: its frames, in order and none after the
+// terminal message; its output under the send window (STDOUT/STDERR in frames of at most MaxDataChunk);
+// its input, queued as it arrives and credited back to the host as it is consumed.
+type dataStream struct {
+	sess *session
+	id   uint32
+	win  *sendWindow
+	in   *inputQueue // nil when the operation takes no input
+
+	sendMu sync.Mutex // orders the stream's frames; nothing is sent after the terminal message
+	ended  bool
+
+	creditMu sync.Mutex
+	consumed int64 // input consumed and not yet credited back
+
+	finished chan struct{} // closed after the terminal message
+}
+
+// newDataStream creates a stream; with input its queue exists at once (before any STDIN can arrive).
+func newDataStream(sess *session, id uint32, input bool) *dataStream {
+	d := &dataStream{sess: sess, id: id, win: newSendWindow(), finished: make(chan struct{})}
+	if input {
+		d.in = newInputQueue()
+	}
+	return d
+}
+
+func (d *dataStream) stream() *dataStream { return d }
+
+// send writes one frame of this stream unless the stream already ended.
+func (d *dataStream) send(kind protocol.Kind, payload []byte) error {
+	d.sendMu.Lock()
+	defer d.sendMu.Unlock()
+	if d.ended {
+		return errStale
+	}
+	return d.sess.write(d.id, kind, payload)
+}
+
+// finish leaves the session and sends the terminal message (once); later frames of the stream are dropped.
+func (d *dataStream) finish(msg any) {
+	d.sendMu.Lock()
+	defer d.sendMu.Unlock()
+	if !d.ended {
+		d.ended = true
+		d.sess.finish(d.id, msg)
+		close(d.finished)
+	}
+}
+
+// sendData sends data in frames of at most MaxDataChunk bytes, each within the available credit. Once the
+// stream is cancelled it returns errDiscarding (the data is dropped), once it is torn down errStreamClosed.
+func (d *dataStream) sendData(kind protocol.Kind, data []byte) error {
+	for len(data) > 0 {
+		n, err := d.win.acquire(len(data))
+		if err != nil {
+			return err
+		}
+		if n > protocol.MaxDataChunk {
+			n = protocol.MaxDataChunk
+		}
+		if err := d.send(kind, data[:n]); err != nil {
+			return err
+		}
+		data = data[n:]
+	}
+	return nil
+}
+
+// credit records n input bytes as consumed and returns them to the host once half a window accumulated.
+func (d *dataStream) credit(n int) error {
+	d.creditMu.Lock()
+	defer d.creditMu.Unlock()
+	d.consumed += int64(n)
+	if d.consumed < protocol.InitialWindow/2 {
+		return nil
+	}
+	grant := d.consumed
+	d.consumed = 0
+	d.in.credited(grant)
+	return d.send(protocol.KindWindow, protocol.WindowPayload(uint32(grant)))
+}
+
+// stdoutWriter is an io.Writer of STDOUT frames under the stream's credit; it fails once the stream is
+// cancelled or torn down, which stops the operation writing to it.
+type stdoutWriter struct{ d *dataStream }
+
+// Write implements io.Writer.
+func (w stdoutWriter) Write(p []byte) (int, error) {
+	if err := w.d.sendData(protocol.KindStdout, p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// stdinReader is an io.Reader of the stream's input: io.EOF at the host's end of input, errInputClosed when
+// the input was cut off first. Bytes are credited back as they are read.
+type stdinReader struct {
+	d   *dataStream
+	buf []byte
+}
+
+// Read implements io.Reader.
+func (r *stdinReader) Read(p []byte) (int, error) {
+	for len(r.buf) == 0 {
+		data, ok := r.d.in.pop()
+		if !ok {
+			if r.d.in.ended() {
+				return 0, io.EOF
+			}
+			return 0, errInputClosed
+		}
+		r.buf = data
+	}
+	n := copy(p, r.buf)
+	r.buf = r.buf[n:]
+	if err := r.d.credit(n); err != nil {
+		return n, err
+	}
+	return n, nil
+}

@@ -1,0 +1,123 @@
+/**
+ * Operations that carry data, as Node streams: an operation's output as a `Readable` whose credit goes back to
+ * the agent only as the consumer reads (memory stays bounded whatever the size), and an operation's input as a
+ * `Writable` that finishes only once the agent's terminal reply arrived (for `fs.write`: the data is durable).
+ * Destroying either before the end cancels the operation in the guest.
+ */
+import { Readable, Writable } from "node:stream";
+import { INITIAL_WINDOW } from "../protocol/constants.js";
+import type { AgentMessage, ErrorMessage, HostMessage } from "../protocol/messages.js";
+import type { AgentConnection } from "./connection.js";
+import { EXEC_WINDOW_BYTES } from "./exec-channel.js";
+import type { AgentStream } from "./stream.js";
+
+/** Turns an `error` reply into the error the caller sees. */
+export type ReplyError = (message: ErrorMessage) => Error;
+
+/** The output of `message`'s operation (`fs.read`, `fs.list`, `fs.archive.read`...) as a byte stream. */
+export class OperationReadable extends Readable {
+  readonly #stream: AgentStream;
+  /** Bytes pushed to the consumer whose credit we have not yet returned. */
+  #owed = 0;
+  #terminal: AgentMessage | undefined;
+
+  constructor(connection: AgentConnection, message: HostMessage, toError: ReplyError) {
+    super({ highWaterMark: 256 * 1024 });
+    this.#stream = connection.openStream(message, {
+      onData: (_channel, data) => {
+        if (data.length === 0) return; // the channel's end; the terminal reply follows
+        this.#owed += data.length;
+        this.push(data);
+      },
+      onMessage: (reply) => {
+        if (reply.type === "error") this.destroy(toError(reply));
+        else if (this.#stream.isFinished) {
+          this.#terminal = reply;
+          this.push(null);
+        }
+      },
+      onAbort: (error) => {
+        this.destroy(error);
+      },
+    });
+    this.#stream.grant(EXEC_WINDOW_BYTES - INITIAL_WINDOW);
+  }
+
+  /** The terminal reply (`fs.done`...), once the stream ended. */
+  get terminal(): AgentMessage | undefined {
+    return this.#terminal;
+  }
+
+  override _read(): void {
+    if (this.#owed === 0) return;
+    this.#stream.consumed(this.#owed);
+    this.#owed = 0;
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (!this.#stream.isFinished) this.#stream.cancel();
+    callback(error);
+  }
+}
+
+/** The input of `message`'s operation (`fs.write`, `fs.archive.write`) as a byte sink. */
+export class OperationWritable extends Writable {
+  readonly #stream: AgentStream;
+  readonly #done: Promise<AgentMessage>;
+  #failure: Error | undefined;
+
+  constructor(connection: AgentConnection, message: HostMessage, toError: ReplyError) {
+    super({ highWaterMark: 1024 * 1024 });
+    let settle: { resolve: (m: AgentMessage) => void; reject: (e: Error) => void } | undefined;
+    this.#done = new Promise((resolve, reject) => {
+      settle = { resolve, reject };
+    });
+    this.#done.catch(() => undefined); // observed through the stream's callbacks
+    const fail = (error: Error): void => {
+      this.#failure ??= error;
+      settle?.reject(error);
+    };
+    this.#stream = connection.openStream(message, {
+      onData: () => undefined,
+      onMessage: (reply) => {
+        if (reply.type === "error") fail(toError(reply));
+        else if (this.#stream.isFinished) settle?.resolve(reply);
+      },
+      onAbort: fail,
+    });
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.#failure !== undefined) {
+      callback(this.#failure);
+      return;
+    }
+    this.#stream.write(chunk).then(
+      () => {
+        callback(this.#failure ?? null);
+      },
+      (err: unknown) => {
+        callback(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.#stream
+      .endInput()
+      .then(() => this.#done)
+      .then(
+        () => {
+          callback();
+        },
+        (err: unknown) => {
+          callback(err instanceof Error ? err : new Error(String(err)));
+        },
+      );
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (!this.#stream.isFinished) this.#stream.cancel();
+    callback(error ?? this.#failure ?? null);
+  }
+}
