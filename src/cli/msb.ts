@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { MsbError } from "../errors.js";
+import { registerCp } from "./commands/cp.js";
 import { registerCreate } from "./commands/create.js";
 import { registerExec } from "./commands/exec.js";
 import { registerImages } from "./commands/images.js";
@@ -24,6 +25,7 @@ const program = new Command("msb")
 registerRun(program);
 registerCreate(program);
 registerExec(program);
+registerCp(program);
 registerLs(program);
 registerStopRm(program);
 registerPull(program);
