@@ -1,8 +1,8 @@
 /**
  * Exec benchmarks, each against a baseline measured in the same run:
  * - the round trip of `exec("/bin/true")` through the SDK and the supervisor (p50/p99 over many execs) against
- *   the guest's own cost of the same fork+exec, timed inside the same guest with `date +%s%N` around
- *   `/bin/true` less the same timing around nothing;
+ *   the guest's own cost of the same fork+exec, timed inside the same guest around `/bin/true`, less the same
+ *   timing around nothing;
  * - stdout throughput of a streaming exec through the SDK and the supervisor against the raw agent channel (a
  *   MicroVm's own connection, no supervisor), alternating rounds.
  */
@@ -20,13 +20,18 @@ const GUEST_SAMPLES = 300;
 const STREAM_BYTES = 256 * 1024 * 1024;
 const ROUNDS = 3;
 
-/** Per-exec cost inside the guest, in ms: each sample of `date; /bin/true; date` less the median of `date; date`. */
+/**
+ * Per-exec cost inside the guest, in ns: each sample of `now; /bin/true; now` less the median of `now; now`, where
+ * `now` reads the kernel's monotonic clock from /proc/timer_list with shell builtins only (busybox `date` has
+ * no %N, and a `$(...)` would fork).
+ */
 function guestScript(n: number): string {
   return [
+    "now() { { read -r _l1; read -r _l2; read -r _l3; } < /proc/timer_list; set -- $_l3; T=$3; }",
     "i=0",
     `while [ $i -lt ${n} ]; do`,
-    "a=$(date +%s%N); /bin/true; b=$(date +%s%N); echo w $((b-a))",
-    "c=$(date +%s%N); d=$(date +%s%N); echo o $((d-c))",
+    "now; a=$T; /bin/true; now; echo w $((T-a))",
+    "now; a=$T; now; echo o $((T-a))",
     "i=$((i+1)); done",
   ].join("\n");
 }
@@ -69,7 +74,8 @@ export async function benchExec(): Promise<BenchResult[]> {
   const raw = await bootBusyboxVm(runDir);
   try {
     for (let i = 0; i < 50; i++) await sandbox.exec("/bin/true"); // warm the guest's code paths (TCG)
-    const guest = guestCosts((await sandbox.shell(guestScript(GUEST_SAMPLES))).stdout());
+    const timing = await sandbox.shell(guestScript(GUEST_SAMPLES));
+    const guest = guestCosts(timing.stdout() + timing.stderr());
     const samples: number[] = [];
     for (let i = 0; i < EXECS; i++) {
       const started = performance.now();

@@ -4,6 +4,7 @@
  */
 import { benchBoot } from "./boot.js";
 import { benchExec } from "./exec.js";
+import { benchFs } from "./fs.js";
 import { benchImage } from "./image.js";
 import { benchSandbox } from "./sandbox.js";
 import { benchNet } from "./net.js";
@@ -14,6 +15,7 @@ const suites: Record<string, () => Promise<BenchResult[]>> = {
   image: benchImage,
   sandbox: benchSandbox,
   exec: benchExec,
+  fs: benchFs,
   net: benchNet,
 };
 
