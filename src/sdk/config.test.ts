@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { InvalidConfigError } from "../errors.js";
+import { fieldOf } from "./field-of.fixture.js";
 import { persistableConfig, validateSandboxConfig } from "./config.js";
 import { execDefaults, mainProcess } from "./defaults.js";
 import { toExecRequest } from "./exec-config.js";
@@ -12,16 +12,6 @@ const image = {
   entrypoint: undefined,
 };
 const imageConfig = image as unknown as Parameters<typeof execDefaults>[1];
-
-function fieldOf(run: () => unknown): string | undefined {
-  try {
-    run();
-  } catch (err) {
-    if (err instanceof InvalidConfigError) return err.field;
-    throw err;
-  }
-  return undefined;
-}
 
 describe("validateSandboxConfig", () => {
   it("accepts the seed's fields", () => {

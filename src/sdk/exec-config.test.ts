@@ -1,21 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { InvalidConfigError } from "../errors.js";
+import { fieldOf } from "./field-of.fixture.js";
 import { validateSandboxConfig } from "./config.js";
 import type { ExecDefaults } from "./defaults.js";
 import { Stdin, toExecRequest } from "./exec-config.js";
 import { MAX_ARG_BYTES } from "./exec-limits.js";
 
 const defaults: ExecDefaults = { env: { A: "1" }, cwd: "/", user: undefined, shell: "/bin/sh" };
-
-function fieldOf(run: () => unknown): string | undefined {
-  try {
-    run();
-  } catch (err) {
-    if (err instanceof InvalidConfigError) return err.field;
-    throw err;
-  }
-  return undefined;
-}
 
 const request = (config: Record<string, unknown>) => toExecRequest({ cmd: "x", ...config }, defaults);
 
