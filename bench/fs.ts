@@ -64,15 +64,15 @@ export async function benchFs(): Promise<BenchResult[]> {
         return BYTES;
       }),
       cat: await mbps(async () => {
-        const handle = await sandbox.execStream("sh", ["-c", "cat > /tmp/cat.bin"], { stdin: "pipe" });
+        await fs.remove("/tmp/up.bin"); // /tmp holds one copy, not two; cat writes it again
+        const handle = await sandbox.execStream("sh", ["-c", "cat > /tmp/up.bin"], { stdin: "pipe" });
         const stdin = await handle.takeStdin();
         for (const block of blocks()) await stdin?.write(block);
         await stdin?.close();
         await handle.wait();
-        return (await fs.stat("/tmp/cat.bin")).size;
+        return (await fs.stat("/tmp/up.bin")).size;
       }),
     };
-    await fs.remove("/tmp/cat.bin");
     const down = {
       fs: await mbps(async () => {
         const sink = counter();
