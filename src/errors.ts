@@ -380,11 +380,17 @@ export class PortInUseError extends MsbError {
 export class UnsupportedError extends MsbError {
   /** The unsupported feature (`"exec.tty"`, ...). */
   readonly feature: string;
-  constructor(feature: string, options: MsbErrorOptions = {}) {
-    super("MSB_ERR_NOT_SUPPORTED", `the sandbox's agent or supervisor does not support ${feature}`, {
-      hint: "rebuild the guest runtime (`npx msb setup`) or upgrade microsandbox, then recreate the sandbox",
-      ...options,
-    });
+  /** `reason` replaces the default message (a peer without the feature), e.g. for what a release lacks. */
+  constructor(feature: string, options: MsbErrorOptions & { reason?: string } = {}) {
+    const { reason, ...rest } = options;
+    super(
+      "MSB_ERR_NOT_SUPPORTED",
+      reason ?? `the sandbox's agent or supervisor does not support ${feature}`,
+      {
+        hint: "rebuild the guest runtime (`npx msb setup`) or upgrade microsandbox, then recreate the sandbox",
+        ...rest,
+      },
+    );
     this.feature = feature;
   }
 }

@@ -8,7 +8,9 @@
  */
 export * from "./errors.js";
 export * from "./sdk/index.js";
-export type { PullPolicy } from "./image/image-service.js";
+export { ExecEventType, LogLevel, PolicyAction, PullPolicy } from "./sdk/enums.js";
+export { Mount, Patch, Secret, Volume, VolumeHandle, allSandboxMetrics } from "./sdk/not-yet.js";
+export type { MountConfig, PatchConfig, SecretEntry, SecretEnvOptions, VolumeConfig } from "./sdk/not-yet.js";
 export { NetworkPolicy } from "./net/policy/presets.js";
 export type { NetworkConfig, PolicyRule } from "./net/policy/types.js";
 export type { PortsConfig } from "./net/ports/config.js";
