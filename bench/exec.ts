@@ -14,7 +14,7 @@ import { sandboxEnv } from "../test/fixtures/sandbox-env.js";
 import { bootBusyboxVm, vmRunDir } from "../test/fixtures/vm-boot.js";
 import type { MicroVm } from "../src/vm/microvm.js";
 import type { BenchResult } from "./result.js";
-import { median, percentile } from "./result.js";
+import { median, percentile, throughputMBps } from "./result.js";
 
 const EXECS = 500;
 const GUEST_SAMPLES = 300;
@@ -61,12 +61,7 @@ async function drain(channel: ExecChannel): Promise<number> {
   return bytes;
 }
 
-async function timed(run: () => Promise<number>): Promise<number> {
-  const started = performance.now();
-  const bytes = await run();
-  if (bytes !== STREAM_BYTES) throw new Error(`streamed ${bytes} bytes, expected ${STREAM_BYTES}`);
-  return STREAM_BYTES / 1e6 / ((performance.now() - started) / 1000);
-}
+const timed = (run: () => Promise<number>): Promise<number> => throughputMBps(STREAM_BYTES, run);
 
 /** Runs the exec benchmarks. */
 export async function benchExec(): Promise<BenchResult[]> {

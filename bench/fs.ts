@@ -13,6 +13,7 @@ import { AgentError } from "../src/errors.js";
 import { sandboxEnv } from "../test/fixtures/sandbox-env.js";
 import { bootBusyboxVm, vmRunDir } from "../test/fixtures/vm-boot.js";
 import type { BenchResult } from "./result.js";
+import { throughputMBps } from "./result.js";
 
 const MIB = Number(process.env["MSB_BENCH_FS_MIB"] ?? 1024);
 const BYTES = MIB * 1024 * 1024;
@@ -34,12 +35,7 @@ function counter(): Writable & { bytes: number } {
   return sink;
 }
 
-async function mbps(run: () => Promise<number>): Promise<number> {
-  const started = performance.now();
-  const bytes = await run();
-  if (bytes !== BYTES) throw new Error(`moved ${bytes} bytes, expected ${BYTES}`);
-  return BYTES / 1e6 / ((performance.now() - started) / 1000);
-}
+const mbps = (run: () => Promise<number>): Promise<number> => throughputMBps(BYTES, run);
 
 const toError = (m: { code: string; message: string }): Error => new AgentError(m.code, m.message);
 

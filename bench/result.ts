@@ -35,3 +35,14 @@ export function pairedRatio(ours: readonly number[], baseline: readonly number[]
   if (ours.length !== baseline.length) throw new Error("paired runs of different counts");
   return median(ours.map((value, i) => value / (baseline[i] ?? Number.NaN)));
 }
+
+/**
+ * Throughput of `run`, which moves data and resolves with the byte count: MB/s (10^6 bytes) of wall time. Throws
+ * when it moved other than `expected` bytes, so a short transfer never reads as a fast one.
+ */
+export async function throughputMBps(expected: number, run: () => Promise<number>): Promise<number> {
+  const started = performance.now();
+  const bytes = await run();
+  if (bytes !== expected) throw new Error(`moved ${bytes} bytes, expected ${expected}`);
+  return expected / 1e6 / ((performance.now() - started) / 1000);
+}

@@ -25,6 +25,8 @@ import {
 } from "../protocol/messages.js";
 import type { AgentHello, AgentMessage, HostHello, HostMessage } from "../protocol/messages.js";
 import { isReplyOf, isTerminal } from "../protocol/operations.js";
+import { errorOfReply } from "./reply-error.js";
+import type { ReplyError } from "./reply-error.js";
 import { AgentStream } from "./stream.js";
 import type { StreamListener } from "./stream.js";
 
@@ -138,13 +140,13 @@ export class AgentConnection {
 
   /**
    * Runs a single-reply operation (`stats`, `sup.stats`...) on a stream of its own and resolves with its
-   * terminal reply; an `error` reply rejects with `toError(reply)`.
+   * terminal reply; an `error` reply rejects with the supervisor's typed error it carries, else `toError(reply)`.
    */
-  call(message: HostMessage, toError: (reply: AgentMessage) => Error): Promise<AgentMessage> {
+  call(message: HostMessage, toError: ReplyError): Promise<AgentMessage> {
     return new Promise((resolve, reject) => {
       const stream = this.openStream(message, {
         onMessage: (reply) => {
-          if (reply.type === "error") reject(toError(reply));
+          if (reply.type === "error") reject(errorOfReply(reply, toError));
           else if (stream.isFinished) resolve(reply);
         },
         onData: () => undefined,

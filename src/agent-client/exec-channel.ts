@@ -8,8 +8,8 @@ import { AgentError, CommandNotFoundError, StreamLimitError, UnsupportedError } 
 import { INITIAL_WINDOW } from "../protocol/constants.js";
 import type { ErrorMessage, ExecStartMessage } from "../protocol/messages.js";
 import { MAX_STREAMS_PER_SESSION } from "../protocol/operations.js";
-import { fromWireError } from "../wire-error.js";
 import type { AgentConnection } from "./connection.js";
+import { errorOfReply } from "./reply-error.js";
 import type { AgentStream } from "./stream.js";
 
 /** One event of a running command, in the order the guest produced them. */
@@ -32,7 +32,6 @@ export const EXEC_WINDOW_BYTES = 4 * INITIAL_WINDOW;
 
 /** Maps an agent `error` reply of an exec to the typed error users catch (by code and field, never by text). */
 export function execError(argv0: string, message: ErrorMessage): MsbError {
-  if (message.error !== undefined) return fromWireError(message.error);
   if (message.code === "ENOENT" && message.field === "argv[0]") {
     return new CommandNotFoundError(argv0, message.message);
   }
@@ -68,7 +67,7 @@ export class ExecChannel {
           this.#exit = { eventType: "exited", code: m.code, signal: m.signal, timedOut: m.timedOut };
           this.#push(this.#exit);
           this.#close(null);
-        } else if (m.type === "error") this.#close(execError(this.#argv0, m));
+        } else if (m.type === "error") this.#close(errorOfReply(m, (e) => execError(this.#argv0, e)));
       },
       onData: (channel, data) => {
         if (data.length > 0) this.#push({ eventType: channel, data });

@@ -6,13 +6,12 @@
  */
 import { Readable, Writable } from "node:stream";
 import { INITIAL_WINDOW } from "../protocol/constants.js";
-import type { AgentMessage, ErrorMessage, HostMessage } from "../protocol/messages.js";
+import type { AgentMessage, HostMessage } from "../protocol/messages.js";
 import type { AgentConnection } from "./connection.js";
 import { EXEC_WINDOW_BYTES } from "./exec-channel.js";
+import { errorOfReply } from "./reply-error.js";
+import type { ReplyError } from "./reply-error.js";
 import type { AgentStream } from "./stream.js";
-
-/** Turns an `error` reply into the error the caller sees. */
-export type ReplyError = (message: ErrorMessage) => Error;
 
 /** The output of `message`'s operation (`fs.read`, `fs.list`, `fs.archive.read`...) as a byte stream. */
 export class OperationReadable extends Readable {
@@ -30,7 +29,7 @@ export class OperationReadable extends Readable {
         this.push(data);
       },
       onMessage: (reply) => {
-        if (reply.type === "error") this.destroy(toError(reply));
+        if (reply.type === "error") this.destroy(errorOfReply(reply, toError));
         else if (this.#stream.isFinished) {
           this.#terminal = reply;
           this.push(null);
@@ -80,7 +79,7 @@ export class OperationWritable extends Writable {
     this.#stream = connection.openStream(message, {
       onData: () => undefined,
       onMessage: (reply) => {
-        if (reply.type === "error") fail(toError(reply));
+        if (reply.type === "error") fail(errorOfReply(reply, toError));
         else if (this.#stream.isFinished) settle?.resolve(reply);
       },
       onAbort: fail,

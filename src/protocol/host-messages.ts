@@ -125,7 +125,11 @@ function fsMessage(type: string, obj: Json): HostMessage {
  * refused here as unknown.
  */
 export function parseHostMessage(payload: Uint8Array): HostMessage {
-  const obj = parseObject(payload);
+  return hostMessageOf(parseObject(payload));
+}
+
+/** {@link parseHostMessage} for a payload already parsed as a JSON object. */
+export function hostMessageOf(obj: Json): HostMessage {
   const type = checkFields(obj, "host");
   switch (type) {
     case "ping":

@@ -11,21 +11,17 @@ import type { ExecChannel } from "../agent-client/exec-channel.js";
 import { execCollect, startExec } from "../agent-client/exec.js";
 import type { ExecRequest, ExecResult } from "../agent-client/exec.js";
 import { AgentError } from "../errors.js";
-import type { AgentMessage, HostMessage } from "../protocol/messages.js";
-import { fromWireError } from "../wire-error.js";
 import type { Readable, Writable } from "node:stream";
 import { finished } from "node:stream/promises";
+import type { AgentMessage, HostMessage } from "../protocol/messages.js";
 import { OperationReadable, OperationWritable } from "../agent-client/operation-streams.js";
-import type { ReplyError } from "../agent-client/operation-streams.js";
-
-/** Supervisor errors keep their class; agent errors become an `AgentError` naming the operation. */
-function defaultReplyError(message: HostMessage): ReplyError {
-  return (reply) =>
-    reply.error !== undefined
-      ? fromWireError(reply.error)
-      : new AgentError(reply.code, `${message.type}: ${reply.message}`);
-}
+import type { ReplyError } from "../agent-client/reply-error.js";
 import { CONTROL_SOCKET } from "../supervisor/spec.js";
+
+/** Agent errors become an `AgentError` naming the operation (the supervisor's own keep their class). */
+function defaultReplyError(message: HostMessage): ReplyError {
+  return (reply) => new AgentError(reply.code, `${message.type}: ${reply.message}`);
+}
 
 /** A connection to one sandbox's supervisor. */
 export class SupervisorConnection {
@@ -72,13 +68,7 @@ export class SupervisorConnection {
    * reply rejects with `toError(reply)` (default: the supervisor's typed error, else an `AgentError`).
    */
   call(message: HostMessage, toError: ReplyError = defaultReplyError(message)): Promise<AgentMessage> {
-    return this.#busy(() =>
-      this.#agent.call(message, (reply) =>
-        reply.type === "error"
-          ? toError(reply)
-          : new AgentError("EIO", `${message.type}: unexpected ${reply.type}`),
-      ),
-    );
+    return this.#busy(() => this.#agent.call(message, toError));
   }
 
   /** The output of an operation as a stream (credit returned as it is read). */

@@ -11,11 +11,10 @@ import { basename, dirname, join, posix } from "node:path";
 import type { Writable } from "node:stream";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { ReplyError } from "../agent-client/operation-streams.js";
+import type { ReplyError } from "../agent-client/reply-error.js";
 import { FsError, InvalidConfigError, ProtocolError } from "../errors.js";
 import type { ErrorMessage, FsMessage } from "../protocol/messages.js";
 import { MessageError, fsKind, int } from "../protocol/messages.js";
-import { fromWireError } from "../wire-error.js";
 import type { SupervisorConnection } from "./connection.js";
 import { extractArchive, packDirectory } from "./host-archive.js";
 
@@ -113,7 +112,7 @@ export class SandboxFs {
   /** Writes a whole file atomically (parents created). */
   async write(path: string, data: Uint8Array | string, options: WriteOptions = {}): Promise<void> {
     const sink = this.writeStream(path, options);
-    await pipeline(Readable.from([typeof data === "string" ? Buffer.from(data) : Buffer.from(data)]), sink);
+    await pipeline(Readable.from([Buffer.from(data)]), sink);
   }
 
   /** Streams a file, or the byte range `start..end` (inclusive) of it. */
@@ -332,7 +331,6 @@ export class SandboxFs {
 /** Maps an `error` reply to an {@link FsError} naming the path of its field. */
 function fsReplyError(...paths: string[]): ReplyError {
   return (reply: ErrorMessage) => {
-    if (reply.error !== undefined) return fromWireError(reply.error);
     const path = reply.field === "to" ? (paths[1] ?? paths[0] ?? "") : (paths[0] ?? "");
     return new FsError(reply.code, path, `${path}: ${reply.message}`);
   };

@@ -23,7 +23,7 @@ import {
   encodeWindow,
 } from "../protocol/index.js";
 import type { Frame } from "../protocol/index.js";
-import { parseClientHello, parseHostMessage } from "../protocol/host-messages.js";
+import { hostMessageOf, parseClientHello, parseHostMessage } from "../protocol/host-messages.js";
 import { MessageError, negotiateVersion, parseObject } from "../protocol/messages.js";
 import type { AgentMessage, ErrorMessage, HostMessage } from "../protocol/messages.js";
 import {
@@ -206,19 +206,20 @@ export class ClientSession {
   #routeControl(frame: Frame): void {
     const id = frame.stream;
     const relay = this.#relays.get(id);
-    let type: unknown;
+    let obj: Record<string, unknown>;
     try {
-      type = parseObject(frame.payload)["type"];
+      obj = parseObject(frame.payload);
     } catch (err) {
       if (!(err instanceof MessageError)) throw err;
       if (relay === undefined) this.#fail(id, "EINVAL", new InvalidConfigError("type", err.message), "type");
       return;
     }
     if (relay !== undefined) {
-      this.#followUp(relay, frame.payload);
+      this.#followUp(relay, obj);
       return;
     }
-    if (typeof type !== "string" || !MESSAGES.has(type) || MESSAGES.get(type)?.from !== "host") {
+    const type = obj["type"];
+    if (typeof type !== "string" || MESSAGES.get(type)?.from !== "host") {
       const name = (JSON.stringify(type) as string | undefined)?.slice(0, 64) ?? "undefined";
       this.#fail(id, "ENOTSUP", new UnsupportedError(`operation ${name}`), "type");
       return;
@@ -231,7 +232,7 @@ export class ClientSession {
     }
     let message: HostMessage;
     try {
-      message = parseHostMessage(frame.payload);
+      message = hostMessageOf(obj);
     } catch (err) {
       if (!(err instanceof MessageError)) throw err;
       const field = err.field ?? "type";
@@ -243,20 +244,19 @@ export class ClientSession {
     else this.#open(id, op, message);
   }
 
-  #followUp(relay: Relay, payload: Buffer): void {
+  #followUp(relay: Relay, obj: Record<string, unknown>): void {
     let message: HostMessage;
     try {
-      message = parseHostMessage(payload);
+      message = hostMessageOf(obj);
     } catch (err) {
       if (!(err instanceof MessageError)) throw err;
       process.emitWarning(`ignoring a malformed follow-up: ${err.message}`, { code: "MSB_CLIENT" });
       return;
     }
-    if (followUpOf(relay.op, message.type) === undefined) return;
+    const follow = followUpOf(relay.op, message.type);
+    if (follow === undefined) return;
     if (message.type === "stream.cancel") relay.upstream.cancel();
-    else if (relay.upstream.supports(followUpOf(relay.op, message.type)?.feature ?? "")) {
-      relay.upstream.send(message);
-    }
+    else if (relay.upstream.supports(follow.feature)) relay.upstream.send(message);
   }
 
   #open(id: number, op: OperationSpec, message: HostMessage): void {

@@ -256,11 +256,7 @@ export class MicroVm implements AsyncDisposable {
 
   /** Sends a set-up operation (init, net.configure) and waits for its `init.done`. */
   private async setupStep(request: HostMessage, what: string): Promise<void> {
-    await this.agent.call(request, (reply) =>
-      reply.type === "error"
-        ? new AgentError(reply.code, `${what} failed: ${reply.message}`)
-        : new AgentError("EIO", `${what} failed: unexpected ${reply.type}`),
-    );
+    await this.agent.call(request, (reply) => new AgentError(reply.code, `${what} failed: ${reply.message}`));
   }
 }
 
