@@ -138,6 +138,8 @@ export function hostMessageOf(obj: Json): HostMessage {
     case "stream.cancel":
     case "stats":
     case "sup.stats":
+    case "sup.drain":
+    case "sup.detach":
       return { type };
     case "exec.start":
       return execStart(obj);

@@ -138,6 +138,8 @@ export type HostMessage =
   | { readonly type: "stream.cancel" }
   | { readonly type: "stats" }
   | { readonly type: "sup.stats" }
+  | { readonly type: "sup.drain" }
+  | { readonly type: "sup.detach" }
   | NetConfigureMessage;
 
 /** The `error` reply: `code` is errno-style (`ENOENT`...), `field` names the request field that failed. */
@@ -171,6 +173,7 @@ export type AgentMessage =
       readonly streams: number;
       readonly agentStreams: number;
     }
+  | { readonly type: "sup.ok" }
   | ErrorMessage;
 
 /** Longest string field accepted from the guest (error messages, versions). */
@@ -325,6 +328,8 @@ export function parseAgentMessage(payload: Uint8Array): AgentMessage {
         streams: int(obj, "streams", 0, U32),
         agentStreams: int(obj, "agentStreams", 0, U32),
       };
+    case "sup.ok":
+      return { type };
     case "error":
       return {
         type,

@@ -39,7 +39,10 @@ describe("validateSandboxConfig", () => {
     [{ name: "a", image: "x", ports: { "8080": 0 } }, "ports.8080"],
     [{ name: "a", image: "x", network: { policy: "sometimes" } }, "network.policy"],
     [{ name: "a", image: "x", network: { tls: {} } }, "network.tls"],
-    [{ name: "a", image: "x", stopSignal: "SIGINT" }, "stopSignal"],
+    [{ name: "a", image: "x", stopSignal: "SIGNOPE" }, "stopSignal"],
+    [{ name: "a", image: "x", stopSignal: 99 }, "stopSignal"],
+    [{ name: "a", image: "x", maxDurationSecs: 0 }, "maxDurationSecs"],
+    [{ name: "a", image: "x", maxDurationSecs: "5" }, "maxDurationSecs"],
     [{ name: "a", image: "x", memoryMB: 5 }, "memoryMB"],
   ])("rejects %j naming %s", (config, field) => {
     expect(fieldOf(() => validateSandboxConfig(config))).toBe(field);

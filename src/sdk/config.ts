@@ -4,6 +4,7 @@
  * silently ignored. Fields the seed documents that this release does not implement yet are rejected as such.
  */
 import { checkEnvironment } from "./exec-limits.js";
+import { guestSignalNumber } from "../protocol/signals.js";
 import { InvalidConfigError } from "../errors.js";
 import type { PullPolicy } from "../image/image-service.js";
 import { compilePolicy } from "../net/policy/compile.js";
@@ -56,19 +57,20 @@ export interface SandboxConfig {
   readonly network?: NetworkConfig;
   /** Published ports: `{ "8080": 80 }` maps host 127.0.0.1:8080 to guest port 80; `"5353/udp"` for UDP. */
   readonly ports?: PortsConfig;
+  /**
+   * Signal the main process gets when the sandbox stops (`"SIGTERM"`, `"SIGINT"`, `"QUIT"`, a number; default:
+   * the image's `StopSignal`, else SIGTERM). It has {@link STOP_GRACE_MS} to exit before everything is killed.
+   */
+  readonly stopSignal?: string | number;
+  /** The sandbox stops itself this many seconds after it started (its status says why). */
+  readonly maxDurationSecs?: number;
 }
 
+/** How long the main process has after its stop signal before the guest's processes are killed. */
+export const STOP_GRACE_MS = 10_000;
+
 /** Seed fields that a later release implements; rejected rather than ignored. */
-const NOT_YET = [
-  "volumes",
-  "patches",
-  "secrets",
-  "scripts",
-  "logLevel",
-  "quietLogs",
-  "stopSignal",
-  "maxDurationSecs",
-] as const;
+const NOT_YET = ["volumes", "patches", "secrets", "scripts", "logLevel", "quietLogs"] as const;
 
 const KNOWN = new Set<string>([
   "name",
@@ -88,6 +90,8 @@ const KNOWN = new Set<string>([
   "labels",
   "network",
   "ports",
+  "stopSignal",
+  "maxDurationSecs",
 ]);
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
@@ -177,6 +181,15 @@ export function validateSandboxConfig(input: unknown): SandboxConfig {
   }
   compilePolicy(network, { field: "network" });
   parsePorts(config["ports"] as PortsConfig | undefined, "ports");
+  const stopSignal = config["stopSignal"];
+  if (stopSignal !== undefined && guestSignalNumber(stopSignal) === undefined) {
+    fail(
+      "stopSignal",
+      `${JSON.stringify(stopSignal)} is not a signal`,
+      'use a name such as "SIGTERM" or 1-64',
+    );
+  }
+  checkInteger("maxDurationSecs", config["maxDurationSecs"], 1, 10 * 365 * 24 * 3600);
   return config as unknown as SandboxConfig;
 }
 

@@ -1,5 +1,6 @@
 /** How the image's config and the sandbox config combine into the defaults of every exec. */
 import type { ImageConfig } from "../image/image-config.js";
+import { guestSignalNumber } from "../protocol/signals.js";
 import type { SandboxConfig } from "./config.js";
 
 /** Defaults applied to each command run in a sandbox. */
@@ -41,4 +42,9 @@ export function mainProcess(config: SandboxConfig, image: ImageConfig): string[]
   const cmd = config.cmd ?? (config.entrypoint === undefined ? (image.cmd ?? []) : []);
   const argv = [...entrypoint, ...cmd];
   return argv.length > 0 ? argv : undefined;
+}
+
+/** The main process's stop signal: the config's, else the image's `StopSignal` (if valid), else SIGTERM. */
+export function stopSignalOf(config: SandboxConfig, image: ImageConfig): number {
+  return guestSignalNumber(config.stopSignal) ?? guestSignalNumber(image.stopSignal) ?? 15;
 }

@@ -6,6 +6,7 @@ import { rmSync } from "node:fs";
 import { msbPaths } from "../config/paths.js";
 import { InvalidStateError, SandboxNotFoundError } from "../errors.js";
 import { Store } from "../store/store.js";
+import { isLive } from "../store/sandbox-status.js";
 import { processAlive } from "../store/sandbox-repository.js";
 import type { SandboxRecord, SandboxStatus } from "../store/sandbox-repository.js";
 import { sandboxPaths } from "./context.js";
@@ -54,7 +55,7 @@ export async function removeSandbox(home: string, name: string): Promise<void> {
   withStore(home, (store) => {
     const record = store.sandboxes.get(name);
     if (!record) throw new SandboxNotFoundError(name);
-    if (record.status === "running" || record.status === "stopping" || record.status === "creating") {
+    if (isLive(record.status)) {
       throw new InvalidStateError(`sandbox ${name} is ${record.status}: stop it before removing it`);
     }
     if (record.imageDigest) store.images.removeLease(record.imageDigest, `sandbox:${name}`);

@@ -10,6 +10,7 @@ import { msbPaths } from "../config/paths.js";
 import { ExecTimeoutError, InvalidStateError, MsbError, SandboxCrashedError } from "../errors.js";
 import { ImageService } from "../image/image-service.js";
 import { Store } from "../store/store.js";
+import { isLive } from "../store/sandbox-status.js";
 import { processAlive } from "../store/sandbox-repository.js";
 import type { SandboxRecord } from "../store/sandbox-repository.js";
 import { persistableConfig, validateSandboxConfig } from "./config.js";
@@ -339,7 +340,7 @@ async function createIn(
 
 async function replaceExisting(home: string, record: SandboxRecord): Promise<void> {
   const handle = SandboxHandle.load(home, record.name);
-  if (record.status === "running" || record.status === "stopping" || record.status === "creating") {
+  if (isLive(record.status)) {
     await handle.kill();
   }
   await removeSandbox(home, record.name);

@@ -85,6 +85,41 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    // The full status machine (starting, draining) and process identities (pid + start time), so a signal
+    // only ever reaches the process that was recorded. SQLite cannot alter a CHECK: the table is rebuilt.
+    version: 3,
+    name: "sandbox lifecycle",
+    sql: `
+      CREATE TABLE sandboxes_v3 (
+        name             TEXT PRIMARY KEY,
+        id               TEXT NOT NULL UNIQUE,
+        status           TEXT NOT NULL CHECK (status IN
+                           ('creating','starting','running','draining','stopping','stopped','crashed')),
+        config           TEXT NOT NULL,
+        image            TEXT NOT NULL,
+        image_digest     TEXT,
+        labels           TEXT NOT NULL,
+        run_dir          TEXT NOT NULL,
+        supervisor_pid   INTEGER,
+        supervisor_start INTEGER,          -- /proc/<pid>/stat starttime of the supervisor
+        qemu_pid         INTEGER,
+        qemu_start       INTEGER,
+        owner_pid        INTEGER,
+        detached         INTEGER NOT NULL,
+        exit_reason      TEXT,
+        starts           INTEGER NOT NULL DEFAULT 1,  -- boots so far (create counts as the first)
+        created_at       INTEGER NOT NULL,
+        updated_at       INTEGER NOT NULL
+      ) STRICT;
+      INSERT INTO sandboxes_v3 (name, id, status, config, image, image_digest, labels, run_dir, supervisor_pid,
+          qemu_pid, owner_pid, detached, exit_reason, created_at, updated_at)
+        SELECT name, id, status, config, image, image_digest, labels, run_dir, supervisor_pid, qemu_pid,
+          owner_pid, detached, exit_reason, created_at, updated_at FROM sandboxes;
+      DROP TABLE sandboxes;
+      ALTER TABLE sandboxes_v3 RENAME TO sandboxes;
+    `,
+  },
 ];
 
 /** Brings the database to the latest schema. Throws {@link StoreError} if it was written by a newer version. */

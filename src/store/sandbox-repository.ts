@@ -5,10 +5,13 @@
  */
 import type Database from "better-sqlite3";
 import { SandboxExistsError } from "../errors.js";
+import { isRunning } from "../os/process-identity.js";
+import type { ProcessIdentity } from "../os/process-identity.js";
 import { guardStore } from "./database.js";
+import { isLive, RESTARTABLE_STATUSES } from "./sandbox-status.js";
+import type { SandboxStatus } from "./sandbox-status.js";
 
-/** Lifecycle states stored for a sandbox. */
-export type SandboxStatus = "creating" | "running" | "stopping" | "stopped" | "crashed";
+export type { SandboxStatus } from "./sandbox-status.js";
 
 /** A sandbox row. */
 export interface SandboxRecord {
@@ -23,12 +26,17 @@ export interface SandboxRecord {
   /** Directory of the sandbox's sockets (short path: unix socket names are limited). */
   readonly runDir: string;
   readonly supervisorPid: number | undefined;
+  /** The supervisor's start time (`/proc/<pid>/stat`), which proves a pid is still that process. */
+  readonly supervisorStart: number | undefined;
   readonly qemuPid: number | undefined;
+  readonly qemuStart: number | undefined;
   /** The process that created an attached sandbox (its death stops the sandbox). */
   readonly ownerPid: number | undefined;
   readonly detached: boolean;
   /** Why it stopped, when it did (`stopped`, `vm exited with code 1`...). */
   readonly exitReason: string | undefined;
+  /** How many times it has booted (1 after create; each start adds one). */
+  readonly starts: number;
   readonly createdAt: number;
   readonly updatedAt: number;
 }
@@ -36,8 +44,35 @@ export interface SandboxRecord {
 /** Fields of a new row. */
 export type NewSandboxRecord = Omit<
   SandboxRecord,
-  "status" | "createdAt" | "updatedAt" | "supervisorPid" | "qemuPid" | "exitReason"
+  | "status"
+  | "createdAt"
+  | "updatedAt"
+  | "supervisorPid"
+  | "supervisorStart"
+  | "qemuPid"
+  | "qemuStart"
+  | "exitReason"
+  | "starts"
 >;
+
+/** Details recorded with a status. */
+export interface StatusDetails {
+  readonly supervisor?: ProcessIdentity;
+  readonly qemu?: ProcessIdentity;
+  readonly exitReason?: string;
+}
+
+/** The supervisor of a record as a proven identity, if it has one. */
+export function supervisorOf(record: SandboxRecord): ProcessIdentity | undefined {
+  return record.supervisorPid === undefined
+    ? undefined
+    : { pid: record.supervisorPid, startTime: record.supervisorStart };
+}
+
+/** The QEMU process of a record as a proven identity, if it has one. */
+export function qemuOf(record: SandboxRecord): ProcessIdentity | undefined {
+  return record.qemuPid === undefined ? undefined : { pid: record.qemuPid, startTime: record.qemuStart };
+}
 
 interface Row {
   name: string;
@@ -49,17 +84,18 @@ interface Row {
   labels: string;
   run_dir: string;
   supervisor_pid: number | null;
+  supervisor_start: number | null;
   qemu_pid: number | null;
+  qemu_start: number | null;
   owner_pid: number | null;
   detached: number;
   exit_reason: string | null;
+  starts: number;
   created_at: number;
   updated_at: number;
 }
 
-const ALIVE: readonly SandboxStatus[] = ["creating", "running", "stopping"];
-
-/** True when a process with this pid exists (signal 0 probe). */
+/** True when a process with this pid exists (signal 0 probe; a zombie counts: prefer `isRunning`). */
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -80,10 +116,13 @@ function toRecord(row: Row): SandboxRecord {
     labels: JSON.parse(row.labels) as Record<string, string>,
     runDir: row.run_dir,
     supervisorPid: row.supervisor_pid ?? undefined,
+    supervisorStart: row.supervisor_start ?? undefined,
     qemuPid: row.qemu_pid ?? undefined,
+    qemuStart: row.qemu_start ?? undefined,
     ownerPid: row.owner_pid ?? undefined,
     detached: row.detached === 1,
     exitReason: row.exit_reason ?? undefined,
+    starts: row.starts,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -129,29 +168,77 @@ export class SandboxRepository {
     });
   }
 
-  /** Records a status transition (and optionally pids or the exit reason). */
+  /**
+   * Records a status (and optionally process identities or the exit reason). When `from` is given the update is
+   * a compare-and-set: it happens only if the row is in one of those states, and the result says whether it did.
+   */
   setStatus(
     name: string,
     status: SandboxStatus,
-    extra: { supervisorPid?: number; qemuPid?: number; exitReason?: string } = {},
-  ): void {
-    guardStore("cannot update the sandbox status", () => {
-      this.#db
+    details: StatusDetails = {},
+    from?: readonly SandboxStatus[],
+  ): boolean {
+    return guardStore("cannot update the sandbox status", () => {
+      const guard = from === undefined ? "" : ` AND status IN (${from.map(() => "?").join(",")})`;
+      const result = this.#db
         .prepare(
           `UPDATE sandboxes SET status = ?, updated_at = ?,
-             supervisor_pid = COALESCE(?, supervisor_pid), qemu_pid = COALESCE(?, qemu_pid),
+             supervisor_pid = COALESCE(?, supervisor_pid), supervisor_start = COALESCE(?, supervisor_start),
+             qemu_pid = COALESCE(?, qemu_pid), qemu_start = COALESCE(?, qemu_start),
              exit_reason = COALESCE(?, exit_reason)
-           WHERE name = ?`,
+           WHERE name = ?${guard}`,
         )
         .run(
           status,
           Date.now(),
-          extra.supervisorPid ?? null,
-          extra.qemuPid ?? null,
-          extra.exitReason ?? null,
+          details.supervisor?.pid ?? null,
+          details.supervisor?.startTime ?? null,
+          details.qemu?.pid ?? null,
+          details.qemu?.startTime ?? null,
+          details.exitReason ?? null,
           name,
+          ...(from ?? []),
         );
+      return result.changes === 1;
     });
+  }
+
+  /**
+   * Claims a stopped or crashed sandbox for a new boot: `starting`, with no processes, the new owner and mode,
+   * and one more start. Atomic, so of two processes starting the same sandbox only one gets it: returns false
+   * when the row is not restartable (reconciled first, so a dead `running` row counts as crashed).
+   */
+  claimStart(name: string, owner: { ownerPid: number; detached: boolean }): boolean {
+    this.get(name); // reconcile: a row whose processes died becomes crashed, hence restartable
+    return guardStore("cannot start the sandbox", () => {
+      const states = RESTARTABLE_STATUSES.map(() => "?").join(",");
+      const result = this.#db
+        .prepare(
+          `UPDATE sandboxes SET status = 'starting', updated_at = ?, supervisor_pid = NULL,
+             supervisor_start = NULL, qemu_pid = NULL, qemu_start = NULL, exit_reason = NULL,
+             owner_pid = ?, detached = ?, starts = starts + 1
+           WHERE name = ? AND status IN (${states})`,
+        )
+        .run(Date.now(), owner.ownerPid, owner.detached ? 1 : 0, name, ...RESTARTABLE_STATUSES);
+      return result.changes === 1;
+    });
+  }
+
+  /** The sandbox no longer depends on its creator (`detach()`). */
+  setDetached(name: string): void {
+    guardStore("cannot update the sandbox", () => {
+      this.#db
+        .prepare("UPDATE sandboxes SET detached = 1, owner_pid = NULL, updated_at = ? WHERE name = ?")
+        .run(Date.now(), name);
+    });
+  }
+
+  /** The sandbox with this id (one incarnation of a name), reconciled, or undefined. */
+  getById(id: string): SandboxRecord | undefined {
+    const row = guardStore("cannot read the sandbox", () => {
+      return this.#db.prepare("SELECT * FROM sandboxes WHERE id = ?").get(id) as Row | undefined;
+    });
+    return row === undefined ? undefined : this.reconcile(toRecord(row));
   }
 
   /** The sandbox, reconciled with reality, or undefined. */
@@ -177,13 +264,22 @@ export class SandboxRepository {
     });
   }
 
-  /** A row that claims to be alive but whose processes are gone is marked `crashed`. */
+  /**
+   * A row that claims to be alive but whose supervisor is gone (or a zombie, or its pid now belongs to another
+   * process) is marked `crashed`; before the supervisor is recorded, the creator's liveness is what counts.
+   */
   private reconcile(record: SandboxRecord): SandboxRecord {
-    if (!ALIVE.includes(record.status)) return record;
-    const keeper = record.supervisorPid ?? record.ownerPid;
-    if (keeper === undefined || processAlive(keeper)) return record;
-    const exitReason = record.supervisorPid === undefined ? "creator exited" : "supervisor exited";
-    this.setStatus(record.name, "crashed", { exitReason });
+    if (!isLive(record.status)) return record;
+    const supervisor = supervisorOf(record);
+    if (supervisor !== undefined ? isRunning(supervisor) : alive(record.ownerPid)) return record;
+    const exitReason = supervisor === undefined ? "creator exited" : "supervisor exited";
+    if (!this.setStatus(record.name, "crashed", { exitReason }, [record.status])) {
+      return this.get(record.name) ?? record; // it changed under us: read it again
+    }
     return { ...record, status: "crashed", exitReason: record.exitReason ?? exitReason };
   }
+}
+
+function alive(pid: number | undefined): boolean {
+  return pid !== undefined && processAlive(pid);
 }

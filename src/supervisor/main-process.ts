@@ -1,16 +1,35 @@
 /**
  * The sandbox's main process (Docker's entrypoint + cmd): started once at boot, in the background, with its
  * stdout and stderr appended to `main.log` in the run directory. Its exit is logged there; the sandbox keeps
- * running (stop it explicitly).
+ * running (stop it explicitly). On stop, the supervisor sends it the stop signal and gives it a grace period.
  */
 import { createWriteStream } from "node:fs";
 import type { AgentConnection } from "../agent-client/connection.js";
 import { execStartMessage } from "../agent-client/exec.js";
 import type { MainProcessSpec } from "./spec.js";
 
+/** The running main process. */
+export interface MainProcess {
+  /** Sends guest signal `n` to its process group (nothing once it has ended). */
+  signal(n: number): void;
+  /** Resolves when it has ended (exited, failed to start, or lost with the agent). */
+  readonly ended: Promise<void>;
+}
+
 /** Starts `spec` on `agent`, logging to `logPath`. */
-export function startMainProcess(agent: AgentConnection, spec: MainProcessSpec, logPath: string): void {
+export function startMainProcess(
+  agent: AgentConnection,
+  spec: MainProcessSpec,
+  logPath: string,
+): MainProcess {
   const log = createWriteStream(logPath, { flags: "a" });
+  let markEnded = (): void => undefined;
+  const ended = new Promise<void>((resolve) => {
+    markEnded = resolve;
+  });
+  log.once("close", () => {
+    markEnded();
+  });
   const stream = agent.openStream(
     execStartMessage({
       argv: spec.argv,
@@ -35,4 +54,10 @@ export function startMainProcess(agent: AgentConnection, spec: MainProcessSpec, 
       },
     },
   );
+  return {
+    signal(n) {
+      if (!stream.isFinished) stream.send({ type: "exec.signal", signal: n });
+    },
+    ended,
+  };
 }

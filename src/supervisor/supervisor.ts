@@ -10,6 +10,7 @@ import type { Server } from "node:net";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { msbPaths } from "../config/paths.js";
+import { identityOf } from "../os/process-identity.js";
 import { Store } from "../store/store.js";
 import { NetworkStack } from "../net/stack/network-stack.js";
 import { MicroVm } from "../vm/microvm.js";
@@ -85,7 +86,10 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
     server.listen(socketPath, resolve);
   });
   if (spec.main) startMainProcess(vm.agent, spec.main, join(spec.runDir, "main.log"));
-  store.sandboxes.setStatus(spec.name, "running", { supervisorPid: process.pid, qemuPid: vm.pid });
+  store.sandboxes.setStatus(spec.name, "running", {
+    supervisor: identityOf(process.pid),
+    qemu: identityOf(vm.pid),
+  });
   io.report({ ready: true, pid: process.pid, qemuPid: vm.pid, bootMs: Math.round(vm.bootMs) });
 
   io.ownerPipe?.on("close", () => void stop("creator exited"));

@@ -25,6 +25,9 @@ const (
 	TypeStatsResult  = "stats.result"
 	TypeSupStats     = "sup.stats"
 	TypeSupStatsRes  = "sup.stats.result"
+	TypeSupDrain     = "sup.drain"
+	TypeSupDetach    = "sup.detach"
+	TypeSupOk        = "sup.ok"
 	TypeError        = "error"
 
 	TypeFsRead         = "fs.read"

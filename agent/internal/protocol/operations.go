@@ -34,6 +34,8 @@ const (
 	FeatureStats           = "stats"
 	FeatureControlContinue = "control.continue"
 	FeatureSupStats        = "sup.stats"
+	FeatureSupDrain        = "sup.drain"
+	FeatureSupDetach       = "sup.detach"
 	FeatureFs              = "fs"
 )
 
@@ -105,6 +107,9 @@ var Messages = map[string]MessageSpec{
 	TypeStatsResult:  {FromAgent, []string{"streams"}},
 	TypeSupStats:     {FromHost, []string{}},
 	TypeSupStatsRes:  {FromAgent, []string{"clients", "streams", "agentStreams"}},
+	TypeSupDrain:     {FromHost, []string{}},
+	TypeSupDetach:    {FromHost, []string{}},
+	TypeSupOk:        {FromAgent, []string{}},
 	TypeError:        {FromAgent, []string{"code", "message", "field", "error"}},
 
 	TypeFsRead:         {FromHost, []string{"path", "offset", "length", "user"}},
@@ -144,6 +149,10 @@ var Operations = []Operation{
 		Replies: []string{}, Terminal: []string{TypeStatsResult}},
 	{Open: TypeSupStats, Handler: HandlerSupervisor, Feature: FeatureSupStats, Clients: true,
 		FollowUps: []FollowUp{}, Replies: []string{}, Terminal: []string{TypeSupStatsRes}},
+	{Open: TypeSupDrain, Handler: HandlerSupervisor, Feature: FeatureSupDrain, Clients: true,
+		FollowUps: []FollowUp{}, Replies: []string{}, Terminal: []string{TypeSupOk}},
+	{Open: TypeSupDetach, Handler: HandlerSupervisor, Feature: FeatureSupDetach, Clients: true,
+		FollowUps: []FollowUp{}, Replies: []string{}, Terminal: []string{TypeSupOk}},
 	fsOp(TypeFsRead, true, false, true),
 	fsOp(TypeFsWrite, true, true, false),
 	fsOp(TypeFsList, true, false, true),
