@@ -27,6 +27,7 @@ export const MSB_ERROR_CODES = [
   "MSB_ERR_SANDBOX_NOT_FOUND",
   "MSB_ERR_SANDBOX_EXISTS",
   "MSB_ERR_SANDBOX_CRASHED",
+  "MSB_ERR_SANDBOX_STILL_RUNNING",
   "MSB_ERR_IMAGE_REFERENCE",
   "MSB_ERR_IMAGE_NOT_FOUND",
   "MSB_ERR_IMAGE_IN_USE",
@@ -314,6 +315,22 @@ export class SandboxExistsError extends MsbError {
       ...options,
     });
     this.sandbox = name;
+  }
+}
+
+/** The sandbox to start (or remove) is running, or another process is starting it. */
+export class SandboxStillRunningError extends MsbError {
+  /** The sandbox's name. */
+  readonly sandbox: string;
+  /** Its status when the request was refused (`running`, `starting`...). */
+  readonly status: string;
+  constructor(name: string, status: string, options: MsbErrorOptions = {}) {
+    super("MSB_ERR_SANDBOX_STILL_RUNNING", `sandbox ${JSON.stringify(name)} is ${status}`, {
+      hint: "connect to it (Sandbox.get(name) then connect()), or stop it first",
+      ...options,
+    });
+    this.sandbox = name;
+    this.status = status;
   }
 }
 

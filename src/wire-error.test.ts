@@ -24,6 +24,7 @@ import {
   RuntimeNotInstalledError,
   SandboxCrashedError,
   SandboxExistsError,
+  SandboxStillRunningError,
   SandboxNotFoundError,
   SetupError,
   StoreError,
@@ -102,6 +103,11 @@ const samples: readonly (readonly [string, errors.MsbError, Readonly<Record<stri
   ["StoreError", new StoreError("database is locked"), {}],
   ["SandboxNotFoundError", new SandboxNotFoundError("web"), { sandbox: "web" }],
   ["SandboxExistsError", new SandboxExistsError("web"), { sandbox: "web" }],
+  [
+    "SandboxStillRunningError",
+    new SandboxStillRunningError("web", "running"),
+    { sandbox: "web", status: "running" },
+  ],
   ["SandboxCrashedError", new SandboxCrashedError("web", "qemu was killed"), { sandbox: "web" }],
   [
     "ExecTimeoutError",

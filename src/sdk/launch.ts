@@ -29,12 +29,20 @@ export class PendingSupervisor {
   readonly #logFile: string;
   /** A spawn failure (ENOENT, EAGAIN...) that happened before {@link start} listened. */
   #spawnError: Error | undefined;
+  /** Resolves when the process has exited (or could not be spawned). */
+  readonly exited: Promise<void>;
 
   private constructor(child: ChildProcess, logFile: string) {
     this.#child = child;
     this.#logFile = logFile;
-    child.once("error", (err) => {
-      this.#spawnError = err;
+    this.exited = new Promise((resolve) => {
+      child.once("exit", () => {
+        resolve();
+      });
+      child.once("error", (err) => {
+        this.#spawnError = err;
+        if (child.pid === undefined) resolve();
+      });
     });
   }
 

@@ -7,8 +7,10 @@ import { msbPaths } from "../config/paths.js";
 import { InvalidStateError, SandboxNotFoundError } from "../errors.js";
 import { Store } from "../store/store.js";
 import { isLive } from "../store/sandbox-status.js";
-import { processAlive } from "../store/sandbox-repository.js";
+import { signalProcess } from "../os/process-identity.js";
+import { qemuOf, supervisorOf } from "../store/sandbox-repository.js";
 import type { SandboxRecord, SandboxStatus } from "../store/sandbox-repository.js";
+import { LIVE_STATUSES } from "../store/sandbox-status.js";
 import { sandboxPaths } from "./context.js";
 import type { Sandbox } from "./sandbox.js";
 import { waitForExit } from "./wait.js";
@@ -21,6 +23,8 @@ export interface SandboxInfo {
   readonly configJson: string;
   readonly image: string;
   readonly labels: Readonly<Record<string, string>>;
+  /** Why it stopped or crashed (`stopped`, `killed`, `maxDurationSecs (5) reached`, `guest kernel panic (…)`). */
+  readonly exitReason: string | undefined;
   /** Milliseconds since the epoch. */
   readonly createdAt: number;
   readonly updatedAt: number;
@@ -34,6 +38,7 @@ export function toSandboxInfo(record: SandboxRecord): SandboxInfo {
     configJson: record.configJson,
     image: record.image,
     labels: record.labels,
+    exitReason: record.exitReason,
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
   };
@@ -49,17 +54,20 @@ export function withStore<T>(home: string, fn: (store: Store) => T): T {
   }
 }
 
-/** Deletes a sandbox that is not running: row, image lease, disk, logs and run directory. */
-export async function removeSandbox(home: string, name: string): Promise<void> {
+/**
+ * Deletes a sandbox that is not running: row, image lease, disk, logs and run directory. With `id`, only that
+ * incarnation: a sandbox created again under the name is never removed by a stale handle.
+ */
+export async function removeSandbox(home: string, name: string, id?: string): Promise<void> {
   await Promise.resolve();
   withStore(home, (store) => {
     const record = store.sandboxes.get(name);
-    if (!record) throw new SandboxNotFoundError(name);
+    if (!record || (id !== undefined && record.id !== id)) throw new SandboxNotFoundError(name);
     if (isLive(record.status)) {
       throw new InvalidStateError(`sandbox ${name} is ${record.status}: stop it before removing it`);
     }
     if (record.imageDigest) store.images.removeLease(record.imageDigest, `sandbox:${name}`);
-    store.sandboxes.delete(name);
+    store.sandboxes.deleteById(record.id);
     rmSync(sandboxPaths(home, name).dir, { recursive: true, force: true });
     rmSync(record.runDir, { recursive: true, force: true });
   });
@@ -101,6 +109,11 @@ export class SandboxHandle {
     return this.record.labels;
   }
 
+  /** Why it stopped or crashed, when it did. */
+  get exitReason(): string | undefined {
+    return this.record.exitReason;
+  }
+
   /** Creation time in ms since the epoch. */
   get createdAt(): number {
     return this.record.createdAt;
@@ -111,28 +124,46 @@ export class SandboxHandle {
     return this.record.updatedAt;
   }
 
-  /** Stops the sandbox gracefully (SIGTERM to its supervisor) and waits for it. */
-  async stop(): Promise<void> {
-    const pid = this.record.supervisorPid;
-    if (pid === undefined || !processAlive(pid)) return;
-    process.kill(pid, "SIGTERM");
-    await waitForExit(pid);
+  /** The incarnation this handle was read from: it acts on this one only, never on a sandbox that replaced it. */
+  get id(): string {
+    return this.record.id;
   }
 
-  /** Kills the sandbox at once: its supervisor, and with it QEMU. */
+  /**
+   * Stops the sandbox gracefully (SIGTERM to its supervisor, which runs the stop: stop signal, grace period,
+   * power-off) and waits for it. Nothing happens if this incarnation is no longer running.
+   */
+  async stop(): Promise<void> {
+    const supervisor = supervisorOf(this.record);
+    if (supervisor === undefined || !signalProcess(supervisor, "SIGTERM")) return;
+    await waitForExit(supervisor);
+  }
+
+  /**
+   * Kills the sandbox at once: SIGKILL to its supervisor (QEMU dies with it), proven by pid and start time, so a
+   * stale handle never kills a process that is not this incarnation's.
+   */
   async kill(): Promise<void> {
-    let killed = false;
-    for (const pid of [this.record.supervisorPid, this.record.qemuPid]) {
-      if (pid === undefined || !processAlive(pid)) continue;
-      process.kill(pid, "SIGKILL");
-      await waitForExit(pid);
-      killed = true;
-    }
-    if (killed) {
-      withStore(this.#home, (store) => {
-        store.sandboxes.setStatus(this.record.name, "stopped", { exitReason: "killed" });
-      });
-    }
+    const supervisor = supervisorOf(this.record);
+    if (supervisor === undefined || !signalProcess(supervisor, "SIGKILL")) return;
+    await waitForExit(supervisor);
+    const qemu = qemuOf(this.record);
+    if (qemu !== undefined) await waitForExit(qemu, 5_000);
+    withStore(this.#home, (store) => {
+      store.sandboxes.setStatus(this.record.id, "stopped", { exitReason: "killed" }, LIVE_STATUSES);
+    });
+  }
+
+  /** Starts this stopped or crashed sandbox again, attached to this process (see `Sandbox.start`). */
+  async start(): Promise<Sandbox> {
+    const { Sandbox } = await import("./sandbox.js");
+    return Sandbox.start(this.record.name);
+  }
+
+  /** Starts this stopped or crashed sandbox again, detached (see `Sandbox.startDetached`). */
+  async startDetached(): Promise<Sandbox> {
+    const { Sandbox } = await import("./sandbox.js");
+    return Sandbox.startDetached(this.record.name);
   }
 
   /** A live {@link Sandbox} connected to this running sandbox (without owning its lifecycle). */
@@ -143,6 +174,6 @@ export class SandboxHandle {
 
   /** Removes the sandbox (it must be stopped or crashed). */
   remove(): Promise<void> {
-    return removeSandbox(this.#home, this.record.name);
+    return removeSandbox(this.#home, this.record.name, this.record.id);
   }
 }

@@ -3,21 +3,21 @@
  * image if needed, makes the sandbox's root disk, records it, starts its supervisor and connects; any failure
  * on the way removes everything it made (row, directories, processes).
  */
-import { randomBytes } from "node:crypto";
-import { mkdirSync, rmSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { readEnv } from "../config/env.js";
 import { msbPaths } from "../config/paths.js";
 import { ExecTimeoutError, InvalidStateError, MsbError, SandboxCrashedError } from "../errors.js";
 import { ImageService } from "../image/image-service.js";
+import { isRunning, signalProcess } from "../os/process-identity.js";
+import type { ProcessIdentity } from "../os/process-identity.js";
 import { Store } from "../store/store.js";
-import { isLive } from "../store/sandbox-status.js";
-import { processAlive } from "../store/sandbox-repository.js";
+import { supervisorOf } from "../store/sandbox-repository.js";
+import { LIVE_STATUSES } from "../store/sandbox-status.js";
 import type { SandboxRecord } from "../store/sandbox-repository.js";
-import { persistableConfig, validateSandboxConfig } from "./config.js";
+import { validateSandboxConfig } from "./config.js";
 import type { SandboxConfig } from "./config.js";
 import { SupervisorConnection } from "./connection.js";
-import { sandboxPaths, sandboxRunDir } from "./context.js";
-import { execDefaults, mainProcess } from "./defaults.js";
+import { execDefaults } from "./defaults.js";
 import type { ExecDefaults } from "./defaults.js";
 import { toExecRequest } from "./exec-config.js";
 import type { ExecConfig, ExecStreamOptions } from "./exec-config.js";
@@ -26,40 +26,45 @@ import { SandboxFs } from "./sandbox-fs.js";
 import type { SandboxFsOptions } from "./sandbox-fs.js";
 import { ExecOutput } from "./exec-output.js";
 import type { ExitStatus } from "./exec-output.js";
-import { PendingSupervisor } from "./launch.js";
+import { createSandbox, startSandbox } from "./sandbox-boot.js";
+import type { BootedSandbox } from "./sandbox-boot.js";
 import { removeSandbox, SandboxHandle, toSandboxInfo, withStore } from "./sandbox-handle.js";
 import type { SandboxInfo } from "./sandbox-handle.js";
 import { waitForExit } from "./wait.js";
 
 /** What a live handle is made of. */
-interface SandboxInit {
-  readonly name: string;
-  readonly home: string;
-  readonly defaults: ExecDefaults;
-  readonly supervisorPid: number;
-  readonly connection: SupervisorConnection;
+interface SandboxInit extends BootedSandbox {
+  /** This handle stops the sandbox when disposed (it created or started it, and did not detach). */
+  readonly ownsLifecycle: boolean;
 }
 
-/** A running sandbox. Stop it with `stopAndWait()`, or let `await using` do it. */
+/**
+ * A running sandbox. The handle that created or started it owns its lifecycle: stop it with `stopAndWait()`, or
+ * let `await using` do it. A handle from `connect()` (or after `detach()`) leaves the sandbox running.
+ */
 export class Sandbox implements AsyncDisposable {
   readonly #name: string;
+  readonly #id: string;
   readonly #home: string;
   readonly #defaults: ExecDefaults;
-  readonly #supervisorPid: number;
+  readonly #supervisor: ProcessIdentity;
   readonly #connection: SupervisorConnection;
+  #ownsLifecycle: boolean;
   #stopped = false;
 
   private constructor(init: SandboxInit) {
     this.#name = init.name;
+    this.#id = init.id;
     this.#home = init.home;
     this.#defaults = init.defaults;
-    this.#supervisorPid = init.supervisorPid;
+    this.#supervisor = init.supervisor;
     this.#connection = init.connection;
+    this.#ownsLifecycle = init.ownsLifecycle;
   }
 
   /** Creates and starts a sandbox attached to this process (it stops when this process exits). */
   static create(config: SandboxConfig): Promise<Sandbox> {
-    return Sandbox.#create(config, false);
+    return Sandbox.#boot((store, home) => createSandbox(store, home, validateSandboxConfig(config), false));
   }
 
   /**
@@ -67,15 +72,27 @@ export class Sandbox implements AsyncDisposable {
    * `(await Sandbox.get(name)).connect()`; stop it with `stop()` or `msb stop`.
    */
   static createDetached(config: SandboxConfig): Promise<Sandbox> {
-    return Sandbox.#create(config, true);
+    return Sandbox.#boot((store, home) => createSandbox(store, home, validateSandboxConfig(config), true));
   }
 
-  static async #create(config: SandboxConfig, detached: boolean): Promise<Sandbox> {
-    const valid = validateSandboxConfig(config);
+  /**
+   * Starts a stopped or crashed sandbox again from its stored config and its own disk (files written before the
+   * stop are there), attached to this process. Throws `SandboxStillRunningError` if it runs.
+   */
+  static start(name: string): Promise<Sandbox> {
+    return Sandbox.#boot((store, home) => startSandbox(store, home, name, false));
+  }
+
+  /** {@link Sandbox.start}, detached: the sandbox outlives this process. */
+  static startDetached(name: string): Promise<Sandbox> {
+    return Sandbox.#boot((store, home) => startSandbox(store, home, name, true));
+  }
+
+  static async #boot(boot: (store: Store, home: string) => Promise<BootedSandbox>): Promise<Sandbox> {
     const home = readEnv().home;
     const store = Store.open({ path: msbPaths(home).database });
     try {
-      return await createIn(store, home, valid, detached);
+      return new Sandbox({ ...(await boot(store, home)), ownsLifecycle: true });
     } finally {
       store.close();
     }
@@ -83,9 +100,10 @@ export class Sandbox implements AsyncDisposable {
 
   /** @internal Connects to the running sandbox of `record` (used by `SandboxHandle.connect()`). */
   static async connect(home: string, record: SandboxRecord): Promise<Sandbox> {
-    if (record.status !== "running" || record.supervisorPid === undefined) {
+    const supervisor = supervisorOf(record);
+    if (record.status !== "running" || supervisor === undefined) {
       throw new InvalidStateError(`sandbox ${record.name} is ${record.status}, not running`, {
-        hint: "start a new one with Sandbox.create()",
+        hint: "start it again with Sandbox.start(name)",
       });
     }
     const config = JSON.parse(record.configJson) as SandboxConfig;
@@ -94,10 +112,12 @@ export class Sandbox implements AsyncDisposable {
     const connection = await SupervisorConnection.open(record.runDir);
     return new Sandbox({
       name: record.name,
+      id: record.id,
       home,
       defaults: execDefaults(config, image.config),
-      supervisorPid: record.supervisorPid,
+      supervisor,
       connection,
+      ownsLifecycle: false,
     });
   }
 
@@ -123,6 +143,16 @@ export class Sandbox implements AsyncDisposable {
     return this.#name;
   }
 
+  /** The incarnation's id: a sandbox created again under the same name has another. */
+  get id(): string {
+    return this.#id;
+  }
+
+  /** True when this handle stops the sandbox on dispose (it created or started it and has not detached). */
+  get ownsLifecycle(): boolean {
+    return this.#ownsLifecycle;
+  }
+
   /** Runs `cmd` with `args` and collects its output. */
   exec(cmd: string, args: readonly string[] = []): Promise<ExecOutput> {
     return this.execWithConfig({ cmd, args });
@@ -136,7 +166,7 @@ export class Sandbox implements AsyncDisposable {
     try {
       result = await this.#connection.exec(request);
     } catch (err) {
-      throw this.#explain(err);
+      throw await this.#explain(err);
     }
     if (result.timedOut) throw new ExecTimeoutError(request.timeoutMs ?? 0, result);
     return new ExecOutput(result);
@@ -174,7 +204,7 @@ export class Sandbox implements AsyncDisposable {
         maxOutputBytes: request.maxOutputBytes,
       });
     } catch (err) {
-      throw this.#explain(err);
+      throw await this.#explain(err);
     }
   }
 
@@ -211,14 +241,17 @@ export class Sandbox implements AsyncDisposable {
     };
   }
 
-  /** Asks the sandbox to stop (processes get SIGTERM, then SIGKILL; the VM powers off). */
+  /**
+   * Asks the sandbox to stop: its main process gets the stop signal and a grace period, every process is then
+   * terminated and the VM powers off. Resolves once the stop is under way (`stopAndWait()` waits for the end).
+   */
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
     try {
       await this.#connection.requestStop();
     } catch (err) {
-      if (!processAlive(this.#supervisorPid)) return; // already gone
+      if (!isRunning(this.#supervisor)) return; // already gone
       throw err;
     }
   }
@@ -229,119 +262,116 @@ export class Sandbox implements AsyncDisposable {
     return this.wait();
   }
 
-  /** Kills the sandbox at once (no graceful shutdown). */
+  /**
+   * Kills the sandbox at once (no graceful shutdown): SIGKILL to this incarnation's supervisor only, proven by its
+   * start time, so a stale handle never kills a sandbox created later under the same name.
+   */
   async kill(): Promise<void> {
     this.#stopped = true;
-    await SandboxHandle.load(this.#home, this.#name).kill();
+    if (signalProcess(this.#supervisor, "SIGKILL")) await waitForExit(this.#supervisor);
+    this.#connection.close();
+    withStore(this.#home, (store) => {
+      store.sandboxes.setStatus(this.#id, "stopped", { exitReason: "killed" }, LIVE_STATUSES);
+    });
+  }
+
+  /** No new commands are accepted; those running finish; then the sandbox stops (`wait()` for the end). */
+  async drain(): Promise<void> {
+    this.#assertUsable();
+    await this.#callSupervisor({ type: "sup.drain" });
+  }
+
+  /**
+   * From now on the sandbox outlives this handle and the process that created it: disposing the handle only
+   * disconnects. Reach it later with `(await Sandbox.get(name)).connect()`.
+   */
+  async detach(): Promise<void> {
+    this.#assertUsable();
+    await this.#callSupervisor({ type: "sup.detach" });
+    this.#ownsLifecycle = false;
+  }
+
+  /** Stops the sandbox if it runs, then removes everything it persisted (row, disk, logs). */
+  async removePersisted(): Promise<void> {
+    if (isRunning(this.#supervisor)) await this.stopAndWait();
+    this.#stopped = true;
+    this.#connection.close();
+    await removeSandbox(this.#home, this.#name, this.#id);
   }
 
   /** Waits until the sandbox has stopped; `code` 0 for a clean stop, 1 for a crash. */
   async wait(): Promise<ExitStatus> {
-    await waitForExit(this.#supervisorPid);
+    await waitForExit(this.#supervisor, Number.POSITIVE_INFINITY);
     this.#connection.close();
-    const record = SandboxHandle.load(this.#home, this.#name).record;
-    const code = record.status === "stopped" ? 0 : 1;
+    const record = withStore(this.#home, (store) => store.sandboxes.getById(this.#id));
+    const code = record?.status === "stopped" ? 0 : 1;
     return { code, success: code === 0 };
   }
 
-  /** `await using` support: stops the sandbox and waits for it. */
+  /**
+   * `await using` support: a handle that owns the sandbox stops it and waits; any other handle disconnects.
+   * Never throws for a sandbox that is already gone (stopped, crashed or killed).
+   */
   async [Symbol.asyncDispose](): Promise<void> {
-    if (!this.#stopped || processAlive(this.#supervisorPid)) await this.stopAndWait();
+    if (this.#ownsLifecycle && isRunning(this.#supervisor)) await this.stopAndWait();
+    else this.#connection.close();
+  }
+
+  async #callSupervisor(message: { type: "sup.drain" | "sup.detach" }): Promise<void> {
+    try {
+      await this.#connection.call(message);
+    } catch (err) {
+      throw await this.#explain(err);
+    }
   }
 
   #assertUsable(): void {
     if (this.#stopped) throw new InvalidStateError(`sandbox ${this.#name} is stopped`);
     // Only a closed connection needs the database: it tells a crash from a stop.
     if (this.#connection.closedBy === undefined) return;
-    const record = SandboxHandle.load(this.#home, this.#name).record;
+    const record = withStore(this.#home, (store) => store.sandboxes.getById(this.#id));
+    if (record === undefined) throw new InvalidStateError(`sandbox ${this.#name} was removed`);
     if (record.status === "crashed")
       throw new SandboxCrashedError(this.#name, record.exitReason ?? "unknown");
     throw new InvalidStateError(`sandbox ${this.#name} is ${record.status}`);
   }
 
-  #explain(err: unknown): unknown {
-    if (err instanceof MsbError && err.code !== "MSB_ERR_PROTOCOL") return err;
-    const record = SandboxHandle.load(this.#home, this.#name).record;
-    if (record.status === "crashed")
-      return new SandboxCrashedError(this.#name, record.exitReason ?? "unknown");
+  /**
+   * A failure after the supervisor or QEMU died is a {@link SandboxCrashedError}, whatever the connection said
+   * (a protocol error, a lost agent, a closed socket); errors of the operation itself keep their class. The
+   * supervisor records the crash a moment after the agent connection drops, so a lost connection waits (briefly)
+   * for the row to settle.
+   */
+  async #explain(err: unknown): Promise<unknown> {
+    const lost =
+      this.#connection.closedBy !== undefined ||
+      !(err instanceof MsbError) ||
+      err.code === "MSB_ERR_PROTOCOL" ||
+      err.code === "MSB_ERR_VM_EXITED";
+    if (!lost) return err;
+    const record = await settledRecord(this.#home, this.#id, this.#supervisor);
+    if (record?.status === "crashed") {
+      return new SandboxCrashedError(this.#name, record.exitReason ?? "unknown", { cause: err });
+    }
     return err;
   }
 
-  /** @internal */
-  static fromLaunch(init: SandboxInit): Sandbox {
-    return new Sandbox(init);
-  }
 }
 
-async function createIn(
-  store: Store,
+/** How long a lost connection waits for the supervisor to record why. */
+const SETTLE_MS = 3_000;
+
+/** The row of `id` once it no longer says live (or the supervisor is gone), or as it is after {@link SETTLE_MS}. */
+async function settledRecord(
   home: string,
-  config: SandboxConfig,
-  detached: boolean,
-): Promise<Sandbox> {
-  const existing = store.sandboxes.get(config.name);
-  if (existing && config.replace === true) await replaceExisting(home, existing);
-  await using images = await ImageService.open({ store });
-  const image = await images.pull(config.image, {
-    policy: config.pullPolicy ?? "if-missing",
-    ...(config.registryAuth ? { auth: config.registryAuth } : {}),
-  });
-  const id = randomBytes(6).toString("hex");
-  const paths = sandboxPaths(home, config.name);
-  const runDir = sandboxRunDir(home, id);
-  store.sandboxes.insert({
-    name: config.name,
-    id,
-    configJson: persistableConfig(config),
-    image: config.image,
-    imageDigest: image.digest,
-    labels: config.labels ?? {},
-    runDir,
-    ownerPid: process.pid,
-    detached,
-  });
-  let supervisorPid: number | undefined;
-  const holder = `sandbox:${config.name}`;
-  try {
-    mkdirSync(paths.dir, { recursive: true });
-    mkdirSync(runDir, { recursive: true, mode: 0o700 });
-    const pending = PendingSupervisor.spawn({ logFile: paths.supervisorLog, detached });
-    supervisorPid = pending.pid;
-    const disk = await images.createRootDisk({ image: image.digest, path: paths.rootDisk });
-    images.lease(image.digest, holder);
-    const main = mainProcess(config, image.config);
-    const defaults = execDefaults(config, image.config);
-    const launched = await pending.start({
-      name: config.name,
-      home,
-      runDir,
-      rootDisk: disk,
-      cpus: config.cpus ?? 1,
-      memoryMib: config.memoryMib ?? 512,
-      hostname: config.hostname ?? config.name.replace(/[^A-Za-z0-9-]/g, "-").slice(0, 63),
-      detached,
-      ...(config.network ? { network: config.network } : {}),
-      ...(config.ports ? { ports: config.ports } : {}),
-      ...(main ? { main: { argv: main, env: defaults.env, cwd: defaults.cwd, user: defaults.user } } : {}),
-    });
-    supervisorPid = launched.pid;
-    const connection = await SupervisorConnection.open(runDir);
-    return Sandbox.fromLaunch({ name: config.name, home, defaults, supervisorPid, connection });
-  } catch (err) {
-    if (supervisorPid !== undefined && processAlive(supervisorPid)) process.kill(supervisorPid, "SIGKILL");
-    if (supervisorPid !== undefined) await waitForExit(supervisorPid);
-    store.sandboxes.delete(config.name);
-    store.images.removeLease(image.digest, holder);
-    rmSync(paths.dir, { recursive: true, force: true });
-    rmSync(runDir, { recursive: true, force: true });
-    throw err;
+  id: string,
+  supervisor: ProcessIdentity,
+): Promise<SandboxRecord | undefined> {
+  const deadline = Date.now() + SETTLE_MS;
+  for (;;) {
+    const record = withStore(home, (store) => store.sandboxes.getById(id));
+    const settled = record === undefined || !LIVE_STATUSES.includes(record.status) || !isRunning(supervisor);
+    if (settled || Date.now() > deadline) return record;
+    await sleep(50);
   }
-}
-
-async function replaceExisting(home: string, record: SandboxRecord): Promise<void> {
-  const handle = SandboxHandle.load(home, record.name);
-  if (isLive(record.status)) {
-    await handle.kill();
-  }
-  await removeSandbox(home, record.name);
 }

@@ -169,11 +169,12 @@ export class SandboxRepository {
   }
 
   /**
-   * Records a status (and optionally process identities or the exit reason). When `from` is given the update is
-   * a compare-and-set: it happens only if the row is in one of those states, and the result says whether it did.
+   * Records a status (and optionally process identities or the exit reason) of the incarnation `id`: a sandbox
+   * replaced under the same name is never touched. When `from` is given the update is a compare-and-set: it
+   * happens only if the row is in one of those states. The result says whether the row changed.
    */
   setStatus(
-    name: string,
+    id: string,
     status: SandboxStatus,
     details: StatusDetails = {},
     from?: readonly SandboxStatus[],
@@ -186,7 +187,7 @@ export class SandboxRepository {
              supervisor_pid = COALESCE(?, supervisor_pid), supervisor_start = COALESCE(?, supervisor_start),
              qemu_pid = COALESCE(?, qemu_pid), qemu_start = COALESCE(?, qemu_start),
              exit_reason = COALESCE(?, exit_reason)
-           WHERE name = ?${guard}`,
+           WHERE id = ?${guard}`,
         )
         .run(
           status,
@@ -196,7 +197,7 @@ export class SandboxRepository {
           details.qemu?.pid ?? null,
           details.qemu?.startTime ?? null,
           details.exitReason ?? null,
-          name,
+          id,
           ...(from ?? []),
         );
       return result.changes === 1;
@@ -224,12 +225,29 @@ export class SandboxRepository {
     });
   }
 
+  /**
+   * A supervisor records itself as soon as it runs, while the row is still `creating` or `starting`: from then
+   * on its identity, not its creator's, proves the sandbox alive. False when the row is no longer booting (the
+   * creator gave up, or the sandbox was removed or replaced).
+   */
+  recordSupervisor(id: string, supervisor: ProcessIdentity): boolean {
+    return guardStore("cannot record the supervisor", () => {
+      const result = this.#db
+        .prepare(
+          `UPDATE sandboxes SET supervisor_pid = ?, supervisor_start = ?, updated_at = ?
+           WHERE id = ? AND status IN ('creating', 'starting')`,
+        )
+        .run(supervisor.pid, supervisor.startTime ?? null, Date.now(), id);
+      return result.changes === 1;
+    });
+  }
+
   /** The sandbox no longer depends on its creator (`detach()`). */
-  setDetached(name: string): void {
+  setDetached(id: string): void {
     guardStore("cannot update the sandbox", () => {
       this.#db
-        .prepare("UPDATE sandboxes SET detached = 1, owner_pid = NULL, updated_at = ? WHERE name = ?")
-        .run(Date.now(), name);
+        .prepare("UPDATE sandboxes SET detached = 1, owner_pid = NULL, updated_at = ? WHERE id = ?")
+        .run(Date.now(), id);
     });
   }
 
@@ -257,7 +275,14 @@ export class SandboxRepository {
     return rows.map((row) => this.reconcile(toRecord(row)));
   }
 
-  /** Deletes the row. */
+  /** Deletes the incarnation `id` (never a sandbox that replaced it under the same name). */
+  deleteById(id: string): void {
+    guardStore("cannot delete the sandbox", () => {
+      this.#db.prepare("DELETE FROM sandboxes WHERE id = ?").run(id);
+    });
+  }
+
+  /** Deletes the row of `name`. */
   delete(name: string): void {
     guardStore("cannot delete the sandbox", () => {
       this.#db.prepare("DELETE FROM sandboxes WHERE name = ?").run(name);
@@ -273,8 +298,8 @@ export class SandboxRepository {
     const supervisor = supervisorOf(record);
     if (supervisor !== undefined ? isRunning(supervisor) : alive(record.ownerPid)) return record;
     const exitReason = supervisor === undefined ? "creator exited" : "supervisor exited";
-    if (!this.setStatus(record.name, "crashed", { exitReason }, [record.status])) {
-      return this.get(record.name) ?? record; // it changed under us: read it again
+    if (!this.setStatus(record.id, "crashed", { exitReason }, [record.status])) {
+      return this.getById(record.id) ?? record; // it changed under us: read it again
     }
     return { ...record, status: "crashed", exitReason: record.exitReason ?? exitReason };
   }

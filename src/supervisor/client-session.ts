@@ -9,7 +9,7 @@
 import type { Socket } from "node:net";
 import type { AgentConnection } from "../agent-client/connection.js";
 import type { AgentStream } from "../agent-client/stream.js";
-import { InvalidConfigError, StreamLimitError, UnsupportedError } from "../errors.js";
+import { InvalidConfigError, StreamLimitError, UnsupportedError, VmError } from "../errors.js";
 import type { MsbError } from "../errors.js";
 import {
   ControlAssembler,
@@ -50,6 +50,12 @@ export interface SessionHost {
   readonly agent: AgentConnection;
   /** A client asked to stop the sandbox; resolves once the stop is under way. */
   requestStop(): Promise<void>;
+  /** A client asked to drain: no new operations, the running ones finish, then the sandbox stops. */
+  drain(): void;
+  /** A client detached the sandbox from its creator: it no longer stops when the creator exits. */
+  detach(): void;
+  /** Why a new relayed operation is refused now (draining, stopping), or undefined. */
+  refusal(): MsbError | undefined;
   /** Shared counters (the stream bound holds across clients: they all share the agent's session). */
   readonly totals: SessionTotals;
 }
@@ -71,6 +77,14 @@ const LOCAL_HANDLERS: Readonly<Record<string, LocalHandler>> = {
     streams: host.totals.streams,
     agentStreams: host.agent.openStreams,
   }),
+  "sup.drain": (host) => {
+    host.drain();
+    return { type: "sup.ok" };
+  },
+  "sup.detach": (host) => {
+    host.detach();
+    return { type: "sup.ok" };
+  },
 };
 
 /** One connected SDK client. */
@@ -197,9 +211,14 @@ export class ClientSession {
     const message = parseHostMessage(frame.payload);
     if (message.type === "ping") this.#reply(0, { type: "pong", id: message.id });
     else if (message.type === "shutdown") {
-      void this.#host.requestStop().then(() => {
-        this.#reply(0, { type: "shutdown.ack" });
-      });
+      this.#host.requestStop().then(
+        () => {
+          this.#reply(0, { type: "shutdown.ack" });
+        },
+        (err: unknown) => {
+          process.emitWarning(`stop failed: ${(err as Error).message}`, { code: "MSB_CLIENT" });
+        },
+      );
     } else throw new Error(`${message.type} is not a connection-level request`);
   }
 
@@ -261,6 +280,11 @@ export class ClientSession {
 
   #open(id: number, op: OperationSpec, message: HostMessage): void {
     const totals = this.#host.totals;
+    const refused = this.#host.refusal();
+    if (refused !== undefined) {
+      this.#fail(id, "EBUSY", refused);
+      return;
+    }
     if (totals.streams >= MAX_STREAMS_PER_SESSION) {
       this.#fail(id, "EAGAIN", new StreamLimitError(MAX_STREAMS_PER_SESSION));
       return;
@@ -279,7 +303,8 @@ export class ClientSession {
         },
         onAbort: (error) => {
           this.#ended(id, upstream);
-          this.#reply(id, { type: "error", code: "EIO", message: `sandbox agent lost: ${error.message}` });
+          const lost = new VmError("MSB_ERR_VM_EXITED", `sandbox agent lost: ${error.message}`);
+          this.#reply(id, { type: "error", code: "EIO", message: lost.message, error: toWireError(lost) });
         },
       });
     } catch (err) {

@@ -14,6 +14,8 @@ export interface MainProcess {
   signal(n: number): void;
   /** Resolves when it has ended (exited, failed to start, or lost with the agent). */
   readonly ended: Promise<void>;
+  /** True once {@link ended} resolved. */
+  readonly hasEnded: boolean;
 }
 
 /** Starts `spec` on `agent`, logging to `logPath`. */
@@ -23,12 +25,19 @@ export function startMainProcess(
   logPath: string,
 ): MainProcess {
   const log = createWriteStream(logPath, { flags: "a" });
+  let hasEnded = false;
   let markEnded = (): void => undefined;
   const ended = new Promise<void>((resolve) => {
-    markEnded = resolve;
+    markEnded = () => {
+      hasEnded = true;
+      resolve();
+    };
   });
   log.once("close", () => {
     markEnded();
+  });
+  log.on("error", (err) => {
+    process.emitWarning(`main.log: ${err.message}`, { code: "MSB_SUPERVISOR" });
   });
   const stream = agent.openStream(
     execStartMessage({
@@ -59,5 +68,8 @@ export function startMainProcess(
       if (!stream.isFinished) stream.send({ type: "exec.signal", signal: n });
     },
     ended,
+    get hasEnded() {
+      return hasEnded;
+    },
   };
 }

@@ -10,6 +10,8 @@ import type { WireError } from "../wire-error.js";
 /** The supervisor's launch specification. */
 export interface SupervisorSpec {
   readonly name: string;
+  /** The incarnation of `name` this supervisor serves (its database row's id). */
+  readonly id: string;
   /** State directory (`MSB_HOME`). */
   readonly home: string;
   /** Short directory for the sockets and the guest console log. */
@@ -26,6 +28,17 @@ export interface SupervisorSpec {
   readonly ports?: PortsConfig;
   /** The main process (entrypoint + cmd), started in the background at boot; output to `main.log`. */
   readonly main?: MainProcessSpec;
+  /** What a stop does first. */
+  readonly stop: StopSpec;
+  /** The sandbox stops itself this long after it started running (`maxDurationSecs`). */
+  readonly maxDurationMs?: number;
+}
+
+/** How a sandbox stops: its main process gets `signal`, and `graceMs` to exit before the VM powers off. */
+export interface StopSpec {
+  /** Guest signal number (15 for SIGTERM). */
+  readonly signal: number;
+  readonly graceMs: number;
 }
 
 /** The sandbox's main process. */
@@ -52,6 +65,10 @@ export function parseSpec(text: string): SupervisorSpec {
   const value = JSON.parse(text) as Partial<SupervisorSpec>;
   const ok =
     typeof value.name === "string" &&
+    typeof value.id === "string" &&
+    typeof value.stop?.signal === "number" &&
+    typeof value.stop.graceMs === "number" &&
+    (value.maxDurationMs === undefined || typeof value.maxDurationMs === "number") &&
     typeof value.home === "string" &&
     typeof value.runDir === "string" &&
     typeof value.rootDisk?.path === "string" &&

@@ -16,6 +16,10 @@ async function readStdin(): Promise<string> {
 
 /** Runs a supervisor from this process's stdio; resolves with the exit code. */
 export async function superviseFromStdio(): Promise<number> {
+  // The launcher may die at any moment (its end of stdout then breaks): the report is best effort, never fatal.
+  process.stdout.on("error", (err: Error) => {
+    process.emitWarning(`cannot report to the launcher: ${err.message}`, { code: "MSB_SUPERVISOR" });
+  });
   const spec = parseSpec(await readStdin());
   const ownerPipe = spec.detached ? undefined : new Socket({ fd: 3, readable: true, writable: false });
   return runSupervisor(spec, {

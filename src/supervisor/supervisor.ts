@@ -1,8 +1,10 @@
 /**
- * The supervisor: one process per sandbox. It boots the VM, serves SDK clients on a unix socket, records every
- * status transition in SQLite, stops the VM when its creator dies (attached mode, signalled by the owner pipe
- * closing: works even when the creator is SIGKILLed), and marks the sandbox crashed if QEMU dies under it.
- * QEMU runs with pdeathsig, so it never outlives the supervisor either.
+ * The supervisor: one process per sandbox. It records itself in SQLite (pid and start time) before it boots the
+ * VM, serves SDK clients on a unix socket, and leaves every later status change to its {@link SandboxLifecycle}.
+ * In attached mode it watches the owner pipe from the start: when the creator dies (the pipe closes however it
+ * dies), during boot or after, the sandbox stops cleanly and says `stopped`. A VM that ends on its own makes the
+ * sandbox `crashed`, with the reason read from the console. QEMU runs with pdeathsig, so it never outlives the
+ * supervisor either.
  */
 import { rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -10,6 +12,7 @@ import type { Server } from "node:net";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { msbPaths } from "../config/paths.js";
+import { InvalidStateError } from "../errors.js";
 import { identityOf } from "../os/process-identity.js";
 import { Store } from "../store/store.js";
 import { NetworkStack } from "../net/stack/network-stack.js";
@@ -17,21 +20,50 @@ import { MicroVm } from "../vm/microvm.js";
 import { toWireError } from "../wire-error.js";
 import { ClientSession } from "./client-session.js";
 import type { SessionTotals } from "./client-session.js";
+import { crashReason, readTail } from "./crash-reason.js";
+import { SandboxLifecycle } from "./lifecycle.js";
 import { startMainProcess } from "./main-process.js";
 import { CONTROL_SOCKET } from "./spec.js";
 import type { SupervisorReport, SupervisorSpec } from "./spec.js";
 
 /** How the supervisor process talks to its launcher. */
 export interface SupervisorIo {
-  /** Called once: ready, or failed to start. */
+  /** Called once: ready, or failed to start. Must not throw (the launcher may be gone). */
   report(report: SupervisorReport): void;
   /** Attached mode: the read end of the owner pipe; it ends when the creator dies. */
   readonly ownerPipe?: Readable;
 }
 
+const BOOTING = ["creating", "starting"] as const;
+const LIVE = ["creating", "starting", "running", "draining", "stopping"] as const;
+
+function warn(message: string): void {
+  process.emitWarning(message, { code: "MSB_SUPERVISOR" });
+}
+
 /** Runs a sandbox until it stops; resolves with the process exit code. */
 export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Promise<number> {
   const store = Store.open({ path: msbPaths(spec.home).database });
+  const sandboxes = store.sandboxes;
+  if (!sandboxes.recordSupervisor(spec.id, identityOf(process.pid))) {
+    store.close();
+    const error = new InvalidStateError(`sandbox ${spec.name} is no longer being started`);
+    io.report({ ready: false, error: toWireError(error) });
+    return 1;
+  }
+  // Watched from the start: a creator that dies while the VM boots stops the sandbox as soon as it is up.
+  const owner = { gone: false };
+  let onOwnerGone = (): void => {
+    owner.gone = true;
+  };
+  io.ownerPipe?.on("close", () => {
+    onOwnerGone();
+  });
+  io.ownerPipe?.on("error", (err) => {
+    warn(`owner pipe: ${err.message}`);
+  });
+  io.ownerPipe?.resume();
+
   let vm: MicroVm;
   let net: NetworkStack | undefined;
   try {
@@ -53,61 +85,97 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
     });
   } catch (err) {
     net?.close();
-    store.sandboxes.setStatus(spec.name, "crashed", { exitReason: `boot failed: ${(err as Error).message}` });
+    const exitReason = `boot failed: ${(err as Error).message}`;
+    recordSafely(() => sandboxes.setStatus(spec.id, "crashed", { exitReason }, BOOTING));
     store.close();
     // The SDK rethrows it with its class and fields; an error that is not an MsbError becomes a VmError.
     io.report({ ready: false, error: toWireError(err, "MSB_ERR_VM_START") });
     return 1;
   }
+
   const socketPath = join(spec.runDir, CONTROL_SOCKET);
   const sessions = new Set<ClientSession>();
   const totals: SessionTotals = { clients: 0, streams: 0 };
-  let stopping: Promise<void> | undefined;
-  const stop = (reason: string): Promise<void> => {
-    stopping ??= (async () => {
-      store.sandboxes.setStatus(spec.name, "stopping");
+  const main = spec.main ? startMainProcess(vm.agent, spec.main, join(spec.runDir, "main.log")) : undefined;
+  const lifecycle = new SandboxLifecycle({
+    name: spec.name,
+    id: spec.id,
+    sandboxes,
+    shutdownVm: async () => {
       await vm.shutdown();
-      store.sandboxes.setStatus(spec.name, "stopped", { exitReason: reason });
-    })();
-    return stopping;
-  };
+    },
+    main,
+    stop: spec.stop,
+    openStreams: () => totals.streams,
+    warn,
+  });
   const server: Server = createServer((socket) => {
     const session = new ClientSession(socket, {
       agent: vm.agent,
-      requestStop: () => stop("stopped"),
       totals,
+      requestStop: () => lifecycle.stop("stopped"),
+      drain: () => {
+        lifecycle.drain();
+      },
+      detach: () => {
+        onOwnerGone = () => undefined;
+        sandboxes.setDetached(spec.id);
+      },
+      refusal: () => lifecycle.refusal(),
     });
     sessions.add(session);
     socket.once("close", () => sessions.delete(session));
+  });
+  server.on("error", (err) => {
+    warn(`control socket: ${err.message}`);
   });
   rmSync(socketPath, { force: true });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(socketPath, resolve);
   });
-  if (spec.main) startMainProcess(vm.agent, spec.main, join(spec.runDir, "main.log"));
-  store.sandboxes.setStatus(spec.name, "running", {
-    supervisor: identityOf(process.pid),
-    qemu: identityOf(vm.pid),
-  });
+  const recorded = recordSafely(() =>
+    sandboxes.setStatus(spec.id, "running", { qemu: identityOf(vm.pid) }, BOOTING),
+  );
   io.report({ ready: true, pid: process.pid, qemuPid: vm.pid, bootMs: Math.round(vm.bootMs) });
 
-  io.ownerPipe?.on("close", () => void stop("creator exited"));
-  io.ownerPipe?.resume();
-  process.once("SIGTERM", () => void stop("SIGTERM"));
-  process.once("SIGINT", () => void stop("SIGINT"));
+  const stopFor = (reason: string) => () => {
+    lifecycle.stop(reason).catch((err: unknown) => {
+      warn(`stop failed: ${(err as Error).message}`);
+    });
+  };
+  if (!recorded) stopFor("its record changed while it booted (removed or replaced)")();
+  if (owner.gone) stopFor("creator exited")();
+  else onOwnerGone = stopFor("creator exited");
+  process.once("SIGTERM", stopFor("SIGTERM"));
+  process.once("SIGINT", stopFor("SIGINT"));
+  const limit =
+    spec.maxDurationMs === undefined
+      ? undefined
+      : setTimeout(stopFor(`maxDurationSecs (${spec.maxDurationMs / 1000}) reached`), spec.maxDurationMs);
 
   const exit = await vm.exited;
-  if (!stopping) {
-    const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
-    store.sandboxes.setStatus(spec.name, "crashed", { exitReason: `the VM exited unexpectedly (${how})` });
+  clearTimeout(limit);
+  if (!lifecycle.stopRequested) {
+    const exitReason = crashReason(readTail(vm.consoleLog), exit);
+    recordSafely(() => sandboxes.setStatus(spec.id, "crashed", { exitReason }, LIVE));
   } else {
-    await stopping;
+    await lifecycle.stop("stopped");
   }
   for (const session of sessions) session.close();
   server.close();
   net.close();
   rmSync(socketPath, { force: true });
   store.close();
-  return stopping ? 0 : 1;
+  return lifecycle.stopRequested ? 0 : 1;
+}
+
+/** A status write whose failure is logged, not thrown (readers reconcile the row from the live processes). */
+function recordSafely(write: () => boolean): boolean {
+  try {
+    return write();
+  } catch (err) {
+    warn(`cannot record the status: ${(err as Error).message}`);
+    return false;
+  }
 }

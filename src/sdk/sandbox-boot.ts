@@ -1,0 +1,192 @@
+/**
+ * Booting a sandbox, for the first time (`create`) or again from its own disk (`start`). Both end in one
+ * {@link launch}: spawn the supervisor, hand it the spec built from the stored config, wait for it to be ready,
+ * connect. A failed create removes everything it made (row, directories, lease, processes); a failed start
+ * leaves the sandbox `crashed` with the reason, its disk untouched.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdirSync, rmSync } from "node:fs";
+import { SandboxNotFoundError, SandboxStillRunningError } from "../errors.js";
+import type { ImageConfig } from "../image/image-config.js";
+import { ImageService } from "../image/image-service.js";
+import { identityOf } from "../os/process-identity.js";
+import type { ProcessIdentity } from "../os/process-identity.js";
+import { supervisorOf } from "../store/sandbox-repository.js";
+import type { SandboxRecord } from "../store/sandbox-repository.js";
+import { isLive } from "../store/sandbox-status.js";
+import type { Store } from "../store/store.js";
+import type { SupervisorSpec } from "../supervisor/spec.js";
+import type { RootDiskOptions } from "../vm/microvm.js";
+import { STOP_GRACE_MS, validateSandboxConfig } from "./config.js";
+import { persistableConfig } from "./config.js";
+import type { SandboxConfig } from "./config.js";
+import { SupervisorConnection } from "./connection.js";
+import { sandboxPaths, sandboxRunDir } from "./context.js";
+import { execDefaults, mainProcess, stopSignalOf } from "./defaults.js";
+import type { ExecDefaults } from "./defaults.js";
+import { PendingSupervisor } from "./launch.js";
+import { removeSandbox, SandboxHandle } from "./sandbox-handle.js";
+
+/** A sandbox that booted and is connected: what a live `Sandbox` is made of. */
+export interface BootedSandbox {
+  readonly name: string;
+  /** The incarnation (row id): a handle acts on this one, never on a sandbox that replaced it. */
+  readonly id: string;
+  readonly home: string;
+  readonly defaults: ExecDefaults;
+  /** The supervisor, proven by its start time: the only process a handle ever signals. */
+  readonly supervisor: ProcessIdentity;
+  readonly connection: SupervisorConnection;
+}
+
+/** What {@link launch} boots. */
+interface LaunchPlan {
+  readonly store: Store;
+  readonly home: string;
+  readonly record: Pick<SandboxRecord, "name" | "id" | "runDir">;
+  readonly config: SandboxConfig;
+  readonly imageConfig: ImageConfig;
+  readonly rootDisk: RootDiskOptions;
+  readonly detached: boolean;
+  readonly pending: PendingSupervisor;
+}
+
+/** Creates and boots a new sandbox from a validated `config`. */
+export async function createSandbox(
+  store: Store,
+  home: string,
+  config: SandboxConfig,
+  detached: boolean,
+): Promise<BootedSandbox> {
+  const existing = store.sandboxes.get(config.name);
+  if (existing && config.replace === true) await replaceExisting(home, existing);
+  await using images = await ImageService.open({ store });
+  const image = await images.pull(config.image, {
+    policy: config.pullPolicy ?? "if-missing",
+    ...(config.registryAuth ? { auth: config.registryAuth } : {}),
+  });
+  const id = randomBytes(6).toString("hex");
+  const paths = sandboxPaths(home, config.name);
+  const runDir = sandboxRunDir(home, id);
+  store.sandboxes.insert({
+    name: config.name,
+    id,
+    configJson: persistableConfig(config),
+    image: config.image,
+    imageDigest: image.digest,
+    labels: config.labels ?? {},
+    runDir,
+    ownerPid: process.pid,
+    detached,
+  });
+  const holder = `sandbox:${config.name}`;
+  let pending: PendingSupervisor | undefined;
+  try {
+    mkdirSync(paths.dir, { recursive: true });
+    mkdirSync(runDir, { recursive: true, mode: 0o700 });
+    pending = PendingSupervisor.spawn({ logFile: paths.supervisorLog, detached });
+    const rootDisk = await images.createRootDisk({ image: image.digest, path: paths.rootDisk });
+    images.lease(image.digest, holder);
+    const record = { name: config.name, id, runDir };
+    return await launch({
+      store,
+      home,
+      record,
+      config,
+      imageConfig: image.config,
+      rootDisk,
+      detached,
+      pending,
+    });
+  } catch (err) {
+    if (pending !== undefined) {
+      pending.kill();
+      await pending.exited;
+    }
+    store.sandboxes.deleteById(id);
+    store.images.removeLease(image.digest, holder);
+    rmSync(paths.dir, { recursive: true, force: true });
+    rmSync(runDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/**
+ * Boots a stopped or crashed sandbox again from its stored config and its own disk. Throws
+ * {@link SandboxStillRunningError} when it runs (or another process is starting it).
+ */
+export async function startSandbox(
+  store: Store,
+  home: string,
+  name: string,
+  detached: boolean,
+): Promise<BootedSandbox> {
+  const record = store.sandboxes.get(name);
+  if (record === undefined) throw new SandboxNotFoundError(name);
+  if (isLive(record.status)) throw new SandboxStillRunningError(name, record.status);
+  if (!store.sandboxes.claimStart(name, { ownerPid: process.pid, detached })) {
+    throw new SandboxStillRunningError(name, store.sandboxes.get(name)?.status ?? "starting");
+  }
+  let pending: PendingSupervisor | undefined;
+  try {
+    const config = validateSandboxConfig(JSON.parse(record.configJson) as SandboxConfig);
+    await using images = await ImageService.open({ store });
+    const image = images.inspect(record.imageDigest ?? record.image);
+    const paths = sandboxPaths(home, name);
+    mkdirSync(record.runDir, { recursive: true, mode: 0o700 });
+    pending = PendingSupervisor.spawn({ logFile: paths.supervisorLog, detached });
+    const rootDisk: RootDiskOptions = { path: paths.rootDisk, format: "qcow2" };
+    return await launch({
+      store,
+      home,
+      record,
+      config,
+      imageConfig: image.config,
+      rootDisk,
+      detached,
+      pending,
+    });
+  } catch (err) {
+    if (pending !== undefined) {
+      pending.kill();
+      await pending.exited;
+    }
+    const exitReason = `start failed: ${(err as Error).message}`;
+    store.sandboxes.setStatus(record.id, "crashed", { exitReason }, ["starting"]);
+    throw err;
+  }
+}
+
+/** Hands the supervisor its spec, waits for it to be ready, and connects. */
+async function launch(plan: LaunchPlan): Promise<BootedSandbox> {
+  const { config, imageConfig, record, home } = plan;
+  const main = mainProcess(config, imageConfig);
+  const defaults = execDefaults(config, imageConfig);
+  const spec: SupervisorSpec = {
+    name: record.name,
+    id: record.id,
+    home,
+    runDir: record.runDir,
+    rootDisk: plan.rootDisk,
+    cpus: config.cpus ?? 1,
+    memoryMib: config.memoryMib ?? 512,
+    hostname: config.hostname ?? record.name.replace(/[^A-Za-z0-9-]/g, "-").slice(0, 63),
+    detached: plan.detached,
+    stop: { signal: stopSignalOf(config, imageConfig), graceMs: STOP_GRACE_MS },
+    ...(config.maxDurationSecs === undefined ? {} : { maxDurationMs: config.maxDurationSecs * 1000 }),
+    ...(config.network ? { network: config.network } : {}),
+    ...(config.ports ? { ports: config.ports } : {}),
+    ...(main ? { main: { argv: main, env: defaults.env, cwd: defaults.cwd, user: defaults.user } } : {}),
+  };
+  const launched = await plan.pending.start(spec);
+  const row = plan.store.sandboxes.getById(record.id);
+  const supervisor = (row && supervisorOf(row)) ?? identityOf(launched.pid);
+  const connection = await SupervisorConnection.open(record.runDir);
+  return { name: record.name, id: record.id, home, defaults, supervisor, connection };
+}
+
+async function replaceExisting(home: string, record: SandboxRecord): Promise<void> {
+  const handle = SandboxHandle.load(home, record.name);
+  if (isLive(record.status)) await handle.kill();
+  await removeSandbox(home, record.name);
+}

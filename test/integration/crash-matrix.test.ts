@@ -1,0 +1,150 @@
+/**
+ * The crash matrix: SIGKILL of the SDK process, the supervisor or QEMU at a random point of create, exec, stop
+ * and start. After each trial: no QEMU or supervisor process of the state directory is left, every row's status
+ * is true (nothing claims to run), no run directory, sandbox directory or image lease is left without its row,
+ * and the next create with the same name works. `MSB_CRASH_TRIALS` sets the number of trials (default 8;
+ * the issue's figure is 100), `MSB_CRASH_SEED` replays a sequence.
+ */
+import { spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import Database from "better-sqlite3";
+import { expect, it } from "vitest";
+import { Sandbox } from "../../src/index.js";
+import { msbPaths } from "../../src/config/paths.js";
+import { signalProcess } from "../../src/os/process-identity.js";
+import { qemuOf, supervisorOf } from "../../src/store/sandbox-repository.js";
+import { isLive } from "../../src/store/sandbox-status.js";
+import { repoRoot } from "../fixtures/artifacts.js";
+import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
+
+const env = useSandboxEnv();
+const TRIALS = Number(process.env["MSB_CRASH_TRIALS"] ?? 8);
+const SEED = Number(process.env["MSB_CRASH_SEED"] ?? Date.now() % 100_000);
+const VICTIMS = ["sdk", "supervisor", "qemu"] as const;
+const PHASES = ["create", "exec", "stop", "start", "exec2", "stop2"] as const;
+
+/** A small deterministic generator (mulberry32), so a failing sequence can be replayed from its seed. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Pids of QEMU and supervisor processes started for `home` (they carry its MSB_HOME in their environment). */
+function processesOf(home: string, except: number | undefined): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === except || Number(entry) === process.pid) continue;
+    try {
+      const environ = readFileSync(`/proc/${entry}/environ`, "utf8");
+      if (!environ.split("\0").includes(`MSB_HOME=${home}`)) continue;
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      if (!/\) [ZX] /.test(stat)) pids.push(Number(entry));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ESRCH" || code === "EACCES") continue;
+      throw err;
+    }
+  }
+  return pids;
+}
+
+async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) return false;
+    await sleep(50);
+  }
+  return true;
+}
+
+/** What the state directory holds that no row accounts for. */
+async function leaks(home: string): Promise<string[]> {
+  const rows = await Sandbox.list();
+  const records = await Promise.all(rows.map(async (info) => (await Sandbox.get(info.name)).record));
+  const found: string[] = [];
+  for (const record of records) {
+    if (isLive(record.status)) found.push(`${record.name} says ${record.status}`);
+  }
+  const runDirs = new Set(records.map((r) => basename(r.runDir)));
+  const runRoot = join(home, "run");
+  for (const dir of existsSync(runRoot) ? readdirSync(runRoot) : []) {
+    if (!runDirs.has(dir)) found.push(`run/${dir}`);
+  }
+  const names = new Set(records.map((r) => r.name));
+  const sandboxesDir = msbPaths(home).sandboxesDir;
+  for (const dir of existsSync(sandboxesDir) ? readdirSync(sandboxesDir) : []) {
+    if (!names.has(dir)) found.push(`sandboxes/${dir}`);
+  }
+  const db = new Database(msbPaths(home).database, { readonly: true });
+  try {
+    const holders = db.prepare("SELECT holder FROM image_leases").all() as { holder: string }[];
+    for (const { holder } of holders) {
+      if (!names.has(holder.replace(/^sandbox:/, ""))) found.push(`lease ${holder}`);
+    }
+  } finally {
+    db.close();
+  }
+  return found;
+}
+
+it(`survives ${TRIALS} random kills (seed ${SEED})`, { timeout: TRIALS * 120_000 }, async () => {
+  const home = env().home;
+  const next = random(SEED);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
+  const outcomes: string[] = [];
+  for (let trial = 0; trial < TRIALS; trial++) {
+    const victim = pick(VICTIMS);
+    const phase = pick(PHASES);
+    const delayMs = Math.floor(next() * 1500);
+    const name = `crash-${trial % 3}`;
+    const label = `trial ${trial}: kill ${victim} ${delayMs} ms into ${phase}`;
+    const driver = spawn(
+      process.execPath,
+      ["--import", "tsx", "test/fixtures/crash-driver.ts", name, "alpine:latest"],
+      { cwd: repoRoot, stdio: ["ignore", "pipe", "inherit"] },
+    );
+    let out = "";
+    driver.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => driver.once("exit", resolve));
+    const state = { ended: false };
+    void exited.then(() => (state.ended = true));
+    await until(() => out.includes(`phase ${phase}\n`) || state.ended, 120_000);
+    await sleep(delayMs);
+    let killed = "nothing (it had finished)";
+    if (!state.ended) {
+      const record = (await Sandbox.get(name).catch(() => undefined))?.record;
+      const target =
+        victim === "sdk"
+          ? undefined
+          : record && (victim === "supervisor" ? supervisorOf(record) : qemuOf(record));
+      if (victim === "sdk" || target === undefined) {
+        driver.kill("SIGKILL");
+        killed = victim === "sdk" ? "sdk" : `sdk (no ${victim} yet)`;
+      } else {
+        killed = signalProcess(target, "SIGKILL") ? victim : `nothing (${victim} gone)`;
+      }
+    }
+    const code = await exited;
+    const settled = await until(() => processesOf(home, driver.pid).length === 0, 30_000);
+    expect(settled, `${label}: processes left ${processesOf(home, driver.pid).join(",")}`).toBe(true);
+    expect(await leaks(home), label).toEqual([]);
+    const last = out.trim().split("\n").at(-1) ?? "";
+    outcomes.push(`${label} → killed ${killed}; driver ${code} (${last})`);
+
+    // The next create with the same name works, and cleans up after itself.
+    const sandbox = await Sandbox.create({ name, image: "alpine:latest", replace: true });
+    expect((await sandbox.shell("echo ok")).stdout(), label).toBe("ok\n");
+    await sandbox.stopAndWait();
+    await Sandbox.remove(name);
+    expect(await leaks(home), `${label} (after the next create)`).toEqual([]);
+  }
+  process.stdout.write(`crash matrix, seed ${SEED}:\n${outcomes.join("\n")}\n`);
+});
