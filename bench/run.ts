@@ -6,6 +6,7 @@ import { benchBoot } from "./boot.js";
 import { benchExec } from "./exec.js";
 import { benchFs } from "./fs.js";
 import { benchImage } from "./image.js";
+import { benchLifecycle } from "./lifecycle.js";
 import { benchSandbox } from "./sandbox.js";
 import { benchNet } from "./net.js";
 import type { BenchResult } from "./result.js";
@@ -14,6 +15,7 @@ const suites: Record<string, () => Promise<BenchResult[]>> = {
   boot: benchBoot,
   image: benchImage,
   sandbox: benchSandbox,
+  lifecycle: benchLifecycle,
   exec: benchExec,
   fs: benchFs,
   net: benchNet,
