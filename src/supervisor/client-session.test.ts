@@ -25,7 +25,7 @@ interface AgentLog {
   cancelled: number;
 }
 
-function fakeAgent(log: AgentLog): AgentConnection {
+function fakeAgent(log: AgentLog, options: { inputEnds?: boolean } = {}): AgentConnection {
   const agent = {
     hello: { agentVersion: "test", features: ["exec", "stream.cancel"], uptimeMs: 1 },
     openStreams: 0,
@@ -39,7 +39,11 @@ function fakeAgent(log: AgentLog): AgentConnection {
         supports: () => true,
         send: () => undefined,
         grant: () => undefined,
-        write: () => new Promise<void>(() => undefined), // the guest never takes input: credit is not returned
+        // The guest never takes input (credit is not returned), or refuses it once its input ended.
+        write: () =>
+          options.inputEnds === true
+            ? Promise.reject(new Error("input already ended"))
+            : new Promise<void>(() => undefined),
         endInput: () => Promise.resolve(),
       };
     },
@@ -49,7 +53,11 @@ function fakeAgent(log: AgentLog): AgentConnection {
 
 interface Harness {
   readonly client: Socket;
-  readonly host: SessionHost & { drains: number; detaches: number; refuse?: MsbError };
+  readonly host: { agent: AgentConnection } & SessionHost & {
+      drains: number;
+      detaches: number;
+      refuse?: MsbError;
+    };
   readonly log: AgentLog;
   readonly totals: SessionTotals;
   /** Frames received so far. */
@@ -178,6 +186,21 @@ describe("ClientSession with a hostile client", () => {
     for (let i = 0; i < 200 && h.log.cancelled === 0; i++) await sleep(5);
     expect(h.log.cancelled).toBe(1);
     expect(h.totals.clients).toBe(0);
+  });
+
+  it("survives input sent after the end of input (a rejected write is not an unhandled rejection)", async () => {
+    const h = await greeted();
+    h.host.agent = fakeAgent(h.log, { inputEnds: true });
+    h.client.write(
+      encodeFrame(1, FrameKind.CONTROL, json(execStartMessage({ argv: ["cat"], stdin: "pipe" }))),
+    );
+    for (let i = 0; i < 200 && h.log.opened.length === 0; i++) await sleep(5);
+    h.client.write(encodeFrame(1, FrameKind.STDIN));
+    h.client.write(encodeFrame(1, FrameKind.STDIN, Buffer.from("late")));
+    await sleep(50);
+    h.client.write(encodeFrame(3, FrameKind.CONTROL, json({ type: "sup.stats" })));
+    expect(await replyOn(h, 3)).toMatchObject({ type: "sup.stats.result", streams: 1 });
+    h.client.destroy();
   });
 
   it("closes a client that overruns its input window", async () => {

@@ -325,18 +325,23 @@ export class ClientSession {
   #routeInput(frame: Frame): void {
     const relay = this.#relays.get(frame.stream);
     if (relay === undefined) return; // the process already ended: late input is dropped
+    // A write that fails (the stream ended, input after its end) drops the input: the stream's own end, or its
+    // error, is what the client gets. Never an unhandled rejection: that would take the supervisor down.
+    const dropped = (err: unknown): void => {
+      process.emitWarning(`input dropped: ${(err as Error).message}`, { code: "MSB_CLIENT" });
+    };
     if (frame.payload.length === 0) {
-      void relay.upstream.endInput();
+      relay.upstream.endInput().catch(dropped);
       return;
     }
     const n = frame.payload.length;
     if (n > relay.inputBudget) throw new Error(`client overran its input window`);
     relay.inputBudget -= n;
     // AgentStream.write keeps the order of writes and of the end of input.
-    void relay.upstream.write(frame.payload).then(() => {
+    relay.upstream.write(frame.payload).then(() => {
       relay.inputBudget += n;
       // Nothing may follow a stream's terminal reply: once it ended, its input credit is moot.
       if (!relay.upstream.isFinished) this.#send(encodeWindow(frame.stream, n));
-    });
+    }, dropped);
   }
 }
