@@ -56,7 +56,7 @@ interface Harness {
   readonly host: { agent: AgentConnection } & SessionHost & {
       drains: number;
       detaches: number;
-      refuse?: MsbError;
+      refuse: MsbError | undefined;
     };
   readonly log: AgentLog;
   readonly totals: SessionTotals;
@@ -101,6 +101,10 @@ async function harness(): Promise<Harness> {
       resolve();
     }),
   );
+  // The session resets a hostile client: the reset is the expected outcome, checked through `closed`.
+  client.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code !== "ECONNRESET" && err.code !== "EPIPE") throw err;
+  });
   await new Promise<void>((resolve) => client.once("connect", resolve));
   return { client, host, log, totals, frames, closed };
 }
