@@ -79,6 +79,9 @@ describe("msb", () => {
     expect(ls.stdout).toMatch(/bg\s+alpine:latest\s+running/);
     expect((await msb("stop", "bg")).code).toBe(0);
     expect((await msb("ls")).stdout).toMatch(/bg\s+alpine:latest\s+stopped/);
+    expect(await msb("start", "bg")).toMatchObject({ code: 0, stdout: "bg\n" });
+    expect((await msb("exec", "bg", "--", "sh", "-c", 'echo "$WHO"')).stdout).toBe("cli\n");
+    expect((await msb("stop", "bg")).code).toBe(0);
     expect((await msb("rm", "bg")).code).toBe(0);
     expect((await msb("ls", "-q")).stdout).toBe("");
   });
