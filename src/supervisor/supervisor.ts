@@ -18,6 +18,8 @@ import { toWireError } from "../wire-error.js";
 import { ClientSession } from "./client-session.js";
 import type { SessionTotals } from "./client-session.js";
 import { startMainProcess } from "./main-process.js";
+import { samplerFor } from "./metrics-sampler.js";
+import { readEnv } from "../config/env.js";
 import { CONTROL_SOCKET } from "./spec.js";
 import type { SupervisorReport, SupervisorSpec } from "./spec.js";
 
@@ -62,8 +64,10 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
   const socketPath = join(spec.runDir, CONTROL_SOCKET);
   const sessions = new Set<ClientSession>();
   const totals: SessionTotals = { clients: 0, streams: 0 };
+  const sampler = samplerFor(vm, net, { memoryMib: spec.memoryMib, intervalMs: readEnv().metricsIntervalMs });
   let stopping: Promise<void> | undefined;
   const stop = (reason: string): Promise<void> => {
+    sampler.stop();
     stopping ??= (async () => {
       store.sandboxes.setStatus(spec.name, "stopping");
       await vm.shutdown();
@@ -76,6 +80,7 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
       agent: vm.agent,
       requestStop: () => stop("stopped"),
       totals,
+      metrics: () => sampler.sample(),
     });
     sessions.add(session);
     socket.once("close", () => sessions.delete(session));
@@ -92,12 +97,14 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
   });
   io.report({ ready: true, pid: process.pid, qemuPid: vm.pid, bootMs: Math.round(vm.bootMs) });
 
+  sampler.start();
   io.ownerPipe?.on("close", () => void stop("creator exited"));
   io.ownerPipe?.resume();
   process.once("SIGTERM", () => void stop("SIGTERM"));
   process.once("SIGINT", () => void stop("SIGINT"));
 
   const exit = await vm.exited;
+  sampler.stop();
   if (!stopping) {
     const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
     store.sandboxes.setStatus(spec.name, "crashed", { exitReason: `the VM exited unexpectedly (${how})` });

@@ -104,6 +104,19 @@ export class QemuProcess {
     }
   }
 
+  /**
+   * Runs one read-only QMP command (`query-blockstats`...) on a connection of its own, closed afterwards: QEMU
+   * serves one QMP client at a time, so nothing may hold the socket (shutdown's `quit` needs it).
+   */
+  async query(command: `query-${string}`): Promise<unknown> {
+    const qmp = await QmpClient.connect(this.options.qmpSocket);
+    try {
+      return await qmp.execute(command);
+    } finally {
+      qmp.close();
+    }
+  }
+
   /** Waits up to `timeoutMs` for exit; resolves true if it exited. */
   async waitExit(timeoutMs: number): Promise<boolean> {
     if (this.exit) return true;
