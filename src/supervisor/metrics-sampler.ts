@@ -66,8 +66,8 @@ export interface MetricsSamplerOptions {
 const MIN_INTERVAL_MS = 100;
 /** The interval a call waits when no earlier sample is old enough. */
 const FIRST_INTERVAL_MS = 250;
-/** Readings kept for baselines. */
-const KEPT = 3;
+/** Readings kept for baselines at most. */
+const KEPT = 64;
 
 interface Reading {
   /** Monotonic clock (ms). */
@@ -99,7 +99,9 @@ export class MetricsSampler {
   start(): void {
     if (this.#options.intervalMs <= 0 || this.#timer !== undefined || this.#stopped) return;
     this.#timer = setInterval(() => {
-      this.sample().catch((err: unknown) => {
+      // A reading is all a baseline needs; a call in flight takes one anyway.
+      if (this.#inFlight !== undefined) return;
+      this.#read().catch((err: unknown) => {
         if (this.#stopped) return;
         const message = `metrics sample failed: ${(err as Error).message}`;
         if (this.#options.warn) this.#options.warn(message);
@@ -172,8 +174,15 @@ export class MetricsSampler {
       disk: blocks ?? (guest === undefined ? undefined : parseDiskstats(guest.diskstats)),
       net: sources.network() ?? (guest === undefined ? undefined : parseNetDev(guest.netDev)),
     };
-    this.#recent.push(reading);
-    if (this.#recent.length > KEPT) this.#recent.shift();
+    // Keep the newest reading old enough to be a baseline, and the ones after it.
+    const recent = this.#recent;
+    recent.push(reading);
+    while (
+      recent.length > KEPT ||
+      (recent.length > 1 && reading.at - (recent[1]?.at ?? 0) >= MIN_INTERVAL_MS)
+    ) {
+      recent.shift();
+    }
     return reading;
   }
 
