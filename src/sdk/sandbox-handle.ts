@@ -11,6 +11,7 @@ import { processAlive } from "../store/sandbox-repository.js";
 import type { SandboxRecord, SandboxStatus } from "../store/sandbox-repository.js";
 import { sandboxPaths } from "./context.js";
 import type { Sandbox } from "./sandbox.js";
+import type { SandboxMetrics } from "./metrics.js";
 import { waitForExit } from "./wait.js";
 
 /** A sandbox as listed. */
@@ -133,6 +134,12 @@ export class SandboxHandle {
         store.sandboxes.setStatus(this.record.name, "stopped", { exitReason: "killed" });
       });
     }
+  }
+
+  /** A fresh metrics sample of the running sandbox; `InvalidStateError` when it is not running. */
+  async metrics(): Promise<SandboxMetrics> {
+    const { metricsOfRecord } = await import("./metrics.js");
+    return metricsOfRecord(SandboxHandle.load(this.#home, this.record.name).record);
   }
 
   /** A live {@link Sandbox} connected to this running sandbox (without owning its lifecycle). */

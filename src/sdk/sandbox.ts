@@ -27,6 +27,8 @@ import type { SandboxFsOptions } from "./sandbox-fs.js";
 import { ExecOutput } from "./exec-output.js";
 import type { ExitStatus } from "./exec-output.js";
 import { PendingSupervisor } from "./launch.js";
+import { metricsOver, notRunningError } from "./metrics.js";
+import type { SandboxMetrics } from "./metrics.js";
 import { removeSandbox, SandboxHandle, toSandboxInfo, withStore } from "./sandbox-handle.js";
 import type { SandboxInfo } from "./sandbox-handle.js";
 import { waitForExit } from "./wait.js";
@@ -209,6 +211,17 @@ export class Sandbox implements AsyncDisposable {
       agentStreams: sup.agentStreams,
       guestStreams: guest.streams,
     };
+  }
+
+  /** A fresh metrics sample (see {@link SandboxMetrics}); `InvalidStateError` once the sandbox stopped. */
+  async metrics(): Promise<SandboxMetrics> {
+    if (this.#stopped) throw notRunningError(this.#name, "stopped");
+    this.#assertUsable();
+    try {
+      return await metricsOver(this.#connection);
+    } catch (err) {
+      throw this.#explain(err);
+    }
   }
 
   /** Asks the sandbox to stop (processes get SIGTERM, then SIGKILL; the VM powers off). */
