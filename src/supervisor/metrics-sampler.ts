@@ -6,7 +6,7 @@
  *
  * - `cpuPercent`: QEMU's host CPU time over the interval since an earlier sample, in percent of one core. It is
  *   what the sandbox costs the host (vCPUs, device emulation and, under TCG, the translation), and the guest
- *   cannot lie about it. The guest's own figure is `guestCpuPercent`.
+ *   cannot lie about it. The guest's own figure is `guestCpuPercent` (since the last full reading).
  * - `memoryBytes`: the guest's `MemTotal - MemAvailable`. QEMU's RSS only grows (guest pages once touched stay
  *   resident: there is no balloon) and counts the page cache, so it is reported apart as
  *   `memoryHostResidentBytes`. A guest claiming more than its limit is clamped to it.
@@ -16,9 +16,11 @@
  * - `netRxBytes`/`netTxBytes`: the network stack's frames to and from the guest (the host relays every byte).
  * - `uptimeMs`: since QEMU was started.
  *
- * Samples live in memory (the last few, for the CPU interval), never in the database. A periodic sample keeps
- * a recent baseline so a call answers at once; without one (sampling off, or the first call) the call takes
- * a short first interval.
+ * Samples live in memory (the last few, for the CPU interval), never in the database. A background tick (every
+ * `MSB_METRICS_INTERVAL_MS`, default 1 s) reads QEMU's CPU time, one small host file, so `cpuPercent` covers at
+ * most the last interval and a call answers at once; every tenth tick also asks the guest, the baseline of
+ * `guestCpuPercent`. A call always takes a full reading. Without a baseline (sampling off, or the first second)
+ * the call samples over a short first interval of its own.
  */
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -68,12 +70,19 @@ const MIN_INTERVAL_MS = 100;
 const FIRST_INTERVAL_MS = 250;
 /** Readings kept for baselines at most. */
 const KEPT = 64;
+/** Every how many background ticks the guest is asked too (the others read only QEMU's CPU time). */
+const FULL_EVERY = 10;
 
-interface Reading {
+/** QEMU's CPU time at a moment. */
+interface CpuReading {
   /** Monotonic clock (ms). */
   readonly at: number;
-  readonly wallMs: number;
   readonly qemuTicks: number;
+}
+
+/** Every counter at a moment. */
+interface Reading extends CpuReading {
+  readonly wallMs: number;
   readonly rssBytes: number;
   readonly guestCpu: GuestCpu | undefined;
   readonly guestUsedBytes: number | undefined;
@@ -85,7 +94,11 @@ interface Reading {
 export class MetricsSampler {
   readonly #sources: MetricsSources;
   readonly #options: MetricsSamplerOptions;
-  readonly #recent: Reading[] = [];
+  /** Recent readings of QEMU's CPU time (light and full). */
+  readonly #recent: CpuReading[] = [];
+  /** Recent full readings (the guest's CPU baseline). */
+  readonly #recentFull: Reading[] = [];
+  #ticks = 0;
   #inFlight: Promise<SupMetricsResult> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
@@ -99,16 +112,31 @@ export class MetricsSampler {
   start(): void {
     if (this.#options.intervalMs <= 0 || this.#timer !== undefined || this.#stopped) return;
     this.#timer = setInterval(() => {
-      // A reading is all a baseline needs; a call in flight takes one anyway.
+      // A reading is all a baseline needs; a call in flight takes one anyway. Most ticks read only QEMU's CPU
+      // time (one small /proc file); every FULL_EVERY-th asks the guest too, for its CPU baseline.
       if (this.#inFlight !== undefined) return;
+      if (this.#ticks++ % FULL_EVERY !== 0) {
+        this.#tryLight();
+        return;
+      }
       this.#read().catch((err: unknown) => {
-        if (this.#stopped) return;
-        const message = `metrics sample failed: ${(err as Error).message}`;
-        if (this.#options.warn) this.#options.warn(message);
-        else process.emitWarning(message, { code: "MSB_METRICS" });
+        if (!this.#stopped) this.#warn(`metrics sample failed: ${(err as Error).message}`);
       });
     }, this.#options.intervalMs);
     this.#timer.unref();
+  }
+
+  #tryLight(): void {
+    try {
+      retain(this.#recent, this.#cpuReading());
+    } catch (err) {
+      if (!this.#stopped) this.#warn(`metrics sample failed: ${(err as Error).message}`);
+    }
+  }
+
+  #warn(message: string): void {
+    if (this.#options.warn) this.#options.warn(message);
+    else process.emitWarning(message, { code: "MSB_METRICS" });
   }
 
   /** Stops sampling; later calls fail with {@link InvalidStateError}. */
@@ -128,22 +156,30 @@ export class MetricsSampler {
   }
 
   async #sample(): Promise<SupMetricsResult> {
-    let baseline = this.#baseline(performance.now());
+    let baseline = baselineOf(this.#recent, performance.now());
+    let guestBase = baselineOf(this.#recentFull, performance.now());
     if (baseline === undefined) {
-      baseline = await this.#read();
+      baseline = guestBase = await this.#read();
       await sleep(FIRST_INTERVAL_MS);
     }
     const now = await this.#read();
-    return this.#result(now, baseline);
+    return this.#result(now, baseline, guestBase);
   }
 
-  /** The newest kept reading at least {@link MIN_INTERVAL_MS} old. */
-  #baseline(at: number): Reading | undefined {
-    for (let i = this.#recent.length - 1; i >= 0; i--) {
-      const reading = this.#recent[i];
-      if (reading !== undefined && at - reading.at >= MIN_INTERVAL_MS) return reading;
+  /** QEMU's CPU time now. */
+  #cpuReading(): CpuReading {
+    const text = this.#readHost(`/proc/${this.#sources.qemuPid}/stat`);
+    return { at: performance.now(), qemuTicks: processCpuTicks(text) ?? 0 };
+  }
+
+  #readHost(path: string): string {
+    const read = this.#sources.readHostFile ?? ((p: string) => readFileSync(p, "utf8"));
+    try {
+      return read(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") throw notRunning();
+      throw err;
     }
-    return undefined;
   }
 
   async #read(): Promise<Reading> {
@@ -154,46 +190,28 @@ export class MetricsSampler {
       sources.blockstats().then(parseBlockstats, () => undefined),
     ]);
     if (this.#stopped) throw notRunning();
-    const read = sources.readHostFile ?? ((path: string) => readFileSync(path, "utf8"));
-    let statText: string;
-    let statusText: string;
-    try {
-      statText = read(`/proc/${sources.qemuPid}/stat`);
-      statusText = read(`/proc/${sources.qemuPid}/status`);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") throw notRunning();
-      throw err;
-    }
     const reading: Reading = {
-      at: performance.now(),
+      ...this.#cpuReading(),
       wallMs: Date.now(),
-      qemuTicks: processCpuTicks(statText) ?? 0,
-      rssBytes: processRssBytes(statusText) ?? 0,
+      rssBytes: processRssBytes(this.#readHost(`/proc/${sources.qemuPid}/status`)) ?? 0,
       guestCpu: guest === undefined ? undefined : parseGuestCpu(guest.stat),
       guestUsedBytes: guest === undefined ? undefined : parseMeminfo(guest.meminfo)?.usedBytes,
       disk: blocks ?? (guest === undefined ? undefined : parseDiskstats(guest.diskstats)),
       net: sources.network() ?? (guest === undefined ? undefined : parseNetDev(guest.netDev)),
     };
-    // Keep the newest reading old enough to be a baseline, and the ones after it.
-    const recent = this.#recent;
-    recent.push(reading);
-    while (
-      recent.length > KEPT ||
-      (recent.length > 1 && reading.at - (recent[1]?.at ?? 0) >= MIN_INTERVAL_MS)
-    ) {
-      recent.shift();
-    }
+    retain(this.#recent, reading);
+    retain(this.#recentFull, reading);
     return reading;
   }
 
-  #result(now: Reading, base: Reading): SupMetricsResult {
+  #result(now: Reading, base: CpuReading, guestBase: Reading | undefined): SupMetricsResult {
     const limit = this.#sources.memoryLimitBytes;
     const seconds = Math.max(now.at - base.at, 1) / 1000;
     const ticks = Math.max(now.qemuTicks - base.qemuTicks, 0);
     return {
       type: "sup.metrics.result",
       cpuPercent: round2((ticks / USER_HZ / seconds) * 100),
-      guestCpuPercent: round2(guestPercent(base.guestCpu, now.guestCpu)),
+      guestCpuPercent: round2(guestPercent(guestBase?.guestCpu, now.guestCpu)),
       memoryBytes: Math.min(now.guestUsedBytes ?? now.rssBytes, limit),
       memoryLimitBytes: limit,
       memoryHostResidentBytes: now.rssBytes,
@@ -204,6 +222,23 @@ export class MetricsSampler {
       uptimeMs: Math.max(now.wallMs - this.#sources.startedAtMs, 0),
       timestampMs: now.wallMs,
     };
+  }
+}
+
+/** The newest reading of `list` at least {@link MIN_INTERVAL_MS} older than `at`. */
+function baselineOf<T extends CpuReading>(list: readonly T[], at: number): T | undefined {
+  for (let i = list.length - 1; i >= 0; i--) {
+    const reading = list[i];
+    if (reading !== undefined && at - reading.at >= MIN_INTERVAL_MS) return reading;
+  }
+  return undefined;
+}
+
+/** Adds `reading`, keeping the newest reading old enough to be a baseline and the ones after it. */
+function retain<T extends CpuReading>(list: T[], reading: T): void {
+  list.push(reading);
+  while (list.length > KEPT || (list.length > 1 && reading.at - (list[1]?.at ?? 0) >= MIN_INTERVAL_MS)) {
+    list.shift();
   }
 }
 
