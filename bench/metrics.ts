@@ -80,7 +80,7 @@ export async function benchMetrics(): Promise<BenchResult[]> {
         unit: "% core",
         baseline: supOff,
         ratio: supOff > 0 ? supOn / supOff : Number.NaN,
-        note: `${window}; goal <= 0.5% of a core with sampling on`,
+        note: `on ${supOn.toFixed(3)}%, off ${supOff.toFixed(3)}%; ${window}; goal <= 0.5% of a core with sampling on`,
       },
       {
         name: "metrics.idle-qemu-cpu-sampling-on-vs-off",

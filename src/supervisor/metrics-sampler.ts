@@ -70,6 +70,8 @@ const MIN_INTERVAL_MS = 100;
 const FIRST_INTERVAL_MS = 250;
 /** Readings kept for baselines at most. */
 const KEPT = 64;
+/** How long a reading waits for the guest's counters. */
+const GUEST_TIMEOUT_MS = 5000;
 /** Every how many background ticks the guest is asked too (the others read only QEMU's CPU time). */
 const FULL_EVERY = 10;
 
@@ -251,6 +253,23 @@ function guestPercent(base: GuestCpu | undefined, now: GuestCpu | undefined): nu
   return ((total - idle) / total) * now.cpus * 100;
 }
 
+/** `promise`, or an `AgentError` after `ms` (the promise itself keeps running). */
+async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          reject(new AgentError("ETIMEDOUT", `${what} within ${ms} ms`));
+        }, ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function round2(n: number): number {
   return Math.min(Math.round(n * 100) / 100, 1e6);
 }
@@ -268,19 +287,27 @@ export function samplerFor(
   options: { readonly memoryMib: number; readonly intervalMs: number },
 ): MetricsSampler {
   const startedAtMs = Date.now() - Math.round(vm.bootMs);
+  // At most one guest request at a time: a guest that never answers holds one stream, not one per call.
+  let pending: Promise<GuestMetricsResult> | undefined;
+  const askGuest = async (): Promise<GuestMetricsResult> => {
+    const reply = await vm.agent.call(
+      { type: "metrics" },
+      (r) => new AgentError(r.code, `metrics: ${r.message}`),
+    );
+    if (reply.type !== "metrics.result") throw new AgentError("EIO", `metrics: unexpected ${reply.type}`);
+    return reply;
+  };
   return new MetricsSampler(
     {
       qemuPid: vm.pid,
       memoryLimitBytes: options.memoryMib * 1024 * 1024,
       startedAtMs,
-      guest: async () => {
-        if (!vm.agent.hello.features.includes("metrics")) return undefined;
-        const reply = await vm.agent.call(
-          { type: "metrics" },
-          (r) => new AgentError(r.code, `metrics: ${r.message}`),
-        );
-        if (reply.type !== "metrics.result") throw new AgentError("EIO", `metrics: unexpected ${reply.type}`);
-        return reply;
+      guest: () => {
+        if (!vm.agent.hello.features.includes("metrics")) return Promise.resolve(undefined);
+        pending ??= askGuest().finally(() => {
+          pending = undefined;
+        });
+        return withTimeout(pending, GUEST_TIMEOUT_MS, "the guest did not answer metrics");
       },
       blockstats: () => vm.query("query-blockstats"),
       network: () => {

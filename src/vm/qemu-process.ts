@@ -106,14 +106,35 @@ export class QemuProcess {
 
   /**
    * Runs one read-only QMP command (`query-blockstats`...) on a connection of its own, closed afterwards: QEMU
-   * serves one QMP client at a time, so nothing may hold the socket (shutdown's `quit` needs it).
+   * serves one QMP client at a time, so nothing may hold the socket (shutdown's `quit` needs it). Gives up after
+   * `timeoutMs`.
    */
-  async query(command: `query-${string}`): Promise<unknown> {
-    const qmp = await QmpClient.connect(this.options.qmpSocket);
+  async query(command: `query-${string}`, timeoutMs = 2000): Promise<unknown> {
+    const connecting = QmpClient.connect(this.options.qmpSocket);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(new Error(`QMP did not answer ${command} within ${timeoutMs} ms`));
+      }, timeoutMs);
+    });
     try {
-      return await qmp.execute(command);
+      const qmp = await Promise.race([connecting, timeout]);
+      try {
+        return await Promise.race([qmp.execute(command), timeout]);
+      } finally {
+        qmp.close();
+      }
+    } catch (err) {
+      // A connection that comes up after the timeout is closed at once.
+      void connecting.then(
+        (qmp) => {
+          qmp.close();
+        },
+        () => undefined,
+      );
+      throw err;
     } finally {
-      qmp.close();
+      clearTimeout(timer);
     }
   }
 

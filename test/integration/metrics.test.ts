@@ -129,6 +129,12 @@ describe("sandbox metrics", () => {
       const rows = JSON.parse(cli.stdout) as (SandboxMetrics & { name: string })[];
       expect(rows.map((r) => r.name)).toEqual(["metrics"]);
       expect(rows[0]?.memoryLimitBytes).toBe(512 * MIB);
+      const tableOut = await msb("stats", "--no-stream", "metrics");
+      expect(tableOut.code, tableOut.stderr).toBe(0);
+      expect(tableOut.stdout).toMatch(
+        /^NAME +CPU % +MEM USAGE \/ LIMIT +MEM % +NET I\/O +BLOCK I\/O +UPTIME\n/,
+      );
+      expect(tableOut.stdout).toMatch(/\nmetrics +\d+\.\d\d% +[\d.]+MiB \/ 512\.0MiB /);
     } finally {
       await sandbox.stopAndWait();
     }
