@@ -8,9 +8,8 @@ import { readEnv } from "../config/env.js";
 import { InvalidStateError } from "../errors.js";
 import type { SupMetricsResult } from "../protocol/messages.js";
 import type { SandboxRecord } from "../store/sandbox-repository.js";
-import { msbPaths } from "../config/paths.js";
-import { Store } from "../store/store.js";
 import { SupervisorConnection } from "./connection.js";
+import { withStore } from "./sandbox-handle.js";
 
 /** One sample of a running sandbox's resource use. */
 export interface SandboxMetrics {
@@ -103,16 +102,6 @@ export async function allSandboxMetrics(): Promise<Record<string, SandboxMetrics
     }),
   );
   return Object.fromEntries(entries.filter((e) => e !== undefined));
-}
-
-/** Runs `fn` on the store of `home`, closing it afterwards. */
-function withStore<T>(home: string, fn: (store: Store) => T): T {
-  const store = Store.open({ path: msbPaths(home).database });
-  try {
-    return fn(store);
-  } finally {
-    store.close();
-  }
 }
 
 function stoppedMeanwhile(home: string, name: string): boolean {
