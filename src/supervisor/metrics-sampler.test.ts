@@ -66,12 +66,10 @@ describe("MetricsSampler", () => {
       {
         ...sources,
         guest: () =>
-          sources
-            .guest()
-            .then((g) => ({
-              ...(g as GuestMetricsResult),
-              meminfo: `MemTotal: 99999999 kB\nMemAvailable: 0 kB\n`,
-            })),
+          sources.guest().then((g) => ({
+            ...(g as GuestMetricsResult),
+            meminfo: `MemTotal: 99999999 kB\nMemAvailable: 0 kB\n`,
+          })),
         blockstats: () => Promise.reject(new Error("QMP gone")),
       },
       { intervalMs: 0 },
