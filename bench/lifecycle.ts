@@ -28,7 +28,9 @@ export async function benchLifecycle(): Promise<BenchResult[]> {
     // Warm-up: pulls the image, builds its root disk, and leaves a stopped sandbox to start again.
     await (await Sandbox.create({ name: "again", image: "alpine:latest" })).stopAndWait();
     for (let i = 0; i < RUNS; i++) {
-      creates.push(await timeToFirstShell(() => Sandbox.create({ name: `cold-${i}`, image: "alpine:latest" })));
+      creates.push(
+        await timeToFirstShell(() => Sandbox.create({ name: `cold-${i}`, image: "alpine:latest" })),
+      );
       starts.push(await timeToFirstShell(() => Sandbox.start("again")));
     }
     return [

@@ -7,6 +7,7 @@ import { benchExec } from "./exec.js";
 import { benchFs } from "./fs.js";
 import { benchImage } from "./image.js";
 import { benchLifecycle } from "./lifecycle.js";
+import { benchMetrics } from "./metrics.js";
 import { benchSandbox } from "./sandbox.js";
 import { benchNet } from "./net.js";
 import type { BenchResult } from "./result.js";
@@ -19,6 +20,7 @@ const suites: Record<string, () => Promise<BenchResult[]>> = {
   exec: benchExec,
   fs: benchFs,
   net: benchNet,
+  metrics: benchMetrics,
 };
 
 const args = process.argv.slice(2);

@@ -9,7 +9,7 @@
 export * from "./errors.js";
 export * from "./sdk/index.js";
 export { ExecEventType, LogLevel, PolicyAction, PullPolicy } from "./sdk/enums.js";
-export { Mount, Patch, Secret, Volume, VolumeHandle, allSandboxMetrics } from "./sdk/not-yet.js";
+export { Mount, Patch, Secret, Volume, VolumeHandle } from "./sdk/not-yet.js";
 export type { MountConfig, PatchConfig, SecretEntry, SecretEnvOptions, VolumeConfig } from "./sdk/not-yet.js";
 export { NetworkPolicy } from "./net/policy/presets.js";
 export type { NetworkConfig, PolicyRule } from "./net/policy/types.js";

@@ -24,6 +24,11 @@ export interface MsbEnv {
   readonly dnsServers: readonly string[];
   /** Docker's client configuration file (registry credentials): `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`. */
   readonly dockerConfigFile: string;
+  /**
+   * `MSB_METRICS_INTERVAL_MS`: period of the supervisor's background metrics sample (default 1000; `0` turns it
+   * off, and each metrics call then samples over a short interval of its own). Not a whole number: the default.
+   */
+  readonly metricsIntervalMs: number;
   /** `PATH`, split: where external tools (mke2fs, debugfs, qemu-img) are looked up, before the sbin directories. */
   readonly searchPath: readonly string[];
 }
@@ -33,6 +38,10 @@ function list(value: string | undefined): string[] {
     .split(",")
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
+}
+
+function wholeNumber(value: string | undefined): number | undefined {
+  return value !== undefined && /^\d{1,9}$/.test(value) ? Number(value) : undefined;
 }
 
 /** Reads the environment (default: `process.env`) once into a typed, immutable {@link MsbEnv}. */
@@ -48,6 +57,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): MsbEnv {
     ),
     dnsServers: list(env["MSB_DNS_SERVERS"]),
     dockerConfigFile: join(env["DOCKER_CONFIG"] || join(homedir(), ".docker"), "config.json"),
+    metricsIntervalMs: wholeNumber(env["MSB_METRICS_INTERVAL_MS"]) ?? 1000,
     searchPath: (env["PATH"] ?? "").split(delimiter).filter((dir) => dir !== ""),
   });
 }

@@ -138,6 +138,7 @@ export function hostMessageOf(obj: Json): HostMessage {
     case "stream.cancel":
     case "stats":
     case "sup.stats":
+    case "sup.metrics":
     case "sup.drain":
     case "sup.detach":
       return { type };

@@ -138,6 +138,8 @@ export type HostMessage =
   | { readonly type: "stream.cancel" }
   | { readonly type: "stats" }
   | { readonly type: "sup.stats" }
+  | { readonly type: "metrics" }
+  | { readonly type: "sup.metrics" }
   | { readonly type: "sup.drain" }
   | { readonly type: "sup.detach" }
   | NetConfigureMessage;
@@ -174,7 +176,37 @@ export type AgentMessage =
       readonly agentStreams: number;
     }
   | { readonly type: "sup.ok" }
+  | GuestMetricsResult
+  | SupMetricsResult
   | ErrorMessage;
+
+/** The agent's `metrics.result`: raw guest `/proc` text, each at most {@link MAX_PROC_TEXT} characters. */
+export interface GuestMetricsResult {
+  readonly type: "metrics.result";
+  readonly stat: string;
+  readonly meminfo: string;
+  readonly diskstats: string;
+  readonly netDev: string;
+}
+
+/** The supervisor's `sup.metrics.result` (see PROTOCOL.md for where each figure comes from). */
+export interface SupMetricsResult {
+  readonly type: "sup.metrics.result";
+  readonly cpuPercent: number;
+  readonly guestCpuPercent: number;
+  readonly memoryBytes: number;
+  readonly memoryLimitBytes: number;
+  readonly memoryHostResidentBytes: number;
+  readonly diskReadBytes: number;
+  readonly diskWriteBytes: number;
+  readonly netRxBytes: number;
+  readonly netTxBytes: number;
+  readonly uptimeMs: number;
+  readonly timestampMs: number;
+}
+
+/** Longest `/proc` text a `metrics.result` field may carry (the agent cuts each file there). */
+export const MAX_PROC_TEXT = 64 * 1024;
 
 /** Longest string field accepted from the guest (error messages, versions). */
 const MAX_GUEST_STRING = 4096;
@@ -241,6 +273,33 @@ function str(obj: Json, key: string, max = MAX_GUEST_STRING): string {
     throw new MessageError(`field ${key} must be a string of at most ${max} characters`, key);
   }
   return v;
+}
+
+/** A finite number in [0, max] (percentages are not integers). */
+function num(obj: Json, key: string, max: number): number {
+  const v = obj[key];
+  if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || v > max) {
+    throw new MessageError(`field ${key} must be a number in [0, ${max}]`, key);
+  }
+  return v;
+}
+
+function parseSupMetrics(obj: Json): SupMetricsResult {
+  const MS = Number.MAX_SAFE_INTEGER;
+  return {
+    type: "sup.metrics.result",
+    cpuPercent: num(obj, "cpuPercent", 1e6),
+    guestCpuPercent: num(obj, "guestCpuPercent", 1e6),
+    memoryBytes: int(obj, "memoryBytes", 0, MS),
+    memoryLimitBytes: int(obj, "memoryLimitBytes", 0, MS),
+    memoryHostResidentBytes: int(obj, "memoryHostResidentBytes", 0, MS),
+    diskReadBytes: int(obj, "diskReadBytes", 0, MS),
+    diskWriteBytes: int(obj, "diskWriteBytes", 0, MS),
+    netRxBytes: int(obj, "netRxBytes", 0, MS),
+    netTxBytes: int(obj, "netTxBytes", 0, MS),
+    uptimeMs: int(obj, "uptimeMs", 0, MS),
+    timestampMs: int(obj, "timestampMs", 0, MS),
+  };
 }
 
 function bool(obj: Json, key: string): boolean {
@@ -330,6 +389,16 @@ export function parseAgentMessage(payload: Uint8Array): AgentMessage {
       };
     case "sup.ok":
       return { type };
+    case "metrics.result":
+      return {
+        type,
+        stat: str(obj, "stat", MAX_PROC_TEXT),
+        meminfo: str(obj, "meminfo", MAX_PROC_TEXT),
+        diskstats: str(obj, "diskstats", MAX_PROC_TEXT),
+        netDev: str(obj, "netDev", MAX_PROC_TEXT),
+      };
+    case "sup.metrics.result":
+      return parseSupMetrics(obj);
     case "error":
       return {
         type,

@@ -53,7 +53,7 @@ describe("the operation table", () => {
     expect(isReplyOf(exec, "init.done")).toBe(false);
     expect(followUpOf(exec, "stream.cancel")?.feature).toBe("stream.cancel");
     expect(followUpOf(exec, "ping")).toBeUndefined();
-    expect(SUPERVISOR_FEATURES).toEqual(["sup.stats", "sup.drain", "sup.detach"]);
+    expect(SUPERVISOR_FEATURES).toEqual(["sup.stats", "sup.metrics", "sup.drain", "sup.detach"]);
   });
 });
 

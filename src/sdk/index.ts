@@ -2,6 +2,8 @@
 export { Sandbox } from "./sandbox.js";
 export { SandboxHandle } from "./sandbox-handle.js";
 export type { SandboxInfo } from "./sandbox-handle.js";
+export { allSandboxMetrics } from "./metrics.js";
+export type { SandboxMetrics } from "./metrics.js";
 export { ExecOutput } from "./exec-output.js";
 export type { ExitStatus } from "./exec-output.js";
 export { Stdin } from "./exec-config.js";

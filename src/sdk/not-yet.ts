@@ -1,8 +1,8 @@
 /**
  * The rest of the seed's exports, present so code written against the seed compiles and loads: the config
  * builders (`Mount`, `Patch`, `Secret`) build the seed's config objects, and `Sandbox.create` rejects the fields
- * that carry them with an error naming the field until volumes, patches and secrets land; `Volume`, `VolumeHandle`
- * and `allSandboxMetrics` fail with an `UnsupportedError` that says so. Nothing is accepted and ignored.
+ * that carry them with an error naming the field until volumes, patches and secrets land; `Volume` and
+ * `VolumeHandle` fail with an `UnsupportedError` that says so. Nothing is accepted and ignored.
  */
 import { UnsupportedError } from "../errors.js";
 
@@ -149,9 +149,4 @@ export class Volume {
   static remove(name: string): Promise<void> {
     return Promise.reject(notYet("volumes", `volume ${JSON.stringify(name)}`));
   }
-}
-
-/** The metrics of every running sandbox (not in this release yet: rejects with `UnsupportedError`). */
-export function allSandboxMetrics(): Promise<never> {
-  return Promise.reject(notYet("metrics"));
 }

@@ -13,6 +13,7 @@ import type { SandboxRecord, SandboxStatus } from "../store/sandbox-repository.j
 import { LIVE_STATUSES } from "../store/sandbox-status.js";
 import { sandboxPaths } from "./context.js";
 import type { Sandbox } from "./sandbox.js";
+import type { SandboxMetrics } from "./metrics.js";
 import { waitForExit } from "./wait.js";
 
 /** A sandbox as listed. */
@@ -164,6 +165,12 @@ export class SandboxHandle {
   async startDetached(): Promise<Sandbox> {
     const { Sandbox } = await import("./sandbox.js");
     return Sandbox.startDetached(this.record.name);
+  }
+
+  /** A fresh metrics sample of the running sandbox; `InvalidStateError` when it is not running. */
+  async metrics(): Promise<SandboxMetrics> {
+    const { metricsOfRecord } = await import("./metrics.js");
+    return metricsOfRecord(SandboxHandle.load(this.#home, this.record.name).record);
   }
 
   /** A live {@link Sandbox} connected to this running sandbox (without owning its lifecycle). */

@@ -28,6 +28,8 @@ import { ExecOutput } from "./exec-output.js";
 import type { ExitStatus } from "./exec-output.js";
 import { createSandbox, startSandbox } from "./sandbox-boot.js";
 import type { BootedSandbox } from "./sandbox-boot.js";
+import { metricsOver, notRunningError } from "./metrics.js";
+import type { SandboxMetrics } from "./metrics.js";
 import { removeSandbox, SandboxHandle, toSandboxInfo, withStore } from "./sandbox-handle.js";
 import type { SandboxInfo } from "./sandbox-handle.js";
 import { waitForExit } from "./wait.js";
@@ -241,6 +243,17 @@ export class Sandbox implements AsyncDisposable {
     };
   }
 
+  /** A fresh metrics sample (see {@link SandboxMetrics}); `InvalidStateError` once the sandbox stopped. */
+  async metrics(): Promise<SandboxMetrics> {
+    if (this.#stopped) throw notRunningError(this.#name, "stopped");
+    this.#assertUsable();
+    try {
+      return await metricsOver(this.#connection);
+    } catch (err) {
+      throw await this.#explain(err);
+    }
+  }
+
   /**
    * Asks the sandbox to stop: its main process gets the stop signal and a grace period, every process is then
    * terminated and the VM powers off. Resolves once the stop is under way (`stopAndWait()` waits for the end).
@@ -355,7 +368,6 @@ export class Sandbox implements AsyncDisposable {
     }
     return err;
   }
-
 }
 
 /** How long a lost connection waits for the supervisor to record why. */

@@ -88,6 +88,7 @@ async function harness(): Promise<Harness> {
       host.detaches++;
     },
     refusal: () => host.refuse,
+    metrics: () => Promise.reject(new InvalidStateError("no metrics here")),
   };
   const server = createServer((socket) => new ClientSession(socket, host));
   servers.push(server);

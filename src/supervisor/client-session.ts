@@ -9,8 +9,14 @@
 import type { Socket } from "node:net";
 import type { AgentConnection } from "../agent-client/connection.js";
 import type { AgentStream } from "../agent-client/stream.js";
-import { InvalidConfigError, StreamLimitError, UnsupportedError, VmError } from "../errors.js";
-import type { MsbError } from "../errors.js";
+import {
+  InvalidConfigError,
+  InvalidStateError,
+  MsbError,
+  StreamLimitError,
+  UnsupportedError,
+  VmError,
+} from "../errors.js";
 import {
   ControlAssembler,
   FrameDecoder,
@@ -58,6 +64,8 @@ export interface SessionHost {
   refusal(): MsbError | undefined;
   /** Shared counters (the stream bound holds across clients: they all share the agent's session). */
   readonly totals: SessionTotals;
+  /** A metrics sample (`sup.metrics`); rejects with an `MsbError` when the sandbox is not running. */
+  metrics(): Promise<AgentMessage>;
 }
 
 interface Relay {
@@ -67,8 +75,8 @@ interface Relay {
   inputBudget: number;
 }
 
-/** Operations the supervisor answers itself, by opening type. */
-type LocalHandler = (host: SessionHost) => AgentMessage;
+/** Operations the supervisor answers itself, by opening type (a rejection is sent as the typed error). */
+type LocalHandler = (host: SessionHost) => AgentMessage | Promise<AgentMessage>;
 
 const LOCAL_HANDLERS: Readonly<Record<string, LocalHandler>> = {
   "sup.stats": (host) => ({
@@ -85,6 +93,7 @@ const LOCAL_HANDLERS: Readonly<Record<string, LocalHandler>> = {
     host.detach();
     return { type: "sup.ok" };
   },
+  "sup.metrics": (host) => host.metrics(),
 };
 
 /** One connected SDK client. */
@@ -259,8 +268,25 @@ export class ClientSession {
       return;
     }
     const local = op.handler === "supervisor" ? LOCAL_HANDLERS[op.open] : undefined;
-    if (local !== undefined) this.#reply(id, local(this.#host));
+    if (local !== undefined) this.#answer(id, local(this.#host));
     else this.#open(id, op, message);
+  }
+
+  /** Sends a local handler's answer; an asynchronous one that fails is sent as its typed error. */
+  #answer(id: number, answer: AgentMessage | Promise<AgentMessage>): void {
+    if (!(answer instanceof Promise)) {
+      this.#reply(id, answer);
+      return;
+    }
+    answer.then(
+      (message) => {
+        this.#reply(id, message);
+      },
+      (err: unknown) => {
+        const error = err instanceof MsbError ? err : new InvalidStateError(String(err), { cause: err });
+        this.#fail(id, "EIO", error);
+      },
+    );
   }
 
   #followUp(relay: Relay, obj: Record<string, unknown>): void {

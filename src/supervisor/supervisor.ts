@@ -23,6 +23,8 @@ import type { SessionTotals } from "./client-session.js";
 import { crashReason, readTail } from "./crash-reason.js";
 import { SandboxLifecycle } from "./lifecycle.js";
 import { startMainProcess } from "./main-process.js";
+import { samplerFor } from "./metrics-sampler.js";
+import { readEnv } from "../config/env.js";
 import { CONTROL_SOCKET } from "./spec.js";
 import type { SupervisorReport, SupervisorSpec } from "./spec.js";
 
@@ -96,12 +98,14 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
   const socketPath = join(spec.runDir, CONTROL_SOCKET);
   const sessions = new Set<ClientSession>();
   const totals: SessionTotals = { clients: 0, streams: 0 };
+  const sampler = samplerFor(vm, net, { memoryMib: spec.memoryMib, intervalMs: readEnv().metricsIntervalMs });
   const main = spec.main ? startMainProcess(vm.agent, spec.main, join(spec.runDir, "main.log")) : undefined;
   const lifecycle = new SandboxLifecycle({
     name: spec.name,
     id: spec.id,
     sandboxes,
     shutdownVm: async () => {
+      sampler.stop();
       await vm.shutdown();
     },
     main,
@@ -122,6 +126,7 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
         sandboxes.setDetached(spec.id);
       },
       refusal: () => lifecycle.refusal(),
+      metrics: () => sampler.sample(),
     });
     sessions.add(session);
     socket.once("close", () => sessions.delete(session));
@@ -154,7 +159,10 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
       ? undefined
       : setTimeout(stopFor(`maxDurationSecs (${spec.maxDurationMs / 1000}) reached`), spec.maxDurationMs);
 
+  sampler.start();
+
   const exit = await vm.exited;
+  sampler.stop();
   clearTimeout(limit);
   if (!lifecycle.stopRequested) {
     const exitReason = crashReason(readTail(vm.consoleLog), exit);

@@ -186,6 +186,12 @@ export class MicroVm implements AsyncDisposable {
     return this.qemu.pid;
   }
 
+  /** Runs a read-only QMP query (`query-blockstats`...) and resolves with its `return` value (unchecked JSON). */
+  async query(command: `query-${string}`): Promise<unknown> {
+    this.assertRunning("query QEMU");
+    return await this.qemu.query(command);
+  }
+
   /** Resolves when QEMU has exited, for any reason. */
   get exited(): Promise<VmExit> {
     return this.qemu.exited;

@@ -104,6 +104,40 @@ export class QemuProcess {
     }
   }
 
+  /**
+   * Runs one read-only QMP command (`query-blockstats`...) on a connection of its own, closed afterwards: QEMU
+   * serves one QMP client at a time, so nothing may hold the socket (shutdown's `quit` needs it). Gives up after
+   * `timeoutMs`.
+   */
+  async query(command: `query-${string}`, timeoutMs = 2000): Promise<unknown> {
+    const connecting = QmpClient.connect(this.options.qmpSocket);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(new Error(`QMP did not answer ${command} within ${timeoutMs} ms`));
+      }, timeoutMs);
+    });
+    try {
+      const qmp = await Promise.race([connecting, timeout]);
+      try {
+        return await Promise.race([qmp.execute(command), timeout]);
+      } finally {
+        qmp.close();
+      }
+    } catch (err) {
+      // A connection that comes up after the timeout is closed at once.
+      void connecting.then(
+        (qmp) => {
+          qmp.close();
+        },
+        () => undefined,
+      );
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Waits up to `timeoutMs` for exit; resolves true if it exited. */
   async waitExit(timeoutMs: number): Promise<boolean> {
     if (this.exit) return true;

@@ -23,6 +23,10 @@ const (
 	TypeStreamCancel = "stream.cancel"
 	TypeStats        = "stats"
 	TypeStatsResult  = "stats.result"
+	TypeMetrics      = "metrics"
+	TypeMetricsRes   = "metrics.result"
+	TypeSupMetrics   = "sup.metrics"
+	TypeSupMetricsRs = "sup.metrics.result"
 	TypeSupStats     = "sup.stats"
 	TypeSupStatsRes  = "sup.stats.result"
 	TypeSupDrain     = "sup.drain"
@@ -180,6 +184,19 @@ type StatsResult struct {
 	Type    string `json:"type"`
 	Streams int    `json:"streams"`
 }
+
+// MetricsResult answers metrics: the guest's own counters, as the raw text of /proc/stat, /proc/meminfo,
+// /proc/diskstats and /proc/net/dev, each cut at MaxProcText bytes. The host parses them strictly.
+type MetricsResult struct {
+	Type      string `json:"type"`
+	Stat      string `json:"stat"`
+	Meminfo   string `json:"meminfo"`
+	Diskstats string `json:"diskstats"`
+	NetDev    string `json:"netDev"`
+}
+
+// MaxProcText bounds each /proc file carried by metrics.result.
+const MaxProcText = 64 << 10
 
 // ErrorMsg is the terminal message of a failed operation.
 type ErrorMsg struct {

@@ -32,6 +32,8 @@ const (
 	FeatureExecTty         = "exec.tty"
 	FeatureStreamCancel    = "stream.cancel"
 	FeatureStats           = "stats"
+	FeatureMetrics         = "metrics"
+	FeatureSupMetrics      = "sup.metrics"
 	FeatureControlContinue = "control.continue"
 	FeatureSupStats        = "sup.stats"
 	FeatureSupDrain        = "sup.drain"
@@ -105,8 +107,12 @@ var Messages = map[string]MessageSpec{
 	TypeStreamCancel: {FromHost, []string{}},
 	TypeStats:        {FromHost, []string{}},
 	TypeStatsResult:  {FromAgent, []string{"streams"}},
+	TypeMetrics:      {FromHost, []string{}},
+	TypeMetricsRes:   {FromAgent, []string{"stat", "meminfo", "diskstats", "netDev"}},
 	TypeSupStats:     {FromHost, []string{}},
 	TypeSupStatsRes:  {FromAgent, []string{"clients", "streams", "agentStreams"}},
+	TypeSupMetrics:   {FromHost, []string{}},
+	TypeSupMetricsRs: {FromAgent, supMetricsFields},
 	TypeSupDrain:     {FromHost, []string{}},
 	TypeSupDetach:    {FromHost, []string{}},
 	TypeSupOk:        {FromAgent, []string{}},
@@ -125,6 +131,11 @@ var Messages = map[string]MessageSpec{
 	TypeFsDone:         {FromAgent, []string{"bytes"}},
 	TypeFsStatResult:   {FromAgent, []string{"kind", "size", "mode", "uid", "gid", "readonly", "modified", "created", "target"}},
 }
+
+// supMetricsFields are the fields of sup.metrics.result (the supervisor's answer; the agent never sends it).
+var supMetricsFields = []string{"cpuPercent", "guestCpuPercent", "memoryBytes", "memoryLimitBytes",
+	"memoryHostResidentBytes", "diskReadBytes", "diskWriteBytes", "netRxBytes", "netTxBytes", "uptimeMs",
+	"timestampMs"}
 
 // Connection lists the stream-0 requests.
 var Connection = []ConnRequest{
@@ -147,8 +158,12 @@ var Operations = []Operation{
 		Replies: []string{TypeExecStarted}, Terminal: []string{TypeExecExited}, Input: true, Output: true},
 	{Open: TypeStats, Handler: HandlerAgent, Feature: FeatureStats, Clients: true, FollowUps: []FollowUp{},
 		Replies: []string{}, Terminal: []string{TypeStatsResult}},
+	{Open: TypeMetrics, Handler: HandlerAgent, Feature: FeatureMetrics, FollowUps: []FollowUp{},
+		Replies: []string{}, Terminal: []string{TypeMetricsRes}},
 	{Open: TypeSupStats, Handler: HandlerSupervisor, Feature: FeatureSupStats, Clients: true,
 		FollowUps: []FollowUp{}, Replies: []string{}, Terminal: []string{TypeSupStatsRes}},
+	{Open: TypeSupMetrics, Handler: HandlerSupervisor, Feature: FeatureSupMetrics, Clients: true,
+		FollowUps: []FollowUp{}, Replies: []string{}, Terminal: []string{TypeSupMetricsRs}},
 	{Open: TypeSupDrain, Handler: HandlerSupervisor, Feature: FeatureSupDrain, Clients: true,
 		FollowUps: []FollowUp{}, Replies: []string{}, Terminal: []string{TypeSupOk}},
 	{Open: TypeSupDetach, Handler: HandlerSupervisor, Feature: FeatureSupDetach, Clients: true,
@@ -181,7 +196,7 @@ func fsOp(open string, cancellable, input, output bool, terminal ...string) Oper
 
 // AgentFeatures are the features this agent lists in its HELLO.
 var AgentFeatures = []string{FeatureExec, FeatureNet, FeatureExecTty, FeatureStreamCancel, FeatureStats,
-	FeatureControlContinue, FeatureFs}
+	FeatureControlContinue, FeatureFs, FeatureMetrics}
 
 // OperationFor returns the operation opened by messages of type typ, or nil.
 func OperationFor(typ string) *Operation {
@@ -222,6 +237,8 @@ var MessageStructs = map[string]any{
 	TypeStreamCancel: Simple{},
 	TypeStats:        Simple{},
 	TypeStatsResult:  StatsResult{},
+	TypeMetrics:      Simple{},
+	TypeMetricsRes:   MetricsResult{},
 	TypeError:        ErrorMsg{},
 
 	TypeFsRead:         FsRead{},

@@ -19,7 +19,7 @@ func (c *testClient) control(s *cstream, msg map[string]any) {
 			c.t.Errorf("stream %d: exec.exited before both output channels ended", s.id)
 		}
 	case protocol.TypeError, protocol.TypeInitDone, protocol.TypeStatsResult, protocol.TypeFsDone,
-		protocol.TypeFsStatResult:
+		protocol.TypeFsStatResult, protocol.TypeMetricsRes:
 	default:
 		c.t.Errorf("stream %d: unexpected message %v", s.id, msg)
 		return

@@ -17,6 +17,7 @@ var handlers = map[string]opHandler{
 	protocol.TypeNetConfigure: startNetConfigure,
 	protocol.TypeExecStart:    startExec,
 	protocol.TypeStats:        startStats,
+	protocol.TypeMetrics:      startMetrics,
 
 	protocol.TypeFsRead:         startFs(parseFsRead),
 	protocol.TypeFsWrite:        startFs(parseFsWrite),
