@@ -18,6 +18,8 @@ export interface LaunchedSupervisor {
   readonly pid: number;
   readonly qemuPid: number;
   readonly bootMs: number;
+  /** Warnings the supervisor logged while booting. */
+  readonly warnings: readonly string[];
 }
 
 /**
@@ -94,7 +96,12 @@ export class PendingSupervisor {
       const owner = child.stdio[3] as Socket | null | undefined;
       owner?.unref();
       child.unref();
-      return { pid: report.pid, qemuPid: report.qemuPid, bootMs: report.bootMs };
+      return {
+        pid: report.pid,
+        qemuPid: report.qemuPid,
+        bootMs: report.bootMs,
+        warnings: report.warnings ?? [],
+      };
     } catch (err) {
       this.kill();
       throw err;

@@ -30,6 +30,9 @@ import { PendingSupervisor } from "./launch.js";
 import { removeSandbox, SandboxHandle, toSandboxInfo, withStore } from "./sandbox-handle.js";
 import type { SandboxInfo } from "./sandbox-handle.js";
 import { waitForExit } from "./wait.js";
+import { relaySandboxWarnings } from "./sandbox-warnings.js";
+import { readSandboxLogs } from "./logs.js";
+import type { LogsOptions } from "./logs.js";
 
 /** What a live handle is made of. */
 interface SandboxInit {
@@ -211,6 +214,15 @@ export class Sandbox implements AsyncDisposable {
     };
   }
 
+  /**
+   * The sandbox's logs (beyond the seed): the main process's output by default, or `source: "console"` /
+   * `"supervisor"`; `tail` keeps the last lines. Still readable after the sandbox stopped.
+   */
+  async logs(options: LogsOptions = {}): Promise<string> {
+    await Promise.resolve();
+    return readSandboxLogs(this.#home, this.#name, options);
+  }
+
   /** Asks the sandbox to stop (processes get SIGTERM, then SIGKILL; the VM powers off). */
   async stop(): Promise<void> {
     if (this.#stopped) return;
@@ -303,9 +315,9 @@ async function createIn(
   let supervisorPid: number | undefined;
   const holder = `sandbox:${config.name}`;
   try {
-    mkdirSync(paths.dir, { recursive: true });
+    mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
     mkdirSync(runDir, { recursive: true, mode: 0o700 });
-    const pending = PendingSupervisor.spawn({ logFile: paths.supervisorLog, detached });
+    const pending = PendingSupervisor.spawn({ logFile: paths.supervisorStderr, detached });
     supervisorPid = pending.pid;
     const disk = await images.createRootDisk({ image: image.digest, path: paths.rootDisk });
     images.lease(image.digest, holder);
@@ -315,6 +327,8 @@ async function createIn(
       name: config.name,
       home,
       runDir,
+      logDir: paths.logDir,
+      ...(config.logLevel ? { logLevel: config.logLevel } : {}),
       rootDisk: disk,
       cpus: config.cpus ?? 1,
       memoryMib: config.memoryMib ?? 512,
@@ -325,6 +339,7 @@ async function createIn(
       ...(main ? { main: { argv: main, env: defaults.env, cwd: defaults.cwd, user: defaults.user } } : {}),
     });
     supervisorPid = launched.pid;
+    if (config.quietLogs !== true) relaySandboxWarnings(config.name, launched.warnings);
     const connection = await SupervisorConnection.open(runDir);
     return Sandbox.fromLaunch({ name: config.name, home, defaults, supervisorPid, connection });
   } catch (err) {

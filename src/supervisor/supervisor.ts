@@ -18,11 +18,15 @@ import { toWireError } from "../wire-error.js";
 import { ClientSession } from "./client-session.js";
 import type { SessionTotals } from "./client-session.js";
 import { startMainProcess } from "./main-process.js";
+import { openSandboxLogs } from "./sandbox-logs.js";
+import type { SandboxLogs } from "./sandbox-logs.js";
 import { CONTROL_SOCKET } from "./spec.js";
 import type { SupervisorReport, SupervisorSpec } from "./spec.js";
 
 /** How the supervisor process talks to its launcher. */
 export interface SupervisorIo {
+  /** Called once the sandbox's logs are open (the executable routes process warnings into them). */
+  onLogs?(logs: SandboxLogs): void;
   /** Called once: ready, or failed to start. */
   report(report: SupervisorReport): void;
   /** Attached mode: the read end of the owner pipe; it ends when the creator dies. */
@@ -32,6 +36,10 @@ export interface SupervisorIo {
 /** Runs a sandbox until it stops; resolves with the process exit code. */
 export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Promise<number> {
   const store = Store.open({ path: msbPaths(spec.home).database });
+  const logs = openSandboxLogs(spec);
+  const log = logs.logger;
+  io.onLogs?.(logs);
+  log.info("booting", { name: spec.name, cpus: spec.cpus, memoryMib: spec.memoryMib, pid: process.pid });
   let vm: MicroVm;
   let net: NetworkStack | undefined;
   try {
@@ -50,8 +58,12 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
       hostname: spec.hostname,
       runDir: spec.runDir,
       home: spec.home,
+      consoleLog: logs.consolePath,
+      logLimits: logs.limits,
     });
   } catch (err) {
+    log.error("boot failed", { error: err });
+    logs.close();
     net?.close();
     store.sandboxes.setStatus(spec.name, "crashed", { exitReason: `boot failed: ${(err as Error).message}` });
     store.close();
@@ -65,9 +77,11 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
   let stopping: Promise<void> | undefined;
   const stop = (reason: string): Promise<void> => {
     stopping ??= (async () => {
+      log.info("stopping", { reason });
       store.sandboxes.setStatus(spec.name, "stopping");
       await vm.shutdown();
       store.sandboxes.setStatus(spec.name, "stopped", { exitReason: reason });
+      log.info("stopped", { reason });
     })();
     return stopping;
   };
@@ -78,19 +92,34 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
       totals,
     });
     sessions.add(session);
-    socket.once("close", () => sessions.delete(session));
+    log.debug("client connected", { clients: sessions.size });
+    socket.once("close", () => {
+      sessions.delete(session);
+      log.debug("client disconnected", { clients: sessions.size });
+    });
   });
   rmSync(socketPath, { force: true });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(socketPath, resolve);
   });
-  if (spec.main) startMainProcess(vm.agent, spec.main, join(spec.runDir, "main.log"));
+  if (spec.main) {
+    startMainProcess(vm.agent, spec.main, logs.openMain());
+    log.info("main process started", { argv: spec.main.argv });
+  }
   store.sandboxes.setStatus(spec.name, "running", {
     supervisor: identityOf(process.pid),
     qemu: identityOf(vm.pid),
   });
-  io.report({ ready: true, pid: process.pid, qemuPid: vm.pid, bootMs: Math.round(vm.bootMs) });
+  log.info("running", { qemuPid: vm.pid, bootMs: Math.round(vm.bootMs) });
+  logs.stopCollecting();
+  io.report({
+    ready: true,
+    pid: process.pid,
+    qemuPid: vm.pid,
+    bootMs: Math.round(vm.bootMs),
+    ...(logs.warnings.length > 0 ? { warnings: logs.warnings } : {}),
+  });
 
   io.ownerPipe?.on("close", () => void stop("creator exited"));
   io.ownerPipe?.resume();
@@ -101,6 +130,7 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
   if (!stopping) {
     const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
     store.sandboxes.setStatus(spec.name, "crashed", { exitReason: `the VM exited unexpectedly (${how})` });
+    log.error("the VM exited unexpectedly", { code: exit.code, signal: exit.signal, stderr: exit.stderr });
   } else {
     await stopping;
   }
@@ -109,5 +139,6 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
   net.close();
   rmSync(socketPath, { force: true });
   store.close();
+  logs.close();
   return stopping ? 0 : 1;
 }
