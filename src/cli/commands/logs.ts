@@ -1,0 +1,75 @@
+/**
+ * `msb logs [-f] [--source main|console|supervisor] [--tail N] NAME`: print a sandbox's log (the main process's
+ * output by default); `-f` keeps printing what is appended, across rotations, until interrupted or the sandbox
+ * stops.
+ */
+import type { Command } from "commander";
+import { InvalidConfigError } from "../../errors.js";
+import { followLog } from "../../logs/follow.js";
+import { readLogAt } from "../../logs/read.js";
+import { logPath } from "../../logs/sources.js";
+import { sandboxPaths } from "../../sdk/context.js";
+import { validateLogsOptions } from "../../sdk/logs.js";
+import { Sandbox } from "../../sdk/sandbox.js";
+import { isLive } from "../../store/sandbox-status.js";
+import { readEnv } from "../../config/env.js";
+
+interface LogsCliOptions {
+  follow?: boolean;
+  source: string;
+  tail?: string;
+}
+
+function parseTail(value: string | undefined): number | undefined {
+  if (value === undefined || value === "all") return undefined;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new InvalidConfigError("tail", `expected a number of lines or "all", got ${value}`);
+  }
+  return n;
+}
+
+async function stillLive(name: string): Promise<boolean> {
+  return isLive((await Sandbox.get(name)).status);
+}
+
+/** Adds the `logs` verb. */
+export function registerLogs(program: Command): void {
+  program
+    .command("logs")
+    .description("print a sandbox's logs (running or stopped)")
+    .argument("<name>", "sandbox name")
+    .option("-f, --follow", "keep printing new output until the sandbox stops (or Ctrl-C)")
+    .option(
+      "-s, --source <source>",
+      "main (the main process's output), console (guest) or supervisor",
+      "main",
+    )
+    .option("-n, --tail <lines>", 'only the last lines ("all" for everything)')
+    .action(async (name: string, opts: LogsCliOptions) => {
+      const tail = parseTail(opts.tail);
+      const { source } = validateLogsOptions({ source: opts.source });
+      const handle = await Sandbox.get(name);
+      const path = logPath(sandboxPaths(readEnv().home, handle.name).logDir, source);
+      const { text, liveBytes } = readLogAt(path, { tail });
+      process.stdout.write(text);
+      if (opts.follow !== true || !isLive(handle.status)) return;
+      const abort = new AbortController();
+      const interrupt = (): void => {
+        abort.abort();
+      };
+      process.once("SIGINT", interrupt);
+      process.once("SIGTERM", interrupt);
+      try {
+        await followLog(path, {
+          from: liveBytes,
+          onData: (chunk) => process.stdout.write(chunk),
+          isDone: async () => !(await stillLive(name)),
+          signal: abort.signal,
+        });
+      } finally {
+        process.off("SIGINT", interrupt);
+        process.off("SIGTERM", interrupt);
+      }
+    });
+}
