@@ -1,10 +1,16 @@
 /**
  * Following a rotated log as `tail -F` does: the live file is read from an offset to its end, then polled; when
  * the writer rotates it (the path now names a new file), the old file is read to its end through the descriptor
- * still open on it, and reading goes on from the start of the new one.
+ * still open on it, then any files rotated since (when the writer rotated more than once between two polls),
+ * and reading goes on from the start of the new live file. Only a reader slower than the whole bound loses
+ * bytes (the oldest, as the writer dropped them).
  */
 import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
+import { rotatedPath } from "./rotating-writer.js";
+
+/** Highest rotation index looked at for the files that came after the one being read. */
+const MAX_ROTATIONS = 100;
 
 /** Options of {@link followLog}. */
 export interface FollowOptions {
@@ -57,6 +63,30 @@ function drain(file: Open, onData: (chunk: Buffer) => void): void {
   }
 }
 
+/**
+ * Reads the rotated files that came after the one of inode `ino`, oldest first: those newer than it when it is
+ * still among them, else all of them (it was dropped: every rotated file is newer).
+ */
+function drainRotatedAfter(path: string, ino: number, onData: (chunk: Buffer) => void): void {
+  const rotated: string[] = [];
+  for (let n = MAX_ROTATIONS; n >= 1; n--) {
+    const file = rotatedPath(path, n);
+    const fileIno = inodeOf(file);
+    if (fileIno === undefined) continue;
+    if (fileIno === ino) rotated.length = 0; // only what follows it
+    else rotated.push(file);
+  }
+  for (const file of rotated) {
+    const next = openLog(file, 0);
+    if (!next) continue;
+    try {
+      drain(next, onData);
+    } finally {
+      closeSync(next.fd);
+    }
+  }
+}
+
 /** Follows the log at `path` until `isDone` or `signal` says to stop; see the module comment. */
 export async function followLog(path: string, options: FollowOptions): Promise<void> {
   const pollMs = options.pollMs ?? 200;
@@ -72,6 +102,7 @@ export async function followLog(path: string, options: FollowOptions): Promise<v
         if (file) {
           drain(file, options.onData);
           closeSync(file.fd);
+          drainRotatedAfter(path, file.ino, options.onData);
         }
         file = openLog(path, 0);
         if (file) drain(file, options.onData);

@@ -177,6 +177,23 @@ describe("followLog", () => {
     expect(text).toBe(Array.from({ length: 20 }, (_, i) => `line ${i}\n`).join(""));
   });
 
+  it("reads every file rotated between two polls", async () => {
+    const path = join(dir, "r.log");
+    const log = new RotatingWriter(path, { maxBytes: 50, files: 10 });
+    const seen: Buffer[] = [];
+    let done = false;
+    const following = followLog(path, { onData: (c) => seen.push(c), isDone: () => done, pollMs: 100 });
+    await new Promise((r) => setTimeout(r, 20)); // the follower has opened the live file and sleeps
+    const lines = Array.from({ length: 12 }, (_, i) => `${String(i).padStart(2, "0")}:${"y".repeat(36)}\n`);
+    for (const line of lines) log.write(line); // 12 rotations before the next poll
+    done = true;
+    await following;
+    log.close();
+    // The file it had open (line 00) is read through its descriptor although it was dropped; line 01's file was
+    // dropped before anyone read it; the 9 rotated files and the live one follow.
+    expect(Buffer.concat(seen).toString()).toBe([lines[0], ...lines.slice(2)].join(""));
+  });
+
   it("stops when aborted", async () => {
     const path = join(dir, "g.log");
     writeFileSync(path, "abc\n");
