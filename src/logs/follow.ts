@@ -1,21 +1,23 @@
 /**
- * Following a rotated log as `tail -F` does: the live file is read from an offset to its end, then polled; when
- * the writer rotates it (the path now names a new file), the old file is read to its end through the descriptor
- * still open on it, then any files rotated since (when the writer rotated more than once between two polls),
- * and reading goes on from the start of the new live file. Only a reader slower than the whole bound loses
- * bytes (the oldest, as the writer dropped them).
+ * Following a rotated log as `tail -F` does. The live file is held open by descriptor and read to its end, then
+ * polled. When the writer has rotated it (the path names another inode), the old file is read to its end
+ * through its descriptor, then every rotated file newer than it (the writer may have rotated several times
+ * between two polls), then the new live file from its start. Files are matched by inode, never by name, so a
+ * rotation during the switch neither repeats nor skips a file; only a reader slower than the whole bound loses
+ * bytes (the oldest, which the writer dropped).
  */
-import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
+import { tailLines } from "./read.js";
 import { rotatedPath } from "./rotating-writer.js";
 
-/** Highest rotation index looked at for the files that came after the one being read. */
+/** Highest rotation index looked at. */
 const MAX_ROTATIONS = 100;
 
 /** Options of {@link followLog}. */
 export interface FollowOptions {
-  /** Where to start in the live file (bytes); default its current end. */
-  readonly from?: number;
+  /** First deliver the last this many lines already written (across rotated files); default none. */
+  readonly tail?: number | undefined;
   /** Called with each chunk read, in order. */
   readonly onData: (chunk: Buffer) => void;
   /** Polled between reads: once it returns true, the rest is read and following ends. */
@@ -32,16 +34,7 @@ interface Open {
   pos: number;
 }
 
-function inodeOf(path: string): number | undefined {
-  try {
-    return statSync(path).ino;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
-  }
-}
-
-function openLog(path: string, pos: number): Open | undefined {
+function openLog(path: string): Open | undefined {
   let fd: number;
   try {
     fd = openSync(path, "r");
@@ -49,14 +42,21 @@ function openLog(path: string, pos: number): Open | undefined {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw err;
   }
-  return { fd, ino: fstatSync(fd).ino, pos };
+  return { fd, ino: fstatSync(fd).ino, pos: 0 };
 }
 
-/** Reads `file` from its position to its end, delivering each chunk. */
-function drain(file: Open, onData: (chunk: Buffer) => void): void {
+function inodeOf(path: string): number | undefined {
+  const file = openLog(path);
+  if (!file) return undefined;
+  closeSync(file.fd);
+  return file.ino;
+}
+
+/** Reads `file` from its position to `end` (default: its end), delivering each chunk. */
+function drain(file: Open, onData: (chunk: Buffer) => void, end = Infinity): void {
   const buffer = Buffer.alloc(64 * 1024);
-  for (;;) {
-    const n = readSync(file.fd, buffer, 0, buffer.length, file.pos);
+  while (file.pos < end) {
+    const n = readSync(file.fd, buffer, 0, Math.min(buffer.length, end - file.pos), file.pos);
     if (n === 0) return;
     file.pos += n;
     onData(Buffer.from(buffer.subarray(0, n)));
@@ -64,48 +64,75 @@ function drain(file: Open, onData: (chunk: Buffer) => void): void {
 }
 
 /**
- * Reads the rotated files that came after the one of inode `ino`, oldest first: those newer than it when it is
- * still among them, else all of them (it was dropped: every rotated file is newer).
+ * The rotated files, oldest first, opened; only those newer than inode `after` when it is among them (else all:
+ * it was dropped, so all are newer), and never the file of inode `live`.
  */
-function drainRotatedAfter(path: string, ino: number, onData: (chunk: Buffer) => void): void {
-  const rotated: string[] = [];
+function openRotated(path: string, after: number | undefined, live: number | undefined): Open[] {
+  let files: Open[] = [];
   for (let n = MAX_ROTATIONS; n >= 1; n--) {
-    const file = rotatedPath(path, n);
-    const fileIno = inodeOf(file);
-    if (fileIno === undefined) continue;
-    if (fileIno === ino) rotated.length = 0; // only what follows it
-    else rotated.push(file);
-  }
-  for (const file of rotated) {
-    const next = openLog(file, 0);
-    if (!next) continue;
-    try {
-      drain(next, onData);
-    } finally {
-      closeSync(next.fd);
+    const file = openLog(rotatedPath(path, n));
+    if (!file) continue;
+    if (file.ino === after) {
+      for (const older of [...files, file]) closeSync(older.fd);
+      files = [];
+    } else if (file.ino === live) {
+      closeSync(file.fd);
+    } else {
+      files.push(file);
     }
   }
+  return files;
+}
+
+function drainAll(files: readonly Open[], onData: (chunk: Buffer) => void): void {
+  for (const file of files) {
+    try {
+      drain(file, onData);
+    } finally {
+      closeSync(file.fd);
+    }
+  }
+}
+
+/** Delivers the last `lines` lines written before `end` of the live file. */
+function deliverTail(
+  path: string,
+  live: Open,
+  end: number,
+  lines: number,
+  onData: (c: Buffer) => void,
+): void {
+  const chunks: Buffer[] = [];
+  drainAll(openRotated(path, undefined, live.ino), (c) => chunks.push(c));
+  drain(live, (c) => chunks.push(c), end);
+  const text = tailLines(Buffer.concat(chunks).toString("utf8"), lines);
+  if (text !== "") onData(Buffer.from(text, "utf8"));
 }
 
 /** Follows the log at `path` until `isDone` or `signal` says to stop; see the module comment. */
 export async function followLog(path: string, options: FollowOptions): Promise<void> {
   const pollMs = options.pollMs ?? 200;
-  let file = openLog(path, 0);
-  if (file) file.pos = options.from ?? fstatSync(file.fd).size;
+  const onData = options.onData;
+  let file = openLog(path);
+  if (file) {
+    const end = fstatSync(file.fd).size;
+    if (options.tail !== undefined) deliverTail(path, file, end, options.tail, onData);
+    file.pos = end;
+  }
   try {
     for (;;) {
       const done = options.signal?.aborted === true || (await options.isDone?.()) === true;
-      if (file) drain(file, options.onData);
-      const ino = inodeOf(path);
-      if (ino !== undefined && ino !== file?.ino) {
-        // Rotated (or created): finish the old file, then start the new one from its beginning.
+      if (file) drain(file, onData);
+      if (inodeOf(path) !== file?.ino) {
+        // Rotated (or created): open the new live file first, so a rotation meanwhile shows up as a rotated file.
+        const live = openLog(path);
         if (file) {
-          drain(file, options.onData);
+          drain(file, onData);
           closeSync(file.fd);
-          drainRotatedAfter(path, file.ino, options.onData);
+          drainAll(openRotated(path, file.ino, live?.ino), onData);
         }
-        file = openLog(path, 0);
-        if (file) drain(file, options.onData);
+        file = live;
+        if (file) drain(file, onData);
       }
       if (done) return;
       await sleep(pollMs, undefined, options.signal ? { signal: options.signal } : {}).catch(

@@ -43,22 +43,8 @@ export function tailLines(text: string, lines: number): string {
   return text;
 }
 
-/**
- * The whole log at `path` (rotated files first) as UTF-8 text, or its last `tail` lines; with the number of
- * bytes of the live file it includes (where following it goes on: see `followLog`'s `from`).
- */
-export function readLogAt(
-  path: string,
-  options: { readonly tail?: number | undefined } = {},
-): { text: string; liveBytes: number } {
-  const files = logFiles(path);
-  const chunks = files.map(readIfPresent);
-  const liveBytes = files.at(-1) === path ? (chunks.at(-1)?.length ?? 0) : 0;
-  const text = Buffer.concat(chunks).toString("utf8");
-  return { text: options.tail === undefined ? text : tailLines(text, options.tail), liveBytes };
-}
-
 /** The whole log at `path` (rotated files first) as UTF-8 text, or its last `tail` lines. */
 export function readLog(path: string, options: { readonly tail?: number | undefined } = {}): string {
-  return readLogAt(path, options).text;
+  const text = Buffer.concat(logFiles(path).map(readIfPresent)).toString("utf8");
+  return options.tail === undefined ? text : tailLines(text, options.tail);
 }

@@ -199,10 +199,20 @@ describe("followLog", () => {
     writeFileSync(path, "abc\n");
     const abort = new AbortController();
     const seen: Buffer[] = [];
-    const following = followLog(path, { from: 0, onData: (c) => seen.push(c), signal: abort.signal });
+    const following = followLog(path, { tail: 10, onData: (c) => seen.push(c), signal: abort.signal });
     await new Promise((r) => setTimeout(r, 50));
     abort.abort();
     await following;
     expect(Buffer.concat(seen).toString()).toBe("abc\n");
+  });
+
+  it("starts with the last lines across rotated files", async () => {
+    const path = join(dir, "t.log");
+    const log = new RotatingWriter(path, { maxBytes: 8, files: 3 });
+    for (const line of ["a1\n", "b2\n", "c3\n", "d4\n", "e5\n"]) log.write(line);
+    const seen: Buffer[] = [];
+    await followLog(path, { tail: 4, onData: (c) => seen.push(c), isDone: () => true });
+    log.close();
+    expect(Buffer.concat(seen).toString()).toBe("b2\nc3\nd4\ne5\n");
   });
 });

@@ -6,7 +6,7 @@
 import type { Command } from "commander";
 import { InvalidConfigError } from "../../errors.js";
 import { followLog } from "../../logs/follow.js";
-import { readLogAt } from "../../logs/read.js";
+import { readLog } from "../../logs/read.js";
 import { logPath } from "../../logs/sources.js";
 import { sandboxPaths } from "../../sdk/context.js";
 import { validateLogsOptions } from "../../sdk/logs.js";
@@ -51,9 +51,10 @@ export function registerLogs(program: Command): void {
       const { source } = validateLogsOptions({ source: opts.source });
       const handle = await Sandbox.get(name);
       const path = logPath(sandboxPaths(readEnv().home, handle.name).logDir, source);
-      const { text, liveBytes } = readLogAt(path, { tail });
-      process.stdout.write(text);
-      if (opts.follow !== true || !isLive(handle.status)) return;
+      if (opts.follow !== true || !isLive(handle.status)) {
+        process.stdout.write(readLog(path, { tail }));
+        return;
+      }
       const abort = new AbortController();
       const interrupt = (): void => {
         abort.abort();
@@ -62,7 +63,7 @@ export function registerLogs(program: Command): void {
       process.once("SIGTERM", interrupt);
       try {
         await followLog(path, {
-          from: liveBytes,
+          tail: tail ?? Number.MAX_SAFE_INTEGER,
           onData: (chunk) => process.stdout.write(chunk),
           isDone: async () => !(await stillLive(name)),
           signal: abort.signal,
