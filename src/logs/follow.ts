@@ -84,14 +84,22 @@ function openRotated(path: string, after: number | undefined, live: number | und
   return files;
 }
 
-function drainAll(files: readonly Open[], onData: (chunk: Buffer) => void): void {
+/** Reads and closes `files` in order; returns the inode of the last one (or `last` when there is none). */
+function drainAll(
+  files: readonly Open[],
+  onData: (chunk: Buffer) => void,
+  last?: number,
+): number | undefined {
+  let ino = last;
   for (const file of files) {
     try {
       drain(file, onData);
+      ino = file.ino;
     } finally {
       closeSync(file.fd);
     }
   }
+  return ino;
 }
 
 /** Delivers the last `lines` lines written before `end` of the live file. */
@@ -114,6 +122,8 @@ export async function followLog(path: string, options: FollowOptions): Promise<v
   const pollMs = options.pollMs ?? 200;
   const onData = options.onData;
   let file = openLog(path);
+  /** The inode of the last file read to its end: the rotated files after it are still to read. */
+  let last: number | undefined;
   if (file) {
     const end = fstatSync(file.fd).size;
     if (options.tail !== undefined) deliverTail(path, file, end, options.tail, onData);
@@ -129,8 +139,9 @@ export async function followLog(path: string, options: FollowOptions): Promise<v
         if (file) {
           drain(file, onData);
           closeSync(file.fd);
-          drainAll(openRotated(path, file.ino, live?.ino), onData);
+          last = file.ino;
         }
+        if (last !== undefined) last = drainAll(openRotated(path, last, live?.ino), onData, last);
         file = live;
         if (file) drain(file, onData);
       }

@@ -1,4 +1,5 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -193,6 +194,30 @@ describe("followLog", () => {
     // dropped before anyone read it; the 9 rotated files and the live one follow.
     expect(Buffer.concat(seen).toString()).toBe([lines[0], ...lines.slice(2)].join(""));
   });
+
+  it("neither repeats nor skips bytes while another process writes and rotates fast", async () => {
+    const path = join(dir, "w.log");
+    const fixture = join(import.meta.dirname, "follow-writer.fixture.ts");
+    const writer = spawn(process.execPath, ["--import", "tsx", fixture, path, "150000"], {
+      stdio: "inherit",
+    });
+    const exited = new Promise((resolve) => writer.once("exit", resolve));
+    let finished = false;
+    void exited.then(() => (finished = true));
+    while (!existsSync(path)) await new Promise((r) => setTimeout(r, 5));
+    const seen: Buffer[] = [];
+    await followLog(path, {
+      tail: 1_000_000,
+      onData: (c) => seen.push(c),
+      isDone: () => finished,
+      pollMs: 5,
+    });
+    const lines = Buffer.concat(seen).toString().split("\n").slice(0, -1);
+    const numbers = lines.map((l) => Number(/^line (\d+)$/.exec(l)?.[1]));
+    const firstBad = numbers.findIndex((n, i) => i > 0 && n !== (numbers[i - 1] ?? 0) + 1);
+    expect(firstBad === -1 ? "ok" : lines.slice(Math.max(0, firstBad - 2), firstBad + 2)).toBe("ok");
+    expect(numbers.at(-1)).toBe(149_999);
+  }, 30_000);
 
   it("stops when aborted", async () => {
     const path = join(dir, "g.log");

@@ -29,8 +29,17 @@ function parseTail(value: string | undefined): number | undefined {
   return n;
 }
 
-async function stillLive(name: string): Promise<boolean> {
-  return isLive((await Sandbox.get(name)).status);
+/** A check whether the sandbox still runs, reading its row at most once a second (the follower polls faster). */
+function livenessCheck(name: string): () => Promise<boolean> {
+  let checkedAt = 0;
+  let live = true;
+  return async () => {
+    if (Date.now() - checkedAt >= 1_000) {
+      checkedAt = Date.now();
+      live = isLive((await Sandbox.get(name)).status);
+    }
+    return live;
+  };
 }
 
 /** Adds the `logs` verb. */
@@ -61,11 +70,12 @@ export function registerLogs(program: Command): void {
       };
       process.once("SIGINT", interrupt);
       process.once("SIGTERM", interrupt);
+      const stillLive = livenessCheck(name);
       try {
         await followLog(path, {
           tail: tail ?? Number.MAX_SAFE_INTEGER,
           onData: (chunk) => process.stdout.write(chunk),
-          isDone: async () => !(await stillLive(name)),
+          isDone: async () => !(await stillLive()),
           signal: abort.signal,
         });
       } finally {
