@@ -191,9 +191,14 @@ describe("sandbox logs", () => {
     const sandbox = await Sandbox.create({
       name: "logs-cli",
       image: "alpine:latest",
-      entrypoint: ["sh", "-c", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done"],
+      // Paced by a busy loop, not sleep: a TCG guest's timers can stall for seconds on a loaded host.
+      entrypoint: [
+        "sh",
+        "-c",
+        "i=0; while true; do echo tick $i; i=$((i+1)); j=0; while [ $j -lt 3000 ]; do j=$((j+1)); done; done",
+      ],
     });
-    await until("some ticks", () => /tick 3\n/.test(readText(join(logDir("logs-cli"), "main.log"))));
+    await until("some ticks", () => /tick 3\n/.test(readText(join(logDir("logs-cli"), "main.log"))), 60_000);
 
     const plain = await msbProcess("logs", "logs-cli").done;
     expect(plain.code).toBe(0);
