@@ -231,6 +231,31 @@ describe("sandbox logs", () => {
     expect(ticks.every((n, i) => i === 0 || n === (ticks[i - 1] ?? 0) + 1)).toBe(true);
   });
 
+  it("shows the sandbox's boot warnings on the creator's stderr unless quietLogs", async () => {
+    const tcg = !existsSync("/dev/kvm");
+    const loud = await msbProcess("run", "--rm", "--name", "logs-loud", "alpine:latest", "--", "true").done;
+    expect(loud.code).toBe(0);
+    if (tcg) expect(loud.stderr).toMatch(/MSB_SANDBOX.*sandbox logs-loud: no usable \/dev\/kvm/);
+    const quiet = await msbProcess(
+      "run",
+      "--rm",
+      "--quiet-logs",
+      "--log-level",
+      "debug",
+      "--name",
+      "logs-quiet",
+      "alpine:latest",
+      "--",
+      "true",
+    ).done;
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).not.toMatch(/MSB_SANDBOX/);
+    const badLevel = await msbProcess("run", "--rm", "--log-level", "loud", "alpine:latest", "--", "true")
+      .done;
+    expect(badLevel.code).toBe(125);
+    expect(badLevel.stderr).toMatch(/invalid logLevel/);
+  });
+
   it("msb logs -f follows across rotations and ends on SIGINT", async () => {
     await using sandbox = await Sandbox.create({
       name: "logs-follow-flood",
