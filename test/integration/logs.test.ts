@@ -109,12 +109,24 @@ describe("sandbox logs", () => {
     const started = Date.now();
     await until("a rotation", () => existsSync(join(logDir("logs-flood"), "main.log.2")));
     const rotatedAfterMs = Date.now() - started;
-    await sleep(6_000);
+    // For 6 s, count rotations (each one is MAX_BYTES more of the guest's output): the guest's rate.
+    const live = join(logDir("logs-flood"), "main.log");
+    let rotations = 0;
+    let ino = statSync(live).ino;
+    const end = Date.now() + 6_000;
+    while (Date.now() < end) {
+      await sleep(20);
+      const now = existsSync(live) ? statSync(live).ino : ino;
+      if (now !== ino) rotations++;
+      ino = now;
+    }
     const sizes = mainLogSizes("logs-flood");
     const total = Object.values(sizes).reduce((a, b) => a + b, 0);
     process.stderr.write(
-      `[logs] first two rotations after ${rotatedAfterMs} ms; after 6 s more: ${JSON.stringify(sizes)}\n`,
+      `[logs] first two rotations after ${rotatedAfterMs} ms; then >= ${rotations} rotations in 6 s ` +
+        `(>= ${((rotations * MAX_BYTES) / 6 / 2 ** 20).toFixed(2)} MiB/s of output); files: ${JSON.stringify(sizes)}\n`,
     );
+    expect(rotations).toBeGreaterThan(2);
     expect(Object.keys(sizes).sort()).toEqual(["main.log", "main.log.1", "main.log.2"]);
     for (const size of Object.values(sizes)) expect(size).toBeLessThanOrEqual(MAX_BYTES);
     expect(total).toBeLessThanOrEqual(MAX_BYTES * FILES);
