@@ -36,7 +36,15 @@ export interface SupervisorIo {
 /** Runs a sandbox until it stops; resolves with the process exit code. */
 export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Promise<number> {
   const store = Store.open({ path: msbPaths(spec.home).database });
-  const logs = openSandboxLogs(spec);
+  let logs: SandboxLogs;
+  try {
+    logs = openSandboxLogs(spec);
+  } catch (err) {
+    store.sandboxes.setStatus(spec.name, "crashed", { exitReason: `cannot open the logs: ${String(err)}` });
+    store.close();
+    io.report({ ready: false, error: toWireError(err, "MSB_ERR_VM_START") });
+    return 1;
+  }
   const log = logs.logger;
   io.onLogs?.(logs);
   log.info("booting", { name: spec.name, cpus: spec.cpus, memoryMib: spec.memoryMib, pid: process.pid });
