@@ -4,6 +4,7 @@
  */
 import { homedir } from "node:os";
 import { delimiter, join } from "node:path";
+import { InvalidConfigError } from "../errors.js";
 
 /** Environment settings microsandbox honours. */
 export interface MsbEnv {
@@ -29,6 +30,11 @@ export interface MsbEnv {
    * off, and each metrics call then samples over a short interval of its own). Not a whole number: the default.
    */
   readonly metricsIntervalMs: number;
+  /**
+   * Bound of every sandbox log (console, main process, supervisor): `MSB_LOG_MAX_BYTES` per file (default
+   * 10 MiB) and `MSB_LOG_FILES` files kept, the live one included (default 3).
+   */
+  readonly logLimits: { readonly maxBytes: number; readonly files: number };
   /** `PATH`, split: where external tools (mke2fs, debugfs, qemu-img) are looked up, before the sbin directories. */
   readonly searchPath: readonly string[];
 }
@@ -42,6 +48,14 @@ function list(value: string | undefined): string[] {
 
 function wholeNumber(value: string | undefined): number | undefined {
   return value !== undefined && /^\d{1,9}$/.test(value) ? Number(value) : undefined;
+}
+
+function positiveInt(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value.trim() === "") return fallback;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new InvalidConfigError(name, `must be a positive integer, got ${value}`);
+  return n;
 }
 
 /** Reads the environment (default: `process.env`) once into a typed, immutable {@link MsbEnv}. */
@@ -58,6 +72,10 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): MsbEnv {
     dnsServers: list(env["MSB_DNS_SERVERS"]),
     dockerConfigFile: join(env["DOCKER_CONFIG"] || join(homedir(), ".docker"), "config.json"),
     metricsIntervalMs: wholeNumber(env["MSB_METRICS_INTERVAL_MS"]) ?? 1000,
+    logLimits: Object.freeze({
+      maxBytes: positiveInt("MSB_LOG_MAX_BYTES", env["MSB_LOG_MAX_BYTES"], 10 * 1024 * 1024),
+      files: positiveInt("MSB_LOG_FILES", env["MSB_LOG_FILES"], 3),
+    }),
     searchPath: (env["PATH"] ?? "").split(delimiter).filter((dir) => dir !== ""),
   });
 }

@@ -44,8 +44,17 @@ describe("validateSandboxConfig", () => {
     [{ name: "a", image: "x", maxDurationSecs: 0 }, "maxDurationSecs"],
     [{ name: "a", image: "x", maxDurationSecs: "5" }, "maxDurationSecs"],
     [{ name: "a", image: "x", memoryMB: 5 }, "memoryMB"],
+    [{ name: "a", image: "x", logLevel: "loud" }, "logLevel"],
+    [{ name: "a", image: "x", logLevel: "INFO" }, "logLevel"],
+    [{ name: "a", image: "x", quietLogs: "yes" }, "quietLogs"],
   ])("rejects %j naming %s", (config, field) => {
     expect(fieldOf(() => validateSandboxConfig(config))).toBe(field);
+  });
+
+  it("accepts every log level and quietLogs", () => {
+    for (const logLevel of ["trace", "debug", "info", "warn", "error"]) {
+      expect(() => validateSandboxConfig({ name: "a", image: "x", logLevel, quietLogs: true })).not.toThrow();
+    }
   });
 
   it("never persists the registry password", () => {

@@ -11,6 +11,8 @@ import { compilePolicy } from "../net/policy/compile.js";
 import type { NetworkConfig } from "../net/policy/types.js";
 import { parsePorts } from "../net/ports/config.js";
 import type { PortsConfig } from "../net/ports/config.js";
+import { isLevel, LOG_LEVELS } from "../logs/logger.js";
+import type { LogLevel } from "./enums.js";
 
 /** Registry credentials (Basic auth) for pulling the image. Never persisted. */
 export interface RegistryAuth {
@@ -64,13 +66,23 @@ export interface SandboxConfig {
   readonly stopSignal?: string | number;
   /** The sandbox stops itself this many seconds after it started (its status says why). */
   readonly maxDurationSecs?: number;
+  /**
+   * Lowest level the sandbox's supervisor log (`sandbox.logs({ source: "supervisor" })`) keeps: `trace`,
+   * `debug`, `info` (default), `warn`, `error`.
+   */
+  readonly logLevel?: LogLevel;
+  /**
+   * Keep the sandbox's warnings (e.g. "running under TCG") off this process's stderr; they stay in its
+   * supervisor log. Default false.
+   */
+  readonly quietLogs?: boolean;
 }
 
 /** How long the main process has after its stop signal before the guest's processes are killed. */
 export const STOP_GRACE_MS = 10_000;
 
 /** Seed fields that a later release implements; rejected rather than ignored. */
-const NOT_YET = ["volumes", "patches", "secrets", "scripts", "logLevel", "quietLogs"] as const;
+const NOT_YET = ["volumes", "patches", "secrets", "scripts"] as const;
 
 const KNOWN = new Set<string>([
   "name",
@@ -92,6 +104,8 @@ const KNOWN = new Set<string>([
   "ports",
   "stopSignal",
   "maxDurationSecs",
+  "logLevel",
+  "quietLogs",
 ]);
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
@@ -190,6 +204,15 @@ export function validateSandboxConfig(input: unknown): SandboxConfig {
     );
   }
   checkInteger("maxDurationSecs", config["maxDurationSecs"], 1, 10 * 365 * 24 * 3600);
+  const logLevel = config["logLevel"];
+  if (logLevel !== undefined && !isLevel(logLevel)) {
+    fail(
+      "logLevel",
+      `${JSON.stringify(logLevel)} is not one of ${LOG_LEVELS.map((l) => `"${l}"`).join(", ")}`,
+    );
+  }
+  if (config["quietLogs"] !== undefined && typeof config["quietLogs"] !== "boolean")
+    fail("quietLogs", "must be a boolean");
   return config as unknown as SandboxConfig;
 }
 

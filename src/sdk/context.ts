@@ -1,22 +1,35 @@
 /** Where a sandbox lives on disk, derived from the state directory and its name/id. */
 import { join } from "node:path";
 import { msbPaths } from "../config/paths.js";
+import { logPath, SUPERVISOR_STDERR_NAME } from "../logs/sources.js";
 
 /** Paths of one sandbox. */
 export interface SandboxPaths {
-  /** `<home>/sandboxes/<name>`: root disk overlay, supervisor log. */
+  /** `<home>/sandboxes/<name>`: root disk overlay, `logs/`. */
   readonly dir: string;
   readonly rootDisk: string;
+  /** `<dir>/logs`: console, main and supervisor logs, each rotated (they outlive a stop, not a remove). */
+  readonly logDir: string;
+  /** The supervisor's JSON-lines log. */
   readonly supervisorLog: string;
+  /** The file the supervisor process's stderr goes to (Node's fatal output only). */
+  readonly supervisorStderr: string;
 }
 
 /** Paths of sandbox `name` under `home`. */
 export function sandboxPaths(home: string, name: string): SandboxPaths {
   const dir = join(msbPaths(home).sandboxesDir, name);
-  return { dir, rootDisk: join(dir, "root.qcow2"), supervisorLog: join(dir, "supervisor.log") };
+  const logDir = join(dir, "logs");
+  return {
+    dir,
+    rootDisk: join(dir, "root.qcow2"),
+    logDir,
+    supervisorLog: logPath(logDir, "supervisor"),
+    supervisorStderr: join(logDir, SUPERVISOR_STDERR_NAME),
+  };
 }
 
-/** `<home>/run/<id>`: sockets and the guest console (short, for the 107-byte socket path limit). */
+/** `<home>/run/<id>`: sockets (short, for the 107-byte socket path limit). */
 export function sandboxRunDir(home: string, id: string): string {
   return join(home, "run", id);
 }

@@ -20,3 +20,4 @@ export type {
 } from "./sandbox-fs.js";
 export type { ExecEvent } from "../agent-client/exec-channel.js";
 export type { RegistryAuth, SandboxConfig } from "./config.js";
+export type { LogSource, LogsOptions } from "./logs.js";

@@ -1,11 +1,13 @@
 /**
  * Starts a sandbox's supervisor process and waits for its ready report. The process is spawned first and gets
  * its spec when the creator has it ready, so the two start up side by side. The spec travels on stdin (never argv);
- * stderr goes to `supervisor.log` in the sandbox directory; in attached mode fd 3 is the owner pipe, whose far
- * end only this process holds, so the supervisor sees it close when we die, however we die.
+ * stderr goes to `logs/supervisor.stderr.log` in the sandbox directory (its own log is `logs/supervisor.log`,
+ * and errors name that directory); in attached mode fd 3 is the owner pipe, whose far end only this process
+ * holds, so the supervisor sees it close when we die, however we die.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
+import { dirname } from "node:path";
 import type { Socket } from "node:net";
 import { createInterface } from "node:readline";
 import { VmError } from "../errors.js";
@@ -18,6 +20,8 @@ export interface LaunchedSupervisor {
   readonly pid: number;
   readonly qemuPid: number;
   readonly bootMs: number;
+  /** Warnings the supervisor logged while booting. */
+  readonly warnings: readonly string[];
 }
 
 /**
@@ -70,7 +74,7 @@ export class PendingSupervisor {
   /** Sends `spec`; resolves once the supervisor reports ready, rejects (and kills it) otherwise. */
   async start(spec: SupervisorSpec): Promise<LaunchedSupervisor> {
     const child = this.#child;
-    const logFile = this.#logFile;
+    const logs = `the logs in ${dirname(this.#logFile)}`;
     if (this.#spawnError !== undefined) throw this.#spawnError;
     child.stdin?.end(JSON.stringify(spec));
     const lines = createInterface({ input: child.stdout ?? process.stdin });
@@ -88,7 +92,7 @@ export class PendingSupervisor {
             new VmError(
               "MSB_ERR_VM_START",
               `the supervisor exited (${signal ?? `code ${code}`}) before it was ready`,
-              { hint: `see ${logFile}` },
+              { hint: `see ${logs}` },
             ),
           );
         });
@@ -96,13 +100,18 @@ export class PendingSupervisor {
       });
       // The supervisor's error with its class and fields (a PortInUseError stays one); the log path is added to
       // its hint, and so to its message.
-      if (!report.ready) throw fromWireError(report.error, { extraHint: `see ${logFile}` });
+      if (!report.ready) throw fromWireError(report.error, { extraHint: `see ${logs}` });
       lines.close();
       child.stdout?.destroy();
       const owner = child.stdio[3] as Socket | null | undefined;
       owner?.unref();
       child.unref();
-      return { pid: report.pid, qemuPid: report.qemuPid, bootMs: report.bootMs };
+      return {
+        pid: report.pid,
+        qemuPid: report.qemuPid,
+        bootMs: report.bootMs,
+        warnings: report.warnings ?? [],
+      };
     } catch (err) {
       this.kill();
       throw err;

@@ -26,6 +26,7 @@ import { execDefaults, mainProcess, stopSignalOf } from "./defaults.js";
 import type { ExecDefaults } from "./defaults.js";
 import { PendingSupervisor } from "./launch.js";
 import { removeSandbox, SandboxHandle } from "./sandbox-handle.js";
+import { relaySandboxWarnings } from "./sandbox-warnings.js";
 
 /** A sandbox that booted and is connected: what a live `Sandbox` is made of. */
 export interface BootedSandbox {
@@ -82,9 +83,9 @@ export async function createSandbox(
   const holder = `sandbox:${config.name}`;
   let pending: PendingSupervisor | undefined;
   try {
-    mkdirSync(paths.dir, { recursive: true });
+    mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
     mkdirSync(runDir, { recursive: true, mode: 0o700 });
-    pending = PendingSupervisor.spawn({ logFile: paths.supervisorLog, detached });
+    pending = PendingSupervisor.spawn({ logFile: paths.supervisorStderr, detached });
     const rootDisk = await images.createRootDisk({ image: image.digest, path: paths.rootDisk });
     images.lease(image.digest, holder);
     const record = { name: config.name, id, runDir };
@@ -133,8 +134,9 @@ export async function startSandbox(
     await using images = await ImageService.open({ store });
     const image = images.inspect(record.imageDigest ?? record.image);
     const paths = sandboxPaths(home, name);
+    mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
     mkdirSync(record.runDir, { recursive: true, mode: 0o700 });
-    pending = PendingSupervisor.spawn({ logFile: paths.supervisorLog, detached });
+    pending = PendingSupervisor.spawn({ logFile: paths.supervisorStderr, detached });
     const rootDisk: RootDiskOptions = { path: paths.rootDisk, format: "qcow2" };
     return await launch({
       store,
@@ -167,6 +169,8 @@ async function launch(plan: LaunchPlan): Promise<BootedSandbox> {
     id: record.id,
     home,
     runDir: record.runDir,
+    logDir: sandboxPaths(home, record.name).logDir,
+    ...(config.logLevel ? { logLevel: config.logLevel } : {}),
     rootDisk: plan.rootDisk,
     cpus: config.cpus ?? 1,
     memoryMib: config.memoryMib ?? 512,
@@ -179,6 +183,7 @@ async function launch(plan: LaunchPlan): Promise<BootedSandbox> {
     ...(main ? { main: { argv: main, env: defaults.env, cwd: defaults.cwd, user: defaults.user } } : {}),
   };
   const launched = await plan.pending.start(spec);
+  if (config.quietLogs !== true) relaySandboxWarnings(record.name, launched.warnings);
   const row = plan.store.sandboxes.getById(record.id);
   const supervisor = (row && supervisorOf(row)) ?? identityOf(launched.pid);
   const connection = await SupervisorConnection.open(record.runDir);

@@ -15,6 +15,8 @@ import { sandboxPaths } from "./context.js";
 import type { Sandbox } from "./sandbox.js";
 import type { SandboxMetrics } from "./metrics.js";
 import { waitForExit } from "./wait.js";
+import { readSandboxLogs } from "./logs.js";
+import type { LogsOptions } from "./logs.js";
 
 /** A sandbox as listed. */
 export interface SandboxInfo {
@@ -177,6 +179,12 @@ export class SandboxHandle {
   async connect(): Promise<Sandbox> {
     const { Sandbox } = await import("./sandbox.js");
     return Sandbox.connect(this.#home, this.record);
+  }
+
+  /** The sandbox's logs, running or not (see `Sandbox.logs()`). */
+  async logs(options: LogsOptions = {}): Promise<string> {
+    await Promise.resolve();
+    return readSandboxLogs(this.#home, this.record.name, options);
   }
 
   /** Removes the sandbox (it must be stopped or crashed). */

@@ -33,6 +33,8 @@ import type { SandboxMetrics } from "./metrics.js";
 import { removeSandbox, SandboxHandle, toSandboxInfo, withStore } from "./sandbox-handle.js";
 import type { SandboxInfo } from "./sandbox-handle.js";
 import { waitForExit } from "./wait.js";
+import { readSandboxLogs } from "./logs.js";
+import type { LogsOptions } from "./logs.js";
 
 /** What a live handle is made of. */
 interface SandboxInit extends BootedSandbox {
@@ -252,6 +254,15 @@ export class Sandbox implements AsyncDisposable {
     } catch (err) {
       throw await this.#explain(err);
     }
+  }
+
+  /**
+   * The sandbox's logs (beyond the seed): the main process's output by default, or `source: "console"` /
+   * `"supervisor"`; `tail` keeps the last lines. Still readable after the sandbox stopped.
+   */
+  async logs(options: LogsOptions = {}): Promise<string> {
+    await Promise.resolve();
+    return readSandboxLogs(this.#home, this.#name, options);
   }
 
   /**

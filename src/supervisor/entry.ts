@@ -16,6 +16,7 @@ export function supervisorCommand(): { file: string; args: string[]; cwd: string
   const entry = fromSources ? join(root, "src", "supervisor", "bin.ts") : join(root, "dist", "supervisor.js");
   if (!existsSync(entry))
     throw new Error(`the supervisor entry point ${entry} is missing: run npm run build`);
-  const args = fromSources ? ["--import", "tsx", entry] : [entry];
+  // Process warnings go to the supervisor's own log (see stdio.ts), not to its stderr file.
+  const args = fromSources ? ["--no-warnings", "--import", "tsx", entry] : ["--no-warnings", entry];
   return { file: process.execPath, args, cwd: root };
 }

@@ -1,11 +1,11 @@
 /**
  * The sandbox's main process (Docker's entrypoint + cmd): started once at boot, in the background, with its
- * stdout and stderr appended to `main.log` in the run directory. Its exit is logged there; the sandbox keeps
+ * stdout and stderr appended to `main.log` in the sandbox's log directory (rotated at the log bound). Its exit is logged there; the sandbox keeps
  * running (stop it explicitly). On stop, the supervisor sends it the stop signal and gives it a grace period.
  */
-import { createWriteStream } from "node:fs";
 import type { AgentConnection } from "../agent-client/connection.js";
 import { execStartMessage } from "../agent-client/exec.js";
+import type { RotatingWriter } from "../logs/rotating-writer.js";
 import type { MainProcessSpec } from "./spec.js";
 
 /** The running main process. */
@@ -18,13 +18,25 @@ export interface MainProcess {
   readonly hasEnded: boolean;
 }
 
-/** Starts `spec` on `agent`, logging to `logPath`. */
+/**
+ * Appends to the log; a full disk loses output rather than the sandbox (the guest is throttled by credit, not
+ * by the host's disk).
+ */
+function append(log: RotatingWriter, data: string | Uint8Array): void {
+  if (log.closed) return;
+  try {
+    log.write(data);
+  } catch (err) {
+    if (!(err instanceof Error)) throw err;
+  }
+}
+
+/** Starts `spec` on `agent`, logging its output to `log` (a size-bounded file it closes when the process ends). */
 export function startMainProcess(
   agent: AgentConnection,
   spec: MainProcessSpec,
-  logPath: string,
+  log: RotatingWriter,
 ): MainProcess {
-  const log = createWriteStream(logPath, { flags: "a" });
   let hasEnded = false;
   let markEnded = (): void => undefined;
   const ended = new Promise<void>((resolve) => {
@@ -33,12 +45,11 @@ export function startMainProcess(
       resolve();
     };
   });
-  log.once("close", () => {
+  const end = (line: string): void => {
+    append(log, line);
+    log.close();
     markEnded();
-  });
-  log.on("error", (err) => {
-    process.emitWarning(`main.log: ${err.message}`, { code: "MSB_SUPERVISOR" });
-  });
+  };
   const stream = agent.openStream(
     execStartMessage({
       argv: spec.argv,
@@ -48,18 +59,20 @@ export function startMainProcess(
     }),
     {
       onData(_channel, data) {
-        if (data.length > 0) log.write(data);
+        // Written before credit is returned: a guest printing without end goes as fast as the disk, and the
+        // rotating log keeps only the newest bytes.
+        if (data.length > 0) append(log, data);
         stream.consumed(data.length);
       },
       onMessage(message) {
         if (message.type === "exec.exited") {
-          log.end(`\n[main process exited with code ${message.code}]\n`);
+          end(`\n[main process exited with code ${message.code}]\n`);
         } else if (message.type === "error") {
-          log.end(`\n[main process failed to start: ${message.message}]\n`);
+          end(`\n[main process failed to start: ${message.message}]\n`);
         }
       },
       onAbort(error) {
-        log.end(`\n[main process lost: ${error.message}]\n`);
+        end(`\n[main process lost: ${error.message}]\n`);
       },
     },
   );

@@ -2,6 +2,7 @@
  * What the SDK hands a supervisor process on its standard input: everything needed to boot and serve one
  * sandbox. It carries no secrets (none exist yet; when they do, they travel this way, never on argv).
  */
+import type { Level } from "../logs/logger.js";
 import type { NetworkConfig } from "../net/policy/types.js";
 import type { PortsConfig } from "../net/ports/config.js";
 import type { RootDiskOptions } from "../vm/microvm.js";
@@ -14,8 +15,12 @@ export interface SupervisorSpec {
   readonly id: string;
   /** State directory (`MSB_HOME`). */
   readonly home: string;
-  /** Short directory for the sockets and the guest console log. */
+  /** Short directory for the sockets. */
   readonly runDir: string;
+  /** Directory of the sandbox's logs (console, main, supervisor); default `runDir`. */
+  readonly logDir?: string;
+  /** Lowest level the supervisor's log keeps (the config's `logLevel`); default `info`. */
+  readonly logLevel?: Level;
   readonly rootDisk: RootDiskOptions;
   readonly cpus: number;
   readonly memoryMib: number;
@@ -57,7 +62,14 @@ export const CONTROL_SOCKET = "control.sock";
  * the error as a {@link WireError}, so the SDK rethrows it with its class and fields (see `sdk/launch.ts`).
  */
 export type SupervisorReport =
-  | { readonly ready: true; readonly pid: number; readonly qemuPid: number; readonly bootMs: number }
+  | {
+      readonly ready: true;
+      readonly pid: number;
+      readonly qemuPid: number;
+      readonly bootMs: number;
+      /** Warnings logged while booting (e.g. TCG), for the creator's terminal unless `quietLogs`. */
+      readonly warnings?: readonly string[];
+    }
   | { readonly ready: false; readonly error: WireError };
 
 /** Parses a spec received on stdin (our own format, still checked: a bad spec must fail clearly). */

@@ -4,7 +4,9 @@
  *
  * @packageDocumentation
  */
+import { fstatSync, ftruncateSync } from "node:fs";
 import { Socket } from "node:net";
+import { readEnv } from "../config/env.js";
 import { parseSpec } from "./spec.js";
 import { runSupervisor } from "./supervisor.js";
 
@@ -14,6 +16,15 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
+/**
+ * Our stderr is a file (see `sdk/launch.ts`) that only Node's own fatal output reaches; it is appended to by
+ * every start of the sandbox, so it is emptied here when it has grown past the log bound.
+ */
+function boundStderr(): void {
+  const stat = fstatSync(2);
+  if (stat.isFile() && stat.size > readEnv().logLimits.maxBytes) ftruncateSync(2, 0);
+}
+
 /** Runs a supervisor from this process's stdio; resolves with the exit code. */
 export async function superviseFromStdio(): Promise<number> {
   // The launcher may die at any moment (its end of stdout then breaks): the report is best effort, never fatal.
@@ -21,8 +32,16 @@ export async function superviseFromStdio(): Promise<number> {
     process.emitWarning(`cannot report to the launcher: ${err.message}`, { code: "MSB_SUPERVISOR" });
   });
   const spec = parseSpec(await readStdin());
+  boundStderr();
   const ownerPipe = spec.detached ? undefined : new Socket({ fd: 3, readable: true, writable: false });
   return runSupervisor(spec, {
+    // Process warnings (TCG, a misbehaving client) go to the supervisor's log, not to stderr.
+    onLogs: (logs) => {
+      process.on("warning", (warning) => {
+        const code = (warning as Error & { code?: unknown }).code;
+        logs.logger.warn(warning.message, typeof code === "string" ? { code } : {});
+      });
+    },
     report: (report) => {
       process.stdout.write(JSON.stringify(report) + "\n");
     },

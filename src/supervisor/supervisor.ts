@@ -25,12 +25,16 @@ import { SandboxLifecycle } from "./lifecycle.js";
 import { startMainProcess } from "./main-process.js";
 import { samplerFor } from "./metrics-sampler.js";
 import { readEnv } from "../config/env.js";
+import { openSandboxLogs } from "./sandbox-logs.js";
+import type { SandboxLogs } from "./sandbox-logs.js";
 import { CONTROL_SOCKET } from "./spec.js";
 import type { SupervisorReport, SupervisorSpec } from "./spec.js";
 
 /** How the supervisor process talks to its launcher. */
 export interface SupervisorIo {
-  /** Called once: ready, or failed to start. Must not throw (the launcher may be gone). */
+  /** Called once the sandbox's logs are open (the executable routes process warnings into them). */
+  onLogs?(logs: SandboxLogs): void;
+  /** Called once: ready, or failed to start. */
   report(report: SupervisorReport): void;
   /** Attached mode: the read end of the owner pipe; it ends when the creator dies. */
   readonly ownerPipe?: Readable;
@@ -53,6 +57,19 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
     io.report({ ready: false, error: toWireError(error) });
     return 1;
   }
+  let logs: SandboxLogs;
+  try {
+    logs = openSandboxLogs(spec);
+  } catch (err) {
+    const exitReason = `cannot open the logs: ${(err as Error).message}`;
+    recordSafely(() => sandboxes.setStatus(spec.id, "crashed", { exitReason }, BOOTING));
+    store.close();
+    io.report({ ready: false, error: toWireError(err, "MSB_ERR_VM_START") });
+    return 1;
+  }
+  const log = logs.logger;
+  io.onLogs?.(logs);
+  log.info("booting", { name: spec.name, cpus: spec.cpus, memoryMib: spec.memoryMib, pid: process.pid });
   // Watched from the start: a creator that dies while the VM boots stops the sandbox as soon as it is up.
   const owner = { gone: false };
   let onOwnerGone = (): void => {
@@ -84,8 +101,12 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
       hostname: spec.hostname,
       runDir: spec.runDir,
       home: spec.home,
+      consoleLog: logs.consolePath,
+      logLimits: logs.limits,
     });
   } catch (err) {
+    log.error("boot failed", { error: err });
+    logs.close();
     net?.close();
     const exitReason = `boot failed: ${(err as Error).message}`;
     recordSafely(() => sandboxes.setStatus(spec.id, "crashed", { exitReason }, BOOTING));
@@ -99,7 +120,7 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
   const sessions = new Set<ClientSession>();
   const totals: SessionTotals = { clients: 0, streams: 0 };
   const sampler = samplerFor(vm, net, { memoryMib: spec.memoryMib, intervalMs: readEnv().metricsIntervalMs });
-  const main = spec.main ? startMainProcess(vm.agent, spec.main, join(spec.runDir, "main.log")) : undefined;
+  const main = spec.main ? startMainProcess(vm.agent, spec.main, logs.openMain()) : undefined;
   const lifecycle = new SandboxLifecycle({
     name: spec.name,
     id: spec.id,
@@ -129,7 +150,11 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
       metrics: () => sampler.sample(),
     });
     sessions.add(session);
-    socket.once("close", () => sessions.delete(session));
+    log.debug("client connected", { clients: sessions.size });
+    socket.once("close", () => {
+      sessions.delete(session);
+      log.debug("client disconnected", { clients: sessions.size });
+    });
   });
   server.on("error", (err) => {
     warn(`control socket: ${err.message}`);
@@ -142,9 +167,19 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
   const recorded = recordSafely(() =>
     sandboxes.setStatus(spec.id, "running", { qemu: identityOf(vm.pid) }, BOOTING),
   );
-  io.report({ ready: true, pid: process.pid, qemuPid: vm.pid, bootMs: Math.round(vm.bootMs) });
+  if (spec.main) log.info("main process started", { argv: spec.main.argv });
+  log.info("running", { qemuPid: vm.pid, bootMs: Math.round(vm.bootMs) });
+  logs.stopCollecting();
+  io.report({
+    ready: true,
+    pid: process.pid,
+    qemuPid: vm.pid,
+    bootMs: Math.round(vm.bootMs),
+    ...(logs.warnings.length > 0 ? { warnings: logs.warnings } : {}),
+  });
 
   const stopFor = (reason: string) => () => {
+    if (!lifecycle.stopRequested) log.info("stopping", { reason });
     lifecycle.stop(reason).catch((err: unknown) => {
       warn(`stop failed: ${(err as Error).message}`);
     });
@@ -167,14 +202,22 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
   if (!lifecycle.stopRequested) {
     const exitReason = crashReason(readTail(vm.consoleLog), exit);
     recordSafely(() => sandboxes.setStatus(spec.id, "crashed", { exitReason }, LIVE));
+    log.error("the VM exited unexpectedly", {
+      reason: exitReason,
+      code: exit.code,
+      signal: exit.signal,
+      stderr: exit.stderr,
+    });
   } else {
     await lifecycle.stop("stopped");
+    log.info("stopped");
   }
   for (const session of sessions) session.close();
   server.close();
   net.close();
   rmSync(socketPath, { force: true });
   store.close();
+  logs.close();
   return lifecycle.stopRequested ? 0 : 1;
 }
 

@@ -103,8 +103,10 @@ export function buildQemuArgv(config: VmConfig): string[] {
     config.initrd,
     "-append",
     config.cmdline.join(" "),
+    // The console goes to QEMU's stdout, a pipe its owner reads into a size-bounded log (see MicroVm): a file
+    // chardev would let the guest fill the host disk.
     "-chardev",
-    `file,id=console,path=${optValue(config.consoleLog)}`,
+    "stdio,id=console,signal=off",
     "-serial",
     "chardev:console",
     "-chardev",

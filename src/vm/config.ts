@@ -42,7 +42,10 @@ export interface VmConfig {
   readonly agentSocket: string;
   /** Unix socket QEMU listens on for QMP. */
   readonly qmpSocket: string;
-  /** File the guest console (serial port) is written to. */
+  /**
+   * File the guest console (serial port) ends up in: QEMU writes it to its stdout, which the VM's owner copies
+   * there with a size bound (QEMU itself never opens it).
+   */
   readonly consoleLog: string;
   readonly network: VmNetwork;
 }

@@ -13,6 +13,8 @@ import { AgentConnection } from "../agent-client/connection.js";
 import { execCollect } from "../agent-client/exec.js";
 import type { ExecRequest, ExecResult } from "../agent-client/exec.js";
 import { readEnv } from "../config/env.js";
+import { RotatingWriter } from "../logs/rotating-writer.js";
+import type { LogLimits } from "../logs/rotating-writer.js";
 import { msbPaths } from "../config/paths.js";
 import { AgentError, InvalidConfigError, InvalidStateError, MsbError, VmError } from "../errors.js";
 import type { HostMessage, NetConfigureMessage, RootSpec } from "../protocol/messages.js";
@@ -49,6 +51,10 @@ export interface MicroVmOptions {
   readonly runDir?: string;
   /** State directory; default from `MSB_HOME` / `~/.microsandbox`. */
   readonly home?: string;
+  /** Where the guest console is logged (rotated at `logLimits`). Default `<runDir>/console.log`. */
+  readonly consoleLog?: string;
+  /** Size bound of the console log. Default from `MSB_LOG_MAX_BYTES` / `MSB_LOG_FILES`. */
+  readonly logLimits?: LogLimits;
   /** Runtime artefacts; default: those installed under `home` by set-up. */
   readonly artifacts?: RuntimeArtifacts;
   /** Accelerator; default detected (KVM, HVF, else TCG). */
@@ -122,13 +128,14 @@ export class MicroVm implements AsyncDisposable {
     runDir: string;
     ownsRunDir: boolean;
     bootMs: number;
+    consoleLog: string;
   }) {
     this.qemu = init.qemu;
     this.agent = init.agent;
     this.runDir = init.runDir;
     this.ownsRunDir = init.ownsRunDir;
     this.bootMs = init.bootMs;
-    this.consoleLog = join(init.runDir, "console.log");
+    this.consoleLog = init.consoleLog;
     // A guest that breaks the protocol has forfeited its VM.
     this.agent.onClose(() => {
       if (this.state === "running") this.qemu.kill();
@@ -154,15 +161,35 @@ export class MicroVm implements AsyncDisposable {
     if (config.network.kind === "stream") checkSocketPath(config.network.socketPath);
     const argv = buildQemuArgv(config);
     const started = performance.now();
-    const qemu = await QemuProcess.start({
-      binary: artifacts.qemuBinary,
-      argv,
-      consoleLog: config.consoleLog,
-      qmpSocket: config.qmpSocket,
+    const consoleLog = new RotatingWriter(config.consoleLog, options.logLimits ?? env.logLimits);
+    let qemu: QemuProcess;
+    try {
+      qemu = await QemuProcess.start({
+        binary: artifacts.qemuBinary,
+        argv,
+        consoleLog: config.consoleLog,
+        qmpSocket: config.qmpSocket,
+        onConsole: (chunk) => {
+          writeConsole(consoleLog, chunk);
+        },
+      });
+    } catch (err) {
+      consoleLog.close();
+      throw err;
+    }
+    void qemu.exited.then(() => {
+      consoleLog.close();
     });
     try {
       const agent = await handshake(qemu, config, options.bootTimeoutMs ?? 60_000);
-      const vm = new MicroVm({ qemu, agent, runDir, ownsRunDir, bootMs: performance.now() - started });
+      const vm = new MicroVm({
+        qemu,
+        agent,
+        runDir,
+        ownsRunDir,
+        bootMs: performance.now() - started,
+        consoleLog: config.consoleLog,
+      });
       await vm.init(
         options.hostname ?? "microsandbox",
         config.disks[0] ? rootSpec(config.disks[0]) : undefined,
@@ -266,6 +293,16 @@ export class MicroVm implements AsyncDisposable {
   }
 }
 
+/** Appends console bytes; a full disk loses them rather than the VM. */
+function writeConsole(log: RotatingWriter, chunk: Buffer): void {
+  try {
+    log.write(chunk);
+  } catch (err) {
+    // ENOSPC/EIO: the console is best effort; the guest must not die of the host's disk.
+    if (!(err instanceof Error)) throw err;
+  }
+}
+
 function rootSpec(disk: VmDisk): RootSpec {
   return { serial: disk.serial, fstype: "ext4", readonly: disk.readonly };
 }
@@ -299,7 +336,7 @@ function vmConfig(input: {
     disks,
     agentSocket: join(runDir, "agent.sock"),
     qmpSocket: join(runDir, "qmp.sock"),
-    consoleLog: join(runDir, "console.log"),
+    consoleLog: options.consoleLog ?? join(runDir, "console.log"),
     network: options.network?.nic
       ? { kind: "stream", socketPath: options.network.nic.socketPath, mac: options.network.nic.mac }
       : { kind: "none" },

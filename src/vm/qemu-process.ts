@@ -26,6 +26,8 @@ export interface QemuStartOptions {
   readonly consoleLog: string;
   /** QMP socket path from the config. */
   readonly qmpSocket: string;
+  /** Called with each chunk QEMU writes to its stdout (the guest console). */
+  readonly onConsole?: (chunk: Buffer) => void;
 }
 
 const STDERR_LIMIT = 64 * 1024;
@@ -41,14 +43,21 @@ export class QemuProcess {
   private constructor(child: ChildProcess, options: QemuStartOptions) {
     this.child = child;
     this.options = options;
+    const onConsole = options.onConsole;
+    if (onConsole)
+      child.stdout?.on("data", (chunk: Buffer) => {
+        onConsole(chunk);
+      });
+    else child.stdout?.resume();
     let stderr = "";
     child.stderr?.setEncoding("utf8");
     child.stderr?.on("data", (chunk: string) => {
       stderr = (stderr + chunk).slice(-STDERR_LIMIT);
     });
     this.exited = new Promise((resolve) => {
-      child.once("exit", (code, signal) => {
-        // stderr may still be draining: give it a moment so error messages carry QEMU's words.
+      // "close" comes after "exit" once stdout and stderr are drained: the console's last bytes (a panic) are
+      // logged and error messages carry QEMU's words.
+      child.once("close", (code, signal) => {
         setImmediate(() => {
           this.exit = { code, signal, stderr };
           resolve(this.exit);
@@ -63,7 +72,7 @@ export class QemuProcess {
     const [file, args] = setpriv
       ? [setpriv, ["--pdeathsig", "KILL", "--", options.binary, ...options.argv]]
       : [options.binary, [...options.argv]];
-    const child = spawn(file, args, { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"] });
     await new Promise<void>((resolve, reject) => {
       child.once("spawn", resolve);
       child.once("error", (err) => {

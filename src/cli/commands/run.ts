@@ -8,6 +8,7 @@ import type { Command } from "commander";
 import { ImageService } from "../../image/image-service.js";
 import { Sandbox } from "../../sdk/sandbox.js";
 import type { SandboxConfig } from "../../sdk/config.js";
+import type { LogLevel } from "../../sdk/enums.js";
 import { collect, parseCount, parseEnv } from "../options.js";
 import { attach } from "../attach.js";
 import { pullProgress } from "../progress.js";
@@ -22,6 +23,8 @@ export interface SandboxOptions {
   user?: string;
   label: string[];
   pull?: string;
+  logLevel?: string;
+  quietLogs?: boolean;
 }
 
 /** Adds the options shared by `run` and `create`. */
@@ -34,7 +37,9 @@ export function sandboxOptions(command: Command): Command {
     .option("-w, --workdir <dir>", "working directory in the guest")
     .option("-u, --user <user>", "user to run as (name, uid or uid:gid)")
     .option("-l, --label <KEY=VALUE>", "label (repeatable)", collect, [])
-    .option("--pull <policy>", "always, if-missing (default) or never");
+    .option("--pull <policy>", "always, if-missing (default) or never")
+    .option("--log-level <level>", "supervisor log level: trace, debug, info (default), warn, error")
+    .option("--quiet-logs", "do not show the sandbox's warnings (they stay in its supervisor log)");
 }
 
 /** The SandboxConfig of the shared options. */
@@ -54,6 +59,9 @@ export async function sandboxConfig(image: string, opts: SandboxOptions): Promis
     ...(opts.memory === undefined ? {} : { memoryMib: parseCount("memory", opts.memory) }),
     ...(opts.workdir === undefined ? {} : { workdir: opts.workdir }),
     ...(opts.user === undefined ? {} : { user: opts.user }),
+    // Checked by validateSandboxConfig like any other value.
+    ...(opts.logLevel === undefined ? {} : { logLevel: opts.logLevel as LogLevel }),
+    ...(opts.quietLogs === true ? { quietLogs: true } : {}),
     pullPolicy: "never",
   };
 }
