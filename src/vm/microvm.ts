@@ -77,6 +77,9 @@ function checkSocketPath(path: string): void {
   }
 }
 
+/** How long a failed connection waits to learn whether QEMU exited (its stderr then explains the failure). */
+const QEMU_EXIT_GRACE_MS = 2_000;
+
 /** Connects to QEMU's agent socket, retrying until QEMU has created it. */
 async function connectAgentSocket(path: string, qemu: QemuProcess, timeoutMs: number): Promise<Socket> {
   const deadline = Date.now() + timeoutMs;
@@ -93,6 +96,8 @@ async function connectAgentSocket(path: string, qemu: QemuProcess, timeoutMs: nu
     socket.destroy();
     const code = (error as NodeJS.ErrnoException).code;
     if ((code !== "ENOENT" && code !== "ECONNREFUSED") || Date.now() > deadline) {
+      if (await qemu.waitExit(QEMU_EXIT_GRACE_MS))
+        throw qemu.exitError("QEMU exited before the agent socket was ready");
       throw new VmError("MSB_ERR_VM_START", `cannot connect to the agent socket: ${error.message}`, {
         cause: error,
       });
@@ -309,6 +314,11 @@ async function handshake(qemu: QemuProcess, config: VmConfig, timeoutMs: number)
   try {
     return await AgentConnection.connect(socket, { timeoutMs, signal: abort.signal });
   } catch (err) {
+    // QEMU failing at start-up (no memory for the guest, a bad disk) closes the socket before its exit is
+    // reported: its own words say more than "ECONNRESET".
+    if (!(err instanceof VmError) && (await qemu.waitExit(QEMU_EXIT_GRACE_MS))) {
+      throw qemu.exitError("the VM exited during boot");
+    }
     if (
       err instanceof MsbError &&
       err.code === "MSB_ERR_PROTOCOL" &&
