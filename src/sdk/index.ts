@@ -2,6 +2,7 @@
 export { Sandbox } from "./sandbox.js";
 export { SandboxHandle } from "./sandbox-handle.js";
 export type { SandboxInfo } from "./sandbox-handle.js";
+export type { SandboxListFilter } from "./list-filter.js";
 export { ExecOutput } from "./exec-output.js";
 export type { ExitStatus } from "./exec-output.js";
 export { Stdin } from "./exec-config.js";
