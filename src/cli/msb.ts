@@ -6,6 +6,7 @@ import { Command, CommanderError } from "commander";
 import { MsbError } from "../errors.js";
 import { registerCp } from "./commands/cp.js";
 import { registerCreate } from "./commands/create.js";
+import { registerDoctor } from "./commands/doctor.js";
 import { registerExec } from "./commands/exec.js";
 import { registerImages } from "./commands/images.js";
 import { registerInspect } from "./commands/inspect.js";
@@ -33,6 +34,7 @@ registerStopRm(program);
 registerPull(program);
 registerImages(program);
 registerSetup(program);
+registerDoctor(program);
 registerVmRun(program);
 registerSupervise(program);
 
