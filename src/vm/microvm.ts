@@ -3,7 +3,6 @@
  * the runtime built by set-up, connects to the agent, mounts the root disk and returns a VM ready for `exec`.
  * On any failure QEMU is killed before the error is thrown: a failed boot leaves no process behind.
  */
-import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
 import { createConnection } from "node:net";
 import type { Socket } from "node:net";
@@ -15,6 +14,7 @@ import type { ExecRequest, ExecResult } from "../agent-client/exec.js";
 import { readEnv } from "../config/env.js";
 import { msbPaths } from "../config/paths.js";
 import { AgentError, InvalidConfigError, InvalidStateError, MsbError, VmError } from "../errors.js";
+import { scratchPath } from "../os/scratch-name.js";
 import type { HostMessage, NetConfigureMessage, RootSpec } from "../protocol/messages.js";
 import { hostTscKhz, runtimeArtifacts } from "../setup/index.js";
 import type { RuntimeArtifacts } from "../setup/index.js";
@@ -151,7 +151,8 @@ export class MicroVm implements AsyncDisposable {
     const accel = options.accel ?? detectAccelerator(hostAccelProbe(env.accel));
     if (accel === "tcg") warnTcgOnce();
     const ownsRunDir = options.runDir === undefined;
-    const runDir = options.runDir ?? join(msbPaths(home).tmpDir, `vm-${randomBytes(6).toString("hex")}`);
+    // A scratch name: if this process dies without shutting the VM down, the next ImageService cleans it up.
+    const runDir = options.runDir ?? scratchPath(msbPaths(home).tmpDir, "vm");
     mkdirSync(runDir, { recursive: true, mode: 0o700 });
     const config = vmConfig({ options, artifacts, accel, runDir });
     checkSocketPath(config.agentSocket);
