@@ -6,6 +6,7 @@ import { benchBoot } from "./boot.js";
 import { benchExec } from "./exec.js";
 import { benchFs } from "./fs.js";
 import { benchImage } from "./image.js";
+import { benchList } from "./list.js";
 import { benchSandbox } from "./sandbox.js";
 import { benchNet } from "./net.js";
 import type { BenchResult } from "./result.js";
@@ -17,6 +18,7 @@ const suites: Record<string, () => Promise<BenchResult[]>> = {
   exec: benchExec,
   fs: benchFs,
   net: benchNet,
+  list: benchList,
 };
 
 const args = process.argv.slice(2);
