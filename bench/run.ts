@@ -8,6 +8,7 @@ import { benchFs } from "./fs.js";
 import { benchImage } from "./image.js";
 import { benchLifecycle } from "./lifecycle.js";
 import { benchMetrics } from "./metrics.js";
+import { benchList } from "./list.js";
 import { benchSandbox } from "./sandbox.js";
 import { benchNet } from "./net.js";
 import type { BenchResult } from "./result.js";
@@ -21,6 +22,7 @@ const suites: Record<string, () => Promise<BenchResult[]>> = {
   fs: benchFs,
   net: benchNet,
   metrics: benchMetrics,
+  list: benchList,
 };
 
 const args = process.argv.slice(2);

@@ -117,16 +117,19 @@ export class SetupError extends MsbError {
 export class VmError extends MsbError {
   /** Path of the guest console log, when there is one: read it to see why the guest failed. */
   readonly consoleLog: string | undefined;
+  /** The last of what QEMU wrote to stderr (at most 4 KiB), when QEMU itself exited. */
+  readonly qemuStderr: string | undefined;
   constructor(
     code: "MSB_ERR_VM_START" | "MSB_ERR_VM_BOOT_TIMEOUT" | "MSB_ERR_VM_EXITED",
     message: string,
-    options: MsbErrorOptions & { consoleLog?: string } = {},
+    options: MsbErrorOptions & { consoleLog?: string; qemuStderr?: string } = {},
   ) {
     super(code, message, {
       ...options,
       hint: options.hint ?? (options.consoleLog ? `guest console log: ${options.consoleLog}` : undefined),
     } as MsbErrorOptions);
     this.consoleLog = options.consoleLog;
+    this.qemuStderr = options.qemuStderr;
   }
 }
 

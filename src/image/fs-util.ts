@@ -1,7 +1,6 @@
 /** Small filesystem helpers shared by the image cache and the root-disk builder. */
-import { randomBytes } from "node:crypto";
 import { rm, unlink } from "node:fs/promises";
-import { join } from "node:path";
+import { scratchPath } from "../os/scratch-name.js";
 
 /** True when `error` is a Node system error with the given `code` (`ENOENT`, `EEXIST`, ...). */
 export function isErrno(error: unknown, code: string): boolean {
@@ -23,17 +22,11 @@ export async function removeTree(path: string): Promise<void> {
 }
 
 /**
- * A unique scratch name in `dir` that names its creator: `<prefix>.<pid>.<random>.tmp`. {@link tempOwnerPid} reads the
- * pid back, so a cleaner can tell a live writer's file from a crashed one's.
+ * A unique scratch name in `dir` that names its creator (pid and start time: see `os/scratch-name.ts`), so a
+ * cleaner can tell a live writer's file from a crashed one's.
  */
 export function tempPath(dir: string, prefix: string): string {
-  return join(dir, `${prefix}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
-}
-
-/** The pid encoded in a {@link tempPath} name, or undefined when the name is not one. */
-export function tempOwnerPid(name: string): number | undefined {
-  const match = /\.(\d+)\.[0-9a-f]{12}\.tmp$/.exec(name);
-  return match?.[1] === undefined ? undefined : Number(match[1]);
+  return scratchPath(dir, prefix);
 }
 
 /** True when a process with this pid exists (on this host). */

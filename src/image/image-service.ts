@@ -17,6 +17,7 @@ import { hostPlatform, parsePlatform, type Platform } from "./platform.js";
 import type { PullProgressListener } from "./progress.js";
 import { pruneImages, type PruneOptions, type PruneResult } from "./prune.js";
 import { pullRemote } from "./pull.js";
+import { cleanAbandonedScratch } from "./scratch.js";
 import { familiarName, parseReference, referenceKey, type ImageReference } from "./reference.js";
 import { RegistryAuthenticator } from "./registry/auth.js";
 import type { RegistryCredentials } from "./registry/credentials.js";
@@ -114,9 +115,13 @@ export class ImageService implements AsyncDisposable {
     this.#tools = findImageTools(env.searchPath);
   }
 
-  /** Opens the service: reads the registry settings, opens the store. */
+  /**
+   * Opens the service: reads the registry settings, opens the store, and removes the scratch files of pulls and
+   * builds whose process died (never those of a live process).
+   */
   static async open(options: ImageServiceOptions = {}): Promise<ImageService> {
     const env = options.env ?? readEnv();
+    await cleanAbandonedScratch(msbPaths(env.home).tmpDir);
     const loaded = await loadRegistrySettings(env);
     const settings = validateSettings({ ...loaded, ...options.registry });
     return new ImageService({ env, store: options.store, settings, options });

@@ -4,8 +4,8 @@ import { join } from "node:path";
 import type { ImageRepository } from "../store/image-repository.js";
 import { readdirOrEmpty, type BlobStore } from "./blob-store.js";
 import { digestHex } from "./digest.js";
-import { isErrno, processAlive, removeTree, tempOwnerPid } from "./fs-util.js";
-import { RAM_STAGING_DIR, RAM_STAGING_PREFIX } from "./rootfs/staging.js";
+import { isErrno, removeTree } from "./fs-util.js";
+import { cleanAbandonedScratch } from "./scratch.js";
 
 /** What {@link pruneImages} removed. */
 export interface PruneResult {
@@ -62,8 +62,7 @@ export async function pruneImages(targets: PruneTargets, options: PruneOptions =
   }
   bytesFreed += await removeOrphanBlobs(targets, options.graceMs ?? 3_600_000, removedLayers);
   bytesFreed += await removeOrphanDisks(targets);
-  bytesFreed += await removeStaleScratch(targets.tmpDir);
-  bytesFreed += await removeStaleScratch(RAM_STAGING_DIR, RAM_STAGING_PREFIX);
+  bytesFreed += (await cleanAbandonedScratch(targets.tmpDir)).bytesFreed;
   return { images: removedImages, layers: removedLayers, bytesFreed };
 }
 
@@ -97,16 +96,6 @@ async function removeOrphanDisks(targets: PruneTargets): Promise<number> {
 
 function images(targets: PruneTargets): Set<string> {
   return new Set(targets.images.list().map((i) => digestHex(i.digest)));
-}
-
-async function removeStaleScratch(tmpDir: string, prefix = ""): Promise<number> {
-  let freed = 0;
-  for (const name of await readdirOrEmpty(tmpDir)) {
-    if (!name.startsWith(prefix)) continue;
-    const pid = tempOwnerPid(name);
-    if (pid !== undefined && !processAlive(pid)) freed += await removeMeasured(join(tmpDir, name));
-  }
-  return freed;
 }
 
 async function blobSizes(blobs: BlobStore, digests: readonly string[]): Promise<Map<string, number>> {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { fieldOf } from "./field-of.fixture.js";
-import { persistableConfig, validateSandboxConfig } from "./config.js";
+import { InvalidConfigError } from "../errors.js";
+import { MIN_MEMORY_MIB, persistableConfig, validateSandboxConfig } from "./config.js";
 import { execDefaults, mainProcess } from "./defaults.js";
 import { toExecRequest } from "./exec-config.js";
 
@@ -55,6 +56,15 @@ describe("validateSandboxConfig", () => {
     for (const logLevel of ["trace", "debug", "info", "warn", "error"]) {
       expect(() => validateSandboxConfig({ name: "a", image: "x", logLevel, quietLogs: true })).not.toThrow();
     }
+  });
+
+  it("refuses memory below the measured minimum, naming the field and the minimum", () => {
+    expect(MIN_MEMORY_MIB).toBe(96);
+    const config = { name: "a", image: "x", memoryMib: 64 };
+    expect(() => validateSandboxConfig(config)).toThrow(InvalidConfigError);
+    expect(() => validateSandboxConfig(config)).toThrow(/memoryMib: must be at least 96 MiB/);
+    expect(fieldOf(() => validateSandboxConfig(config))).toBe("memoryMib");
+    expect(validateSandboxConfig({ ...config, memoryMib: MIN_MEMORY_MIB })).toBeTruthy();
   });
 
   it("never persists the registry password", () => {

@@ -13,6 +13,7 @@ import { parsePorts } from "../net/ports/config.js";
 import type { PortsConfig } from "../net/ports/config.js";
 import { isLevel, LOG_LEVELS } from "../logs/logger.js";
 import type { LogLevel } from "./enums.js";
+import { VM_LIMITS } from "../vm/config.js";
 
 /** Registry credentials (Basic auth) for pulling the image. Never persisted. */
 export interface RegistryAuth {
@@ -28,7 +29,7 @@ export interface SandboxConfig {
   readonly image: string;
   /** Virtual CPUs (default 1). */
   readonly cpus?: number;
-  /** Guest memory in MiB (default 512). */
+  /** Guest memory in MiB (default 512; at least {@link MIN_MEMORY_MIB}, below which the guest cannot boot). */
   readonly memoryMib?: number;
   /** Environment of every command, over the image's `Env`. */
   readonly env?: Readonly<Record<string, string>>;
@@ -77,6 +78,9 @@ export interface SandboxConfig {
    */
   readonly quietLogs?: boolean;
 }
+
+/** The least `memoryMib` a sandbox accepts: measured, the guest does not boot or work reliably below it. */
+export const MIN_MEMORY_MIB = VM_LIMITS.minMemoryMib;
 
 /** How long the main process has after its stop signal before the guest's processes are killed. */
 export const STOP_GRACE_MS = 10_000;
@@ -137,6 +141,17 @@ function checkInteger(field: string, value: unknown, min: number, max: number): 
   }
 }
 
+function checkMemory(value: unknown): void {
+  checkInteger("memoryMib", value, 1, VM_LIMITS.maxMemoryMib);
+  if (typeof value === "number" && value < MIN_MEMORY_MIB) {
+    fail(
+      "memoryMib",
+      `must be at least ${MIN_MEMORY_MIB} MiB (the guest does not boot reliably with less), got ${value}`,
+      `use memoryMib: ${MIN_MEMORY_MIB} or more`,
+    );
+  }
+}
+
 function checkOptionalString(field: string, value: unknown): void {
   if (value !== undefined && (typeof value !== "string" || value === ""))
     fail(field, "must be a non-empty string");
@@ -162,7 +177,7 @@ export function validateSandboxConfig(input: unknown): SandboxConfig {
   }
   if (typeof config["image"] !== "string" || config["image"] === "") fail("image", "is required");
   checkInteger("cpus", config["cpus"], 1, 64);
-  checkInteger("memoryMib", config["memoryMib"], 64, 1024 * 1024);
+  checkMemory(config["memoryMib"]);
   checkEnvironment("env", config["env"]);
   checkStringRecord("labels", config["labels"]);
   checkStringArray("entrypoint", config["entrypoint"]);

@@ -4,6 +4,7 @@ export { SandboxHandle } from "./sandbox-handle.js";
 export type { SandboxInfo } from "./sandbox-handle.js";
 export { allSandboxMetrics } from "./metrics.js";
 export type { SandboxMetrics } from "./metrics.js";
+export type { SandboxListFilter } from "./list-filter.js";
 export { ExecOutput } from "./exec-output.js";
 export type { ExitStatus } from "./exec-output.js";
 export { Stdin } from "./exec-config.js";

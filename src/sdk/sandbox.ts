@@ -18,6 +18,7 @@ import { validateSandboxConfig } from "./config.js";
 import type { SandboxConfig } from "./config.js";
 import { SupervisorConnection } from "./connection.js";
 import { execDefaults } from "./defaults.js";
+import { labelConditions, type SandboxListFilter } from "./list-filter.js";
 import type { ExecDefaults } from "./defaults.js";
 import { toExecRequest } from "./exec-config.js";
 import type { ExecConfig, ExecStreamOptions } from "./exec-config.js";
@@ -131,10 +132,14 @@ export class Sandbox implements AsyncDisposable {
     return SandboxHandle.load(readEnv().home, name);
   }
 
-  /** Every sandbox with its status (rows whose processes died are reported `crashed`). */
-  static async list(): Promise<SandboxInfo[]> {
+  /**
+   * Every sandbox with its status (rows whose processes died are reported `crashed`); with `filter.labels`, only
+   * those carrying every label given (`{ tier: "web" }`: that value; `{ tier: true }`: any value).
+   */
+  static async list(filter?: SandboxListFilter): Promise<SandboxInfo[]> {
     await Promise.resolve();
-    return withStore(readEnv().home, (store) => store.sandboxes.list().map(toSandboxInfo));
+    const labels = labelConditions(filter);
+    return withStore(readEnv().home, (store) => store.sandboxes.list(labels).map(toSandboxInfo));
   }
 
   /** Removes a stopped (or crashed) sandbox: its row, disk and logs. */

@@ -8,6 +8,7 @@ import { SandboxExistsError } from "../errors.js";
 import { isRunning } from "../os/process-identity.js";
 import type { ProcessIdentity } from "../os/process-identity.js";
 import { guardStore } from "./database.js";
+import { labelQuery, type LabelCondition } from "./label-query.js";
 import { isLive, RESTARTABLE_STATUSES } from "./sandbox-status.js";
 import type { SandboxStatus } from "./sandbox-status.js";
 
@@ -267,10 +268,13 @@ export class SandboxRepository {
     return row === undefined ? undefined : this.reconcile(toRecord(row));
   }
 
-  /** Every sandbox, reconciled, oldest first. */
-  list(): SandboxRecord[] {
+  /** Every sandbox (with only those having every label of `labels`), reconciled, oldest first. */
+  list(labels: readonly LabelCondition[] = []): SandboxRecord[] {
     const rows = guardStore("cannot list sandboxes", () => {
-      return this.#db.prepare("SELECT * FROM sandboxes ORDER BY created_at, name").all() as Row[];
+      const query = labelQuery(labels);
+      return this.#db
+        .prepare(`SELECT * FROM sandboxes${query.where} ORDER BY created_at, name`)
+        .all(...query.params) as Row[];
     });
     return rows.map((row) => this.reconcile(toRecord(row)));
   }

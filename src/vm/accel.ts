@@ -12,20 +12,48 @@ export interface AccelProbe {
   readonly kvmUsable: () => boolean;
 }
 
+/** Whether KVM can be used, and if not, why and what would fix it. */
+export interface KvmAccess {
+  readonly usable: boolean;
+  /** `"/dev/kvm is usable"`, `"/dev/kvm does not exist"`, `"/dev/kvm is not read-write for uid 1000"`... */
+  readonly reason: string;
+  /** What to do, when it is not usable. */
+  readonly fix?: string;
+}
+
+/** Checks `/dev/kvm` (opens read-write?) and explains the answer. */
+export function kvmAccess(device = "/dev/kvm", platform: NodeJS.Platform = process.platform): KvmAccess {
+  if (platform !== "linux") return { usable: false, reason: `KVM is Linux only (this is ${platform})` };
+  try {
+    accessSync(device, constants.R_OK | constants.W_OK);
+    return { usable: true, reason: `${device} is usable` };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === undefined) throw err;
+    if (code === "ENOENT") {
+      return {
+        usable: false,
+        reason: `${device} does not exist`,
+        fix: "load kvm_intel or kvm_amd (modprobe), enable virtualization in the firmware, or nested virtualization when this host is itself a VM",
+      };
+    }
+    if (code === "EACCES" || code === "EPERM" || code === "EROFS") {
+      return {
+        usable: false,
+        reason: `${device} is not read-write for uid ${process.getuid?.() ?? "?"}`,
+        fix: `add the user to the group of ${device} (usually kvm): sudo usermod -aG kvm $USER, then log in again`,
+      };
+    }
+    return { usable: false, reason: `${device} cannot be opened (${code})` };
+  }
+}
+
 /** The real probe of this host. */
 export function hostAccelProbe(forced: string | undefined): AccelProbe {
   return {
     platform: process.platform,
     forced,
-    kvmUsable: () => {
-      try {
-        accessSync("/dev/kvm", constants.R_OK | constants.W_OK);
-        return true;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === undefined) throw err;
-        return false;
-      }
-    },
+    kvmUsable: () => kvmAccess().usable,
   };
 }
 

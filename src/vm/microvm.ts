@@ -3,7 +3,6 @@
  * the runtime built by set-up, connects to the agent, mounts the root disk and returns a VM ready for `exec`.
  * On any failure QEMU is killed before the error is thrown: a failed boot leaves no process behind.
  */
-import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
 import { createConnection } from "node:net";
 import type { Socket } from "node:net";
@@ -17,6 +16,7 @@ import { RotatingWriter } from "../logs/rotating-writer.js";
 import type { LogLimits } from "../logs/rotating-writer.js";
 import { msbPaths } from "../config/paths.js";
 import { AgentError, InvalidConfigError, InvalidStateError, MsbError, VmError } from "../errors.js";
+import { scratchPath } from "../os/scratch-name.js";
 import type { HostMessage, NetConfigureMessage, RootSpec } from "../protocol/messages.js";
 import { hostTscKhz, runtimeArtifacts } from "../setup/index.js";
 import type { RuntimeArtifacts } from "../setup/index.js";
@@ -83,6 +83,9 @@ function checkSocketPath(path: string): void {
   }
 }
 
+/** How long a failed connection waits to learn whether QEMU exited (its stderr then explains the failure). */
+const QEMU_EXIT_GRACE_MS = 2_000;
+
 /** Connects to QEMU's agent socket, retrying until QEMU has created it. */
 async function connectAgentSocket(path: string, qemu: QemuProcess, timeoutMs: number): Promise<Socket> {
   const deadline = Date.now() + timeoutMs;
@@ -99,6 +102,8 @@ async function connectAgentSocket(path: string, qemu: QemuProcess, timeoutMs: nu
     socket.destroy();
     const code = (error as NodeJS.ErrnoException).code;
     if ((code !== "ENOENT" && code !== "ECONNREFUSED") || Date.now() > deadline) {
+      if (await qemu.waitExit(QEMU_EXIT_GRACE_MS))
+        throw qemu.exitError("QEMU exited before the agent socket was ready");
       throw new VmError("MSB_ERR_VM_START", `cannot connect to the agent socket: ${error.message}`, {
         cause: error,
       });
@@ -153,7 +158,8 @@ export class MicroVm implements AsyncDisposable {
     const accel = options.accel ?? detectAccelerator(hostAccelProbe(env.accel));
     if (accel === "tcg") warnTcgOnce();
     const ownsRunDir = options.runDir === undefined;
-    const runDir = options.runDir ?? join(msbPaths(home).tmpDir, `vm-${randomBytes(6).toString("hex")}`);
+    // A scratch name: if this process dies without shutting the VM down, the next ImageService cleans it up.
+    const runDir = options.runDir ?? scratchPath(msbPaths(home).tmpDir, "vm");
     mkdirSync(runDir, { recursive: true, mode: 0o700 });
     const config = vmConfig({ options, artifacts, accel, runDir });
     checkSocketPath(config.agentSocket);
@@ -352,6 +358,11 @@ async function handshake(qemu: QemuProcess, config: VmConfig, timeoutMs: number)
   try {
     return await AgentConnection.connect(socket, { timeoutMs, signal: abort.signal });
   } catch (err) {
+    // QEMU failing at start-up (no memory for the guest, a bad disk) closes the socket before its exit is
+    // reported: its own words say more than "ECONNRESET".
+    if (!(err instanceof VmError) && (await qemu.waitExit(QEMU_EXIT_GRACE_MS))) {
+      throw qemu.exitError("the VM exited during boot");
+    }
     if (
       err instanceof MsbError &&
       err.code === "MSB_ERR_PROTOCOL" &&

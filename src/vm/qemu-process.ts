@@ -31,6 +31,8 @@ export interface QemuStartOptions {
 }
 
 const STDERR_LIMIT = 64 * 1024;
+/** How much of QEMU's stderr an error carries (`VmError.qemuStderr`). */
+const ERROR_STDERR_LIMIT = 4 * 1024;
 
 /** A started QEMU process. */
 export class QemuProcess {
@@ -167,8 +169,10 @@ export class QemuProcess {
     const exit = this.exit;
     const how = exit ? (exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`) : "unknown status";
     const detail = exit?.stderr.trim() ? `: ${exit.stderr.trim().split("\n").slice(-3).join(" | ")}` : "";
+    const stderr = exit?.stderr.trim().slice(-ERROR_STDERR_LIMIT);
     return new VmError("MSB_ERR_VM_EXITED", `${what}: QEMU exited with ${how}${detail}`, {
       consoleLog: this.options.consoleLog,
+      ...(stderr ? { qemuStderr: stderr } : {}),
     });
   }
 }

@@ -186,7 +186,9 @@ describe("building and overlays", () => {
     child.kill("SIGKILL");
     await result;
     const ramLeftovers = async (): Promise<string[]> =>
-      (await readdir("/dev/shm").catch(() => [])).filter((n) => n.includes(`.${child.pid}.`));
+      (await readdir("/dev/shm").catch(() => [])).filter(
+        (n) => n.includes(`.${child.pid}.`) || n.includes(`.${child.pid}-`), // scratch names: pid[-start]
+      );
     const leftovers = (await cacheState(home.paths)).scratch;
     expect(leftovers.length).toBeGreaterThan(0); // the crashed build's scratch directory...
     await using images = await home.service({ vars: { MSB_REGISTRY_MIRRORS: registry.url } });

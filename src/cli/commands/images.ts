@@ -1,6 +1,7 @@
-/** `msb images`: list cached images; `msb rmi IMAGE`: remove one. */
+/** `msb images`: list cached images; `msb rmi IMAGE...`: remove them (each attempted). */
 import type { Command } from "commander";
 import { ImageService } from "../../image/image-service.js";
+import { forEachName } from "../each.js";
 import { age, size, table } from "../output.js";
 
 /** Adds the `images` and `rmi` verbs. */
@@ -23,12 +24,14 @@ export function registerImages(program: Command): void {
     });
   program
     .command("rmi")
-    .description("remove a cached image (not while a sandbox uses it)")
-    .argument("<image>", "reference or digest")
-    .action(async (image: string) => {
+    .description("remove cached images (not while a sandbox uses them)")
+    .argument("<images...>", "references or digests")
+    .action(async (names: string[]) => {
       await using images = await ImageService.open();
-      const result = await images.remove(image);
-      for (const ref of result.untagged) process.stdout.write(`untagged: ${ref}\n`);
-      for (const digest of result.deleted) process.stdout.write(`deleted: ${digest}\n`);
+      await forEachName(names, async (image) => {
+        const result = await images.remove(image);
+        for (const ref of result.untagged) process.stdout.write(`untagged: ${ref}\n`);
+        for (const digest of result.deleted) process.stdout.write(`deleted: ${digest}\n`);
+      });
     });
 }

@@ -1,6 +1,8 @@
 /** `msb ls`: list sandboxes. */
 import type { Command } from "commander";
 import { Sandbox } from "../../sdk/sandbox.js";
+import { parseListFilters } from "../filter.js";
+import { collect } from "../options.js";
 import { age, table } from "../output.js";
 
 /** Adds the `ls` verb. */
@@ -11,8 +13,9 @@ export function registerLs(program: Command): void {
     .description("list sandboxes")
     .option("-q, --quiet", "only names")
     .option("--json", "JSON output")
-    .action(async (opts: { quiet?: boolean; json?: boolean }) => {
-      const list = await Sandbox.list();
+    .option("-f, --filter <filter>", "label=KEY=VALUE or label=KEY (repeatable; all must match)", collect, [])
+    .action(async (opts: { quiet?: boolean; json?: boolean; filter: string[] }) => {
+      const list = await Sandbox.list(parseListFilters(opts.filter));
       if (opts.json === true) process.stdout.write(JSON.stringify(list, null, 2) + "\n");
       else if (opts.quiet === true) process.stdout.write(list.map((i) => `${i.name}\n`).join(""));
       else {

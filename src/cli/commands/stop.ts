@@ -1,6 +1,7 @@
-/** `msb stop NAME...` and `msb rm NAME...`. */
+/** `msb stop NAME...` and `msb rm [-f] NAME...`: each name is attempted; any failure makes the exit code 1. */
 import type { Command } from "commander";
 import { Sandbox } from "../../sdk/sandbox.js";
+import { forEachName } from "../each.js";
 
 /** Adds the `stop` and `rm` verbs. */
 export function registerStopRm(program: Command): void {
@@ -9,10 +10,10 @@ export function registerStopRm(program: Command): void {
     .description("stop running sandboxes")
     .argument("<names...>", "sandbox names")
     .action(async (names: string[]) => {
-      for (const name of names) {
+      await forEachName(names, async (name) => {
         await (await Sandbox.get(name)).stop();
         process.stdout.write(`${name}\n`);
-      }
+      });
     });
   program
     .command("rm")
@@ -20,11 +21,11 @@ export function registerStopRm(program: Command): void {
     .argument("<names...>", "sandbox names")
     .option("-f, --force", "kill running sandboxes first")
     .action(async (names: string[], opts: { force?: boolean }) => {
-      for (const name of names) {
+      await forEachName(names, async (name) => {
         const handle = await Sandbox.get(name);
-        if (opts.force === true) await handle.kill();
+        if (opts.force === true) await handle.kill(); // a no-op when nothing runs
         await (await Sandbox.get(name)).remove();
         process.stdout.write(`${name}\n`);
-      }
+      });
     });
 }

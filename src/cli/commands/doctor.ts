@@ -1,0 +1,44 @@
+/** `msb doctor`: is this host ready to run sandboxes, and if not, what to fix. Exit code 1 when it is not. */
+import type { Command } from "commander";
+import { InvalidConfigError } from "../../errors.js";
+import { doctorReport, type DoctorReport } from "../doctor-report.js";
+import { size } from "../output.js";
+
+/** Adds the `doctor` verb. */
+export function registerDoctor(program: Command): void {
+  program
+    .command("doctor")
+    .description("check the accelerator, runtime, host tools and state directory; say what to fix")
+    .option("--format <format>", "text or json", "text")
+    .action(async (opts: { format: string }) => {
+      if (opts.format !== "text" && opts.format !== "json") {
+        throw new InvalidConfigError("format", `expected text or json, got ${JSON.stringify(opts.format)}`);
+      }
+      const report = await doctorReport();
+      process.stdout.write(opts.format === "json" ? `${JSON.stringify(report, null, 2)}\n` : render(report));
+      if (!report.ok) process.exitCode = 1;
+    });
+}
+
+function render(r: DoctorReport): string {
+  const v = r.versions;
+  const lines = [
+    `accelerator:  ${r.accelerator.using ?? "none"} (${r.accelerator.why})`,
+    `kvm:          ${r.accelerator.kvm.reason}`,
+    `microsandbox: ${v.microsandbox}   node ${v.node}   protocol ${v.protocol}`,
+    `qemu:         ${v.qemu ? `${v.qemu.version ?? "unknown version"} (${v.qemu.binary})` : "not found"}`,
+    `guest kernel: ${v.kernel ?? "not installed"}`,
+    `agent:        ${v.agent ? `${v.agent.sourceHash.slice(0, 12)} (${v.agent.goVersion})` : "not installed"}`,
+    `runtime:      ${r.setup.installed ? `installed ${r.setup.installedAt ?? ""}` : "NOT installed"} in ${r.setup.kernelDir}`,
+    `tools:        ${Object.entries(r.tools)
+      .map(([name, path]) => `${name} ${path === null ? "MISSING" : "ok"}`)
+      .join(", ")}`,
+    `state:        ${r.state.home}${r.state.freeBytes === null ? "" : `, ${size(r.state.freeBytes)} free`}`,
+  ];
+  if (r.findings.length === 0) lines.push("", "ok: nothing to fix");
+  else {
+    lines.push("");
+    for (const f of r.findings) lines.push(`${f.severity}: ${f.problem}`, `  fix: ${f.fix}`);
+  }
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,41 @@
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { truncate } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { identityOf } from "../os/process-identity.js";
+import { scratchPath } from "../os/scratch-name.js";
+import { removeAbandonedScratch } from "./scratch.js";
+
+const dir = mkdtempSync(join(tmpdir(), "msb-scratch-"));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("removeAbandonedScratch", () => {
+  it("removes what dead processes left, keeps live owners' files and other names", async () => {
+    const dead = Number(
+      spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout.toString(),
+    );
+    const self = identityOf(process.pid);
+    const live = basename(scratchPath(dir, "rootfs-live"));
+    mkdirSync(join(dir, live));
+    const build = `rootfs-dead.${dead}-12345.0123456789ab.tmp`;
+    mkdirSync(join(dir, build));
+    writeFileSync(join(dir, build, "rootfs.ext4"), Buffer.alloc(64 * 1024, 1));
+    await truncate(join(dir, build, "rootfs.ext4"), 1024 ** 3); // sparse, as mke2fs's image
+    const blob = `blob-abc.${dead}.0123456789ab.tmp`;
+    writeFileSync(join(dir, blob), "partial");
+    const reused = `blob-def.${self.pid}-${(self.startTime ?? 0) + 1}.0123456789ab.tmp`;
+    writeFileSync(join(dir, reused), "x");
+    writeFileSync(join(dir, "unrelated.tmp"), "keep");
+
+    const result = await removeAbandonedScratch(dir);
+    expect(result.removed.map((p) => basename(p)).sort()).toEqual([blob, reused, build].sort());
+    expect(result.bytesFreed).toBeGreaterThanOrEqual(64 * 1024);
+    expect(result.bytesFreed).toBeLessThan(16 * 1024 ** 2); // allocated blocks, not the sparse size
+    expect(readdirSync(dir).sort()).toEqual([live, "unrelated.tmp"].sort());
+    expect((await removeAbandonedScratch(join(dir, "missing"))).removed).toEqual([]);
+  });
+});
