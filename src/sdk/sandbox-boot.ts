@@ -5,7 +5,8 @@
  * leaves the sandbox `crashed` with the reason, its disk untouched.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { SandboxNotFoundError, SandboxStillRunningError } from "../errors.js";
 import type { ImageConfig } from "../image/image-config.js";
 import { ImageService } from "../image/image-service.js";
@@ -106,7 +107,7 @@ export async function createSandbox(
     }
     store.sandboxes.deleteById(id);
     store.images.removeLease(image.digest, holder);
-    rmSync(paths.dir, { recursive: true, force: true });
+    removeAllBut(paths.dir, paths.logDir); // the error's hint names the logs: they stay
     rmSync(runDir, { recursive: true, force: true });
     throw err;
   }
@@ -156,6 +157,24 @@ export async function startSandbox(
     const exitReason = `start failed: ${(err as Error).message}`;
     store.sandboxes.setStatus(record.id, "crashed", { exitReason }, ["starting"]);
     throw err;
+  }
+}
+
+/**
+ * Removes everything in `dir` except `keep` (a failed create keeps its logs, which its error names; they go with
+ * the next `remove()` of that name, or are appended to by the next create).
+ */
+function removeAllBut(dir: string, keep: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw err;
+  }
+  for (const entry of entries) {
+    const path = join(dir, entry);
+    if (path !== keep) rmSync(path, { recursive: true, force: true });
   }
 }
 

@@ -4,7 +4,7 @@
  * minimum, and QEMU's own words when it cannot allocate the guest's memory).
  */
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { msbPaths } from "../../src/config/paths.js";
@@ -183,5 +183,10 @@ describe("sandbox memory limits", () => {
     expect((err as Error).message).not.toMatch(/ECONNRESET/);
     expect((err as VmError).qemuStderr).toMatch(/cannot set up guest memory/);
     expect((await Sandbox.list()).map((s) => s.name)).not.toContain("huge");
+    // The logs the error names outlive the rolled-back create, and say why.
+    const logDir = /the logs in (\S+)/.exec((err as Error).message)?.[1]?.replace(/[).,;]+$/, "");
+    expect(logDir).toBeDefined();
+    expect(readdirSync(logDir ?? "")).toContain("supervisor.log");
+    expect(readFileSync(join(logDir ?? "", "supervisor.log"), "utf8")).toMatch(/boot failed/);
   });
 });

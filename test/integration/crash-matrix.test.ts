@@ -81,7 +81,9 @@ async function leaks(home: string): Promise<string[]> {
   const names = new Set(records.map((r) => r.name));
   const sandboxesDir = msbPaths(home).sandboxesDir;
   for (const dir of existsSync(sandboxesDir) ? readdirSync(sandboxesDir) : []) {
-    if (!names.has(dir)) found.push(`sandboxes/${dir}`);
+    // A failed create keeps only its logs (its error names them).
+    const onlyLogs = readdirSync(join(sandboxesDir, dir)).every((entry) => entry === "logs");
+    if (!names.has(dir) && !onlyLogs) found.push(`sandboxes/${dir}`);
   }
   const db = new Database(msbPaths(home).database, { readonly: true });
   try {
