@@ -22,12 +22,16 @@ export interface MainProcess {
  * Appends to the log; a full disk loses output rather than the sandbox (the guest is throttled by credit, not
  * by the host's disk).
  */
-function append(log: RotatingWriter, data: string | Uint8Array): void {
+function append(log: RotatingWriter, data: string | Uint8Array, failures: { count: number }): void {
   if (log.closed) return;
   try {
     log.write(data);
   } catch (err) {
     if (!(err instanceof Error)) throw err;
+    // Said once (then counted): a guest that keeps printing to a full disk must not flood the supervisor's log.
+    if (failures.count++ === 0) {
+      process.emitWarning(`main.log: output lost: ${err.message}`, { code: "MSB_SUPERVISOR" });
+    }
   }
 }
 
@@ -37,6 +41,7 @@ export function startMainProcess(
   spec: MainProcessSpec,
   log: RotatingWriter,
 ): MainProcess {
+  const failures = { count: 0 };
   let hasEnded = false;
   let markEnded = (): void => undefined;
   const ended = new Promise<void>((resolve) => {
@@ -46,7 +51,7 @@ export function startMainProcess(
     };
   });
   const end = (line: string): void => {
-    append(log, line);
+    append(log, line, failures);
     log.close();
     markEnded();
   };
@@ -61,7 +66,7 @@ export function startMainProcess(
       onData(_channel, data) {
         // Written before credit is returned: a guest printing without end goes as fast as the disk, and the
         // rotating log keeps only the newest bytes.
-        if (data.length > 0) append(log, data);
+        if (data.length > 0) append(log, data, failures);
         stream.consumed(data.length);
       },
       onMessage(message) {
