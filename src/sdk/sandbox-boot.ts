@@ -101,10 +101,7 @@ export async function createSandbox(
       pending,
     });
   } catch (err) {
-    if (pending !== undefined) {
-      pending.kill();
-      await pending.exited;
-    }
+    await abandon(pending);
     store.sandboxes.deleteById(id);
     store.images.removeLease(image.digest, holder);
     removeAllBut(paths.dir, paths.logDir); // the error's hint names the logs: they stay
@@ -150,14 +147,18 @@ export async function startSandbox(
       pending,
     });
   } catch (err) {
-    if (pending !== undefined) {
-      pending.kill();
-      await pending.exited;
-    }
+    await abandon(pending);
     const exitReason = `start failed: ${(err as Error).message}`;
     store.sandboxes.setStatus(record.id, "crashed", { exitReason }, ["starting"]);
     throw err;
   }
+}
+
+/** Kills a supervisor whose boot failed (our own child: no identity check needed) and waits for its end. */
+async function abandon(pending: PendingSupervisor | undefined): Promise<void> {
+  if (pending === undefined) return;
+  pending.kill();
+  await pending.exited;
 }
 
 /**

@@ -3,7 +3,7 @@
  * names, prune (with its prompt and abandoned scratch files); and the memory limits of a sandbox (the measured
  * minimum, and QEMU's own words when it cannot allocate the guest's memory).
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -12,35 +12,13 @@ import { InvalidConfigError, VmError } from "../../src/errors.js";
 import { scratchPath } from "../../src/os/scratch-name.js";
 import { Sandbox } from "../../src/sdk/sandbox.js";
 import { repoRoot } from "../fixtures/artifacts.js";
+import { startMsb } from "../fixtures/msb-cli.js";
+import type { MsbRun } from "../fixtures/msb-cli.js";
 import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
 
 const env = useSandboxEnv({}, 600_000);
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function msb(args: readonly string[], input = ""): Promise<Run> {
-  const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "src/cli/msb.ts"), ...args], {
-    cwd: repoRoot,
-    env: process.env,
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  child.stdin.end(input);
-  return new Promise((resolve) =>
-    child.once("close", (code) => {
-      resolve({ code, stdout, stderr });
-    }),
-  );
-}
-
-const names = (run: Run): string[] => run.stdout.split("\n").filter((l) => l !== "");
+const names = (run: MsbRun): string[] => run.stdout.split("\n").filter((l) => l !== "");
 
 describe("msb admin verbs", () => {
   it("doctor reports the accelerator and why, versions, set-up state and free space", async () => {
@@ -190,3 +168,7 @@ describe("sandbox memory limits", () => {
     expect(readFileSync(join(logDir ?? "", "supervisor.log"), "utf8")).toMatch(/boot failed/);
   });
 });
+
+function msb(args: readonly string[], input = ""): Promise<MsbRun> {
+  return startMsb(args, { input }).done;
+}

@@ -4,35 +4,14 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { repoRoot } from "../fixtures/artifacts.js";
+import { msb } from "../fixtures/msb-cli.js";
+import type { MsbRun } from "../fixtures/msb-cli.js";
 import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
 
 const env = useSandboxEnv({}, 600_000);
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function msb(...args: string[]): Promise<Run> {
-  const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "src/cli/msb.ts"), ...args], {
-    cwd: repoRoot,
-    env: process.env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) =>
-    child.once("close", (code) => {
-      resolve({ code, stdout, stderr });
-    }),
-  );
-}
-
 /** Runs a command with `input` on its stdin and collects its output. */
-function spawnCollect(file: string, args: string[], input: string): Promise<Run> {
+function spawnCollect(file: string, args: string[], input: string): Promise<MsbRun> {
   const child = spawn(file, args, { cwd: repoRoot, env: process.env, stdio: ["pipe", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";

@@ -3,16 +3,13 @@
  * each rotated within its bound even under a guest printing without end; `sandbox.logs()`, `SandboxHandle.logs()`
  * after a stop, `logLevel` filtering, and `msb logs [-f]`.
  */
-import { spawn } from "node:child_process";
-import type { ChildProcessByStdio } from "node:child_process";
-import type { Readable } from "node:stream";
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InvalidConfigError, Sandbox } from "../../src/index.js";
 import { sandboxPaths } from "../../src/sdk/context.js";
-import { repoRoot } from "../fixtures/artifacts.js";
+import { startMsb } from "../fixtures/msb-cli.js";
 import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
 
 /** A small bound, so rotation happens within seconds: 256 KiB × 3 files. */
@@ -61,34 +58,6 @@ function parseSupervisorLog(text: string): Events[] {
     .split("\n")
     .filter((l) => l !== "")
     .map((l) => JSON.parse(l) as Events);
-}
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function msbProcess(...args: string[]): {
-  child: ChildProcessByStdio<null, Readable, Readable>;
-  done: Promise<Run>;
-  out: () => string;
-} {
-  const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "src/cli/msb.ts"), ...args], {
-    cwd: repoRoot,
-    env: process.env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<Run>((resolve) =>
-    child.once("close", (code) => {
-      resolve({ code, stdout, stderr });
-    }),
-  );
-  return { child, done, out: () => stdout };
 }
 
 async function until(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
@@ -303,4 +272,8 @@ describe("sandbox logs", () => {
 
 function readText(path: string): string {
   return existsSync(path) ? readFileSync(path, "utf8") : "";
+}
+
+function msbProcess(...args: string[]): ReturnType<typeof startMsb> {
+  return startMsb(args);
 }

@@ -3,15 +3,13 @@
  * disk and moves bytes over the network (to and from the host's loopback only, through published ports); a
  * stopped sandbox's metrics are a clear `InvalidStateError`; `msb stats --no-stream --format json`.
  */
-import { spawn } from "node:child_process";
 import { connect } from "node:net";
-import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { InvalidStateError, Sandbox, allSandboxMetrics } from "../../src/index.js";
 import type { SandboxMetrics } from "../../src/index.js";
-import { repoRoot } from "../fixtures/artifacts.js";
 import { freePort } from "../fixtures/registry/process.js";
+import { msb } from "../fixtures/msb-cli.js";
 import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
 
 useSandboxEnv({}, 600_000);
@@ -51,23 +49,6 @@ async function fetchBytes(port: number, path: string): Promise<number> {
       await sleep(200);
     }
   }
-}
-
-function msb(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "src/cli/msb.ts"), ...args], {
-    cwd: repoRoot,
-    env: process.env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) =>
-    child.once("close", (code) => {
-      resolve({ code, stdout, stderr });
-    }),
-  );
 }
 
 describe("sandbox metrics", () => {
