@@ -192,6 +192,21 @@ describe("crashes", () => {
     await Sandbox.remove("qemu-kill");
   });
 
+  it("a guest kernel panic makes the sandbox crashed, named from the console", async () => {
+    const sandbox = await Sandbox.create({ name: "panic", image: "alpine:latest" });
+    const err = await sandbox.shell("echo c > /proc/sysrq-trigger; sleep 30").then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(SandboxCrashedError);
+    expect((err as Error).message).toMatch(/guest kernel panic \(Kernel panic - not syncing: sysrq/);
+    expect((await sandbox.wait()).code).toBe(1);
+    const handle = await Sandbox.get("panic");
+    expect(handle.status).toBe("crashed");
+    expect(await handle.logs({ source: "console" })).toContain("Kernel panic");
+    await handle.remove();
+  });
+
   it("a creator that dies while the VM boots leaves a stopped sandbox and no process", async () => {
     const { child, output } = runHelper("create-and-wait.ts", ["orphan", "alpine:latest"], /pids/);
     output.catch(() => undefined); // it is killed before it prints: that is the point
