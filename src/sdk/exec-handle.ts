@@ -39,6 +39,8 @@ export interface ExecHandleInit {
   readonly channel: ExecChannel;
   /** The `started` event, already read while starting. */
   readonly started: ExecEvent;
+  /** Turns a failure into the sandbox's own (a lost sandbox is a `SandboxCrashedError`). */
+  readonly explain?: (err: unknown) => Promise<unknown>;
   /** Whether stdin is a pipe the caller writes. */
   readonly pipedStdin: boolean;
   readonly maxOutputBytes?: number | undefined;
@@ -54,6 +56,7 @@ export class ExecHandle implements AsyncIterable<ExecEvent>, AsyncDisposable {
   #first: ExecEvent | undefined;
   #stdin: ExecSink | null;
   readonly #maxOutputBytes: number | undefined;
+  readonly #explain: (err: unknown) => Promise<unknown>;
 
   /** @internal */
   constructor(init: ExecHandleInit) {
@@ -63,6 +66,15 @@ export class ExecHandle implements AsyncIterable<ExecEvent>, AsyncDisposable {
     this.id = `exec-${this.pid}-${Date.now().toString(36)}`;
     this.#stdin = init.pipedStdin ? new ExecSink(init.channel) : null;
     this.#maxOutputBytes = init.maxOutputBytes;
+    this.#explain = init.explain ?? ((err) => Promise.resolve(err));
+  }
+
+  async #explained<T>(promise: Promise<T>): Promise<T> {
+    try {
+      return await promise;
+    } catch (err) {
+      throw await this.#explain(err);
+    }
   }
 
   /**
@@ -75,7 +87,7 @@ export class ExecHandle implements AsyncIterable<ExecEvent>, AsyncDisposable {
       this.#first = undefined;
       return Promise.resolve(first);
     }
-    return this.#channel.next();
+    return this.#explained(this.#channel.next());
   }
 
   /** `for await (const event of handle)`: every event to the end. */
@@ -96,7 +108,7 @@ export class ExecHandle implements AsyncIterable<ExecEvent>, AsyncDisposable {
   /** Collects the output not yet read and the exit status (bounded by `maxOutputBytes`, default 256 MiB). */
   async collect(): Promise<ExecOutput> {
     this.#first = undefined; // only ever the `started` event, which carries no output
-    return new ExecOutput(await collectExec(this.#channel, this.#maxOutputBytes));
+    return new ExecOutput(await this.#explained(collectExec(this.#channel, this.#maxOutputBytes)));
   }
 
   /** The stdin writer, once (`null` later, or when stdin is not `"pipe"`). */

@@ -211,6 +211,7 @@ export class Sandbox implements AsyncDisposable {
         started,
         pipedStdin: request.stdin === "pipe",
         maxOutputBytes: request.maxOutputBytes,
+        explain: (e) => this.#explain(e),
       });
     } catch (err) {
       throw await this.#explain(err);

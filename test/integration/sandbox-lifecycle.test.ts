@@ -160,9 +160,11 @@ describe("crashes", () => {
     const qemu = qemuOf(record);
     if (supervisor === undefined || qemu === undefined) throw new Error("no processes recorded");
     const inFlight = sandbox.shell("sleep 30");
+    const streamed = await sandbox.shellStream("sleep 30");
     await sleep(500);
     process.kill(supervisor.pid, "SIGKILL");
     await expect(inFlight).rejects.toBeInstanceOf(SandboxCrashedError);
+    await expect(streamed.wait()).rejects.toBeInstanceOf(SandboxCrashedError);
     await expect(sandbox.shell("true")).rejects.toBeInstanceOf(SandboxCrashedError);
     expect((await sandbox.stopAndWait()).code).toBe(1); // resolves: `await using` cleans up
     await until(() => !isRunning(qemu), 5_000, "QEMU to follow its supervisor");
