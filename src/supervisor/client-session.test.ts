@@ -3,7 +3,7 @@
  * connection: the protocol rules a hostile or broken client meets, the supervisor-local operations, drain
  * refusal, and cancellation of a departed client's streams. The supervisor side never throws.
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import type { Server, Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -66,12 +66,16 @@ interface Harness {
 }
 
 const servers: Server[] = [];
+const dirs: string[] = [];
 afterEach(() => {
   for (const server of servers.splice(0)) server.close();
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
 async function harness(): Promise<Harness> {
-  const path = join(mkdtempSync(join(tmpdir(), "msb-session-")), "s.sock");
+  const dir = mkdtempSync(join(tmpdir(), "msb-session-"));
+  dirs.push(dir);
+  const path = join(dir, "s.sock");
   const log: AgentLog = { opened: [], cancelled: 0 };
   const totals: SessionTotals = { clients: 0, streams: 0 };
   const host = {

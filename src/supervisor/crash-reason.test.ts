@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -41,5 +41,6 @@ describe("readTail", () => {
     writeFileSync(file, `${"a".repeat(1000)}END`);
     expect(readTail(file, 3)).toBe("END");
     expect(readTail(join(dir, "missing"))).toBe("");
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -14,7 +14,7 @@ import { expect, it } from "vitest";
 import { Sandbox } from "../../src/index.js";
 import { msbPaths } from "../../src/config/paths.js";
 import { signalProcess } from "../../src/os/process-identity.js";
-import { qemuOf, supervisorOf } from "../../src/store/sandbox-repository.js";
+import type { ProcessIdentity } from "../../src/os/process-identity.js";
 import { isLive } from "../../src/store/sandbox-status.js";
 import { repoRoot } from "../fixtures/artifacts.js";
 import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
@@ -54,6 +54,23 @@ function processesOf(home: string, except: number | undefined): number[] {
     }
   }
   return pids;
+}
+
+/** The recorded supervisor or QEMU of sandbox `name`, if it has one now (read without reconciling). */
+function victimOf(home: string, name: string, victim: "supervisor" | "qemu"): ProcessIdentity | undefined {
+  const db = new Database(msbPaths(home).database, { readonly: true, fileMustExist: true });
+  try {
+    const row = db
+      .prepare("SELECT supervisor_pid, supervisor_start, qemu_pid, qemu_start FROM sandboxes WHERE name = ?")
+      .get(name) as Record<string, number | null> | undefined;
+    const pid = row?.[`${victim}_pid`];
+    const start = row?.[`${victim}_start`];
+    return typeof pid === "number"
+      ? { pid, startTime: typeof start === "number" ? start : undefined }
+      : undefined;
+  } finally {
+    db.close();
+  }
 }
 
 async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
@@ -121,18 +138,19 @@ it(`survives ${TRIALS} random kills (seed ${SEED})`, { timeout: TRIALS * 120_000
     await until(() => out.includes(`phase ${phase}\n`) || state.ended, 120_000);
     await sleep(delayMs);
     let killed = "nothing (it had finished)";
-    if (!state.ended) {
-      const record = (await Sandbox.get(name).catch(() => undefined))?.record;
-      const target =
-        victim === "sdk"
-          ? undefined
-          : record && (victim === "supervisor" ? supervisorOf(record) : qemuOf(record));
-      if (victim === "sdk" || target === undefined) {
-        driver.kill("SIGKILL");
-        killed = victim === "sdk" ? "sdk" : `sdk (no ${victim} yet)`;
-      } else {
-        killed = signalProcess(target, "SIGKILL") ? victim : `nothing (${victim} gone)`;
-      }
+    if (!state.ended && victim === "sdk") {
+      driver.kill("SIGKILL");
+      killed = "sdk";
+    } else if (!state.ended && victim !== "sdk") {
+      // The process may not exist yet (early in create or start): wait for it, as long as the driver runs.
+      const which = victim;
+      let target: ProcessIdentity | undefined;
+      await until(() => {
+        target = victimOf(home, name, which);
+        return target !== undefined || state.ended;
+      }, 60_000);
+      killed =
+        target !== undefined && signalProcess(target, "SIGKILL") ? victim : `nothing (no ${victim} to kill)`;
     }
     const code = await exited;
     const settled = await until(() => processesOf(home, driver.pid).length === 0, 30_000);
