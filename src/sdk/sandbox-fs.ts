@@ -13,7 +13,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReplyError } from "../agent-client/reply-error.js";
 import { FsError, InvalidConfigError, ProtocolError } from "../errors.js";
-import type { ErrorMessage, FsMessage } from "../protocol/messages.js";
+import type { AgentMessage, ErrorMessage, FsMessage } from "../protocol/messages.js";
 import { MessageError, fsKind, int } from "../protocol/messages.js";
 import type { SupervisorConnection } from "./connection.js";
 import { extractArchive, packDirectory } from "./host-archive.js";
@@ -90,11 +90,17 @@ const MAX_LIST_LINE = 64 * 1024;
 export class SandboxFs {
   readonly #connection: SupervisorConnection;
   readonly #user: string | undefined;
+  readonly #explain: (err: unknown) => Promise<unknown>;
 
-  /** @internal */
-  constructor(connection: SupervisorConnection, options: SandboxFsOptions = {}) {
+  /** @internal `explain` turns a failure into the sandbox's own (a lost sandbox is a `SandboxCrashedError`). */
+  constructor(
+    connection: SupervisorConnection,
+    options: SandboxFsOptions = {},
+    explain: (err: unknown) => Promise<unknown> = (err) => Promise.resolve(err),
+  ) {
     this.#connection = connection;
     this.#user = options.user;
+    this.#explain = explain;
   }
 
   /** The whole file. */
@@ -216,10 +222,7 @@ export class SandboxFs {
 
   /** Metadata of a path (a symlink is reported as itself). */
   async stat(path: string): Promise<FsMetadata> {
-    const reply = await this.#connection.call(
-      this.#message({ type: "fs.stat", path: guestPath(path) }),
-      fsReplyError(path),
-    );
+    const reply = await this.#call(this.#message({ type: "fs.stat", path: guestPath(path) }), path);
     if (reply.type !== "fs.stat.result") throw new ProtocolError(`fs.stat answered ${reply.type}`);
     return {
       kind: reply.kind,
@@ -319,8 +322,16 @@ export class SandboxFs {
   }
 
   async #done(message: FsMessage, ...paths: string[]): Promise<void> {
-    const reply = await this.#connection.call(this.#message(message), fsReplyError(...paths));
+    const reply = await this.#call(this.#message(message), ...paths);
     if (reply.type !== "fs.done") throw new ProtocolError(`${message.type} answered ${reply.type}`);
+  }
+
+  async #call(message: FsMessage, ...paths: string[]): Promise<AgentMessage> {
+    try {
+      return await this.#connection.call(message, fsReplyError(...paths));
+    } catch (err) {
+      throw await this.#explain(err);
+    }
   }
 
   #message<M extends FsMessage>(message: M): M {

@@ -220,7 +220,7 @@ export class Sandbox implements AsyncDisposable {
 
   /** File access to the guest (as root, or as `options.user`): read, write, list, copy to and from the host. */
   fs(options: SandboxFsOptions = {}): SandboxFs {
-    return new SandboxFs(this.#connection, options);
+    return new SandboxFs(this.#connection, options, (err) => this.#explain(err));
   }
 
   /** Streams `script` run by the sandbox's shell. */

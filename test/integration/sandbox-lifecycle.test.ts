@@ -166,6 +166,7 @@ describe("crashes", () => {
     await expect(inFlight).rejects.toBeInstanceOf(SandboxCrashedError);
     await expect(streamed.wait()).rejects.toBeInstanceOf(SandboxCrashedError);
     await expect(sandbox.shell("true")).rejects.toBeInstanceOf(SandboxCrashedError);
+    await expect(sandbox.fs().stat("/")).rejects.toBeInstanceOf(SandboxCrashedError);
     expect((await sandbox.stopAndWait()).code).toBe(1); // resolves: `await using` cleans up
     await until(() => !isRunning(qemu), 5_000, "QEMU to follow its supervisor");
     const handle = await Sandbox.get("sup-kill");
