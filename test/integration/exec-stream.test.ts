@@ -327,12 +327,20 @@ describe("terminals", () => {
       tty: true,
       stdin: "pipe",
     });
+    // Type only once the program has printed: the terminal echoes input as it arrives, which could otherwise
+    // land between "out" and "err" on the screen.
+    let before = "";
+    while (!/err\r?\n/.test(before)) {
+      const event = await handle.recv();
+      if (event === null) throw new Error(`the command ended early: ${before}`);
+      if (event.eventType === "stdout") before += event.data.toString();
+    }
     const sink = await handle.takeStdin();
     await sink?.write("typed\n");
     await sink?.close();
     const out = await handle.collect();
     expect(out.stderr()).toBe("");
-    const screen = out.stdout().replace(/\r/g, "");
+    const screen = (before + out.stdout()).replace(/\r/g, "");
     expect(screen).toContain("out\nerr\n");
     expect(screen.split("typed\n")).toHaveLength(3); // the terminal's echo, then cat's copy
     expect(out.code).toBe(0);
