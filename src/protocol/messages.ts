@@ -192,16 +192,27 @@ export interface GuestMetricsResult {
 /** The supervisor's `sup.metrics.result` (see PROTOCOL.md for where each figure comes from). */
 export interface SupMetricsResult {
   readonly type: "sup.metrics.result";
+  /** QEMU's host CPU time over the last interval, in percent of one core (above 100 with several vCPUs busy). */
   readonly cpuPercent: number;
+  /** The guest's own view of its CPU use over the same interval, in percent of one core. */
   readonly guestCpuPercent: number;
+  /** Memory the guest uses (`MemTotal - MemAvailable`), at most `memoryLimitBytes`. */
   readonly memoryBytes: number;
+  /** The sandbox's memory (`memoryMib`). */
   readonly memoryLimitBytes: number;
+  /** QEMU's resident memory on the host (guest pages once touched stay resident). */
   readonly memoryHostResidentBytes: number;
+  /** Bytes read from the root disk image since boot. */
   readonly diskReadBytes: number;
+  /** Bytes written to the root disk image since boot. */
   readonly diskWriteBytes: number;
+  /** Bytes the network delivered to the guest since boot (Ethernet frames). */
   readonly netRxBytes: number;
+  /** Bytes the guest sent since boot (Ethernet frames). */
   readonly netTxBytes: number;
+  /** Milliseconds since the VM started. */
   readonly uptimeMs: number;
+  /** When the sample was taken, in ms since the epoch. */
   readonly timestampMs: number;
 }
 

@@ -7,35 +7,15 @@
 import { readEnv } from "../config/env.js";
 import { InvalidStateError } from "../errors.js";
 import type { SupMetricsResult } from "../protocol/messages.js";
-import type { SandboxRecord } from "../store/sandbox-repository.js";
+import type { SandboxRecord, SandboxStatus } from "../store/sandbox-repository.js";
 import { SupervisorConnection } from "./connection.js";
 import { withStore } from "./sandbox-handle.js";
 
-/** One sample of a running sandbox's resource use. */
-export interface SandboxMetrics {
-  /** QEMU's host CPU time over the last interval, in percent of one core (above 100 with several vCPUs busy). */
-  readonly cpuPercent: number;
-  /** The guest's own view of its CPU use over the same interval, in percent of one core. */
-  readonly guestCpuPercent: number;
-  /** Memory the guest uses (`MemTotal - MemAvailable`), at most `memoryLimitBytes`. */
-  readonly memoryBytes: number;
-  /** The sandbox's memory (`memoryMib`). */
-  readonly memoryLimitBytes: number;
-  /** QEMU's resident memory on the host (guest pages once touched stay resident). */
-  readonly memoryHostResidentBytes: number;
-  /** Bytes read from the root disk image since boot. */
-  readonly diskReadBytes: number;
-  /** Bytes written to the root disk image since boot. */
-  readonly diskWriteBytes: number;
-  /** Bytes the network delivered to the guest since boot (Ethernet frames). */
-  readonly netRxBytes: number;
-  /** Bytes the guest sent since boot (Ethernet frames). */
-  readonly netTxBytes: number;
-  /** Milliseconds since the VM started. */
-  readonly uptimeMs: number;
-  /** When the sample was taken, in ms since the epoch. */
-  readonly timestampMs: number;
-}
+/**
+ * One sample of a running sandbox's resource use: the supervisor's `sup.metrics.result` without its type (the
+ * reply is parsed strictly, so it carries exactly these fields; see `SupMetricsResult` for each one).
+ */
+export type SandboxMetrics = Omit<SupMetricsResult, "type">;
 
 /** The metrics of the sandbox behind `connection`. */
 export async function metricsOver(connection: SupervisorConnection): Promise<SandboxMetrics> {
@@ -46,19 +26,9 @@ export async function metricsOver(connection: SupervisorConnection): Promise<San
 }
 
 function toSandboxMetrics(reply: SupMetricsResult): SandboxMetrics {
-  return {
-    cpuPercent: reply.cpuPercent,
-    guestCpuPercent: reply.guestCpuPercent,
-    memoryBytes: reply.memoryBytes,
-    memoryLimitBytes: reply.memoryLimitBytes,
-    memoryHostResidentBytes: reply.memoryHostResidentBytes,
-    diskReadBytes: reply.diskReadBytes,
-    diskWriteBytes: reply.diskWriteBytes,
-    netRxBytes: reply.netRxBytes,
-    netTxBytes: reply.netTxBytes,
-    uptimeMs: reply.uptimeMs,
-    timestampMs: reply.timestampMs,
-  };
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- the wire type is what is left out
+  const { type, ...metrics } = reply;
+  return metrics;
 }
 
 /** The error for metrics of a sandbox that does not run. */
@@ -70,7 +40,7 @@ export function notRunningError(name: string, status: string): InvalidStateError
 
 /** The metrics of the sandbox of `record` (connects to its supervisor for the one call). */
 export async function metricsOfRecord(record: SandboxRecord): Promise<SandboxMetrics> {
-  if (record.status !== "running" && record.status !== "draining") {
+  if (!hasMetrics(record.status)) {
     throw notRunningError(record.name, record.status);
   }
   const connection = await SupervisorConnection.open(record.runDir);
@@ -88,9 +58,7 @@ export async function metricsOfRecord(record: SandboxRecord): Promise<SandboxMet
 export async function allSandboxMetrics(): Promise<Record<string, SandboxMetrics>> {
   await Promise.resolve();
   const home = readEnv().home;
-  const records = withStore(home, (store) => store.sandboxes.list()).filter(
-    (r) => r.status === "running" || r.status === "draining",
-  );
+  const records = withStore(home, (store) => store.sandboxes.list()).filter((r) => hasMetrics(r.status));
   const entries = await Promise.all(
     records.map(async (record): Promise<[string, SandboxMetrics] | undefined> => {
       try {
@@ -106,5 +74,10 @@ export async function allSandboxMetrics(): Promise<Record<string, SandboxMetrics
 
 function stoppedMeanwhile(home: string, name: string): boolean {
   const now = withStore(home, (store) => store.sandboxes.get(name));
-  return now === undefined || (now.status !== "running" && now.status !== "draining");
+  return now === undefined || !hasMetrics(now.status);
+}
+
+/** A sandbox has metrics while its VM serves: running, or draining its last operations. */
+function hasMetrics(status: SandboxStatus): boolean {
+  return status === "running" || status === "draining";
 }

@@ -23,6 +23,7 @@ import { persistableConfig } from "./config.js";
 import type { SandboxConfig } from "./config.js";
 import { SupervisorConnection } from "./connection.js";
 import { sandboxPaths, sandboxRunDir } from "./context.js";
+import type { SandboxPaths } from "./context.js";
 import { execDefaults, mainProcess, stopSignalOf } from "./defaults.js";
 import type { ExecDefaults } from "./defaults.js";
 import { PendingSupervisor } from "./launch.js";
@@ -84,9 +85,7 @@ export async function createSandbox(
   const holder = `sandbox:${config.name}`;
   let pending: PendingSupervisor | undefined;
   try {
-    mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
-    mkdirSync(runDir, { recursive: true, mode: 0o700 });
-    pending = PendingSupervisor.spawn({ logFile: paths.supervisorStderr, detached });
+    pending = spawnSupervisor(paths, runDir, detached);
     const rootDisk = await images.createRootDisk({ image: image.digest, path: paths.rootDisk });
     images.lease(image.digest, holder);
     const record = { name: config.name, id, runDir };
@@ -132,9 +131,7 @@ export async function startSandbox(
     await using images = await ImageService.open({ store });
     const image = images.inspect(record.imageDigest ?? record.image);
     const paths = sandboxPaths(home, name);
-    mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
-    mkdirSync(record.runDir, { recursive: true, mode: 0o700 });
-    pending = PendingSupervisor.spawn({ logFile: paths.supervisorStderr, detached });
+    pending = spawnSupervisor(paths, record.runDir, detached);
     const rootDisk: RootDiskOptions = { path: paths.rootDisk, format: "qcow2" };
     return await launch({
       store,
@@ -152,6 +149,13 @@ export async function startSandbox(
     store.sandboxes.setStatus(record.id, "crashed", { exitReason }, ["starting"]);
     throw err;
   }
+}
+
+/** Makes the sandbox's log and run directories and spawns its supervisor (which waits for its spec). */
+function spawnSupervisor(paths: SandboxPaths, runDir: string, detached: boolean): PendingSupervisor {
+  mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
+  mkdirSync(runDir, { recursive: true, mode: 0o700 });
+  return PendingSupervisor.spawn({ logFile: paths.supervisorStderr, detached });
 }
 
 /** Kills a supervisor whose boot failed (our own child: no identity check needed) and waits for its end. */

@@ -8,6 +8,7 @@ import { InvalidStateError, SandboxNotFoundError } from "../errors.js";
 import { Store } from "../store/store.js";
 import { isLive } from "../store/sandbox-status.js";
 import { signalProcess } from "../os/process-identity.js";
+import type { ProcessIdentity } from "../os/process-identity.js";
 import { qemuOf, supervisorOf } from "../store/sandbox-repository.js";
 import type { SandboxRecord, SandboxStatus } from "../store/sandbox-repository.js";
 import { LIVE_STATUSES } from "../store/sandbox-status.js";
@@ -73,6 +74,25 @@ export async function removeSandbox(home: string, name: string, id?: string): Pr
     store.sandboxes.deleteById(record.id);
     rmSync(sandboxPaths(home, name).dir, { recursive: true, force: true });
     rmSync(record.runDir, { recursive: true, force: true });
+  });
+}
+
+/**
+ * Kills incarnation `id`: SIGKILL to its supervisor, only if that process is still the one recorded (QEMU dies
+ * with it; `qemu`, when known, is waited for too), then records `stopped` (`killed`). Nothing happens to a
+ * sandbox that is already gone.
+ */
+export async function killIncarnation(
+  home: string,
+  id: string,
+  supervisor: ProcessIdentity,
+  qemu?: ProcessIdentity,
+): Promise<void> {
+  if (!signalProcess(supervisor, "SIGKILL")) return;
+  await waitForExit(supervisor);
+  if (qemu !== undefined) await waitForExit(qemu, 5_000);
+  withStore(home, (store) => {
+    store.sandboxes.setStatus(id, "stopped", { exitReason: "killed" }, LIVE_STATUSES);
   });
 }
 
@@ -148,13 +168,9 @@ export class SandboxHandle {
    */
   async kill(): Promise<void> {
     const supervisor = supervisorOf(this.record);
-    if (supervisor === undefined || !signalProcess(supervisor, "SIGKILL")) return;
-    await waitForExit(supervisor);
-    const qemu = qemuOf(this.record);
-    if (qemu !== undefined) await waitForExit(qemu, 5_000);
-    withStore(this.#home, (store) => {
-      store.sandboxes.setStatus(this.record.id, "stopped", { exitReason: "killed" }, LIVE_STATUSES);
-    });
+    if (supervisor !== undefined) {
+      await killIncarnation(this.#home, this.record.id, supervisor, qemuOf(this.record));
+    }
   }
 
   /** Starts this stopped or crashed sandbox again, attached to this process (see `Sandbox.start`). */

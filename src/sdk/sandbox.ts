@@ -8,11 +8,11 @@ import { readEnv } from "../config/env.js";
 import { msbPaths } from "../config/paths.js";
 import { ExecTimeoutError, InvalidStateError, MsbError, SandboxCrashedError } from "../errors.js";
 import { ImageService } from "../image/image-service.js";
-import { isRunning, signalProcess } from "../os/process-identity.js";
+import { isRunning } from "../os/process-identity.js";
 import type { ProcessIdentity } from "../os/process-identity.js";
 import { Store } from "../store/store.js";
 import { supervisorOf } from "../store/sandbox-repository.js";
-import { LIVE_STATUSES } from "../store/sandbox-status.js";
+import { isLive } from "../store/sandbox-status.js";
 import type { SandboxRecord } from "../store/sandbox-repository.js";
 import { validateSandboxConfig } from "./config.js";
 import type { SandboxConfig } from "./config.js";
@@ -31,7 +31,7 @@ import { createSandbox, startSandbox } from "./sandbox-boot.js";
 import type { BootedSandbox } from "./sandbox-boot.js";
 import { metricsOver, notRunningError } from "./metrics.js";
 import type { SandboxMetrics } from "./metrics.js";
-import { removeSandbox, SandboxHandle, toSandboxInfo, withStore } from "./sandbox-handle.js";
+import { killIncarnation, removeSandbox, SandboxHandle, toSandboxInfo, withStore } from "./sandbox-handle.js";
 import type { SandboxInfo } from "./sandbox-handle.js";
 import { waitForExit } from "./wait.js";
 import { readSandboxLogs } from "./logs.js";
@@ -298,11 +298,8 @@ export class Sandbox implements AsyncDisposable {
    */
   async kill(): Promise<void> {
     this.#stopped = true;
-    if (signalProcess(this.#supervisor, "SIGKILL")) await waitForExit(this.#supervisor);
+    await killIncarnation(this.#home, this.#id, this.#supervisor);
     this.#connection.close();
-    withStore(this.#home, (store) => {
-      store.sandboxes.setStatus(this.#id, "stopped", { exitReason: "killed" }, LIVE_STATUSES);
-    });
   }
 
   /** No new commands are accepted; those running finish; then the sandbox stops (`wait()` for the end). */
@@ -399,7 +396,7 @@ async function settledRecord(
   const deadline = Date.now() + SETTLE_MS;
   for (;;) {
     const record = withStore(home, (store) => store.sandboxes.getById(id));
-    const settled = record === undefined || !LIVE_STATUSES.includes(record.status) || !isRunning(supervisor);
+    const settled = record === undefined || !isLive(record.status) || !isRunning(supervisor);
     if (settled || Date.now() > deadline) return record;
     await sleep(50);
   }

@@ -9,7 +9,7 @@ import { isRunning } from "../os/process-identity.js";
 import type { ProcessIdentity } from "../os/process-identity.js";
 import { guardStore } from "./database.js";
 import { labelQuery, type LabelCondition } from "./label-query.js";
-import { isLive, RESTARTABLE_STATUSES } from "./sandbox-status.js";
+import { BOOTING_STATUSES, isLive, RESTARTABLE_STATUSES } from "./sandbox-status.js";
 import type { SandboxStatus } from "./sandbox-status.js";
 
 export type { SandboxStatus } from "./sandbox-status.js";
@@ -236,9 +236,9 @@ export class SandboxRepository {
       const result = this.#db
         .prepare(
           `UPDATE sandboxes SET supervisor_pid = ?, supervisor_start = ?, updated_at = ?
-           WHERE id = ? AND status IN ('creating', 'starting')`,
+           WHERE id = ? AND status IN (${BOOTING_STATUSES.map(() => "?").join(",")})`,
         )
-        .run(supervisor.pid, supervisor.startTime ?? null, Date.now(), id);
+        .run(supervisor.pid, supervisor.startTime ?? null, Date.now(), id, ...BOOTING_STATUSES);
       return result.changes === 1;
     });
   }

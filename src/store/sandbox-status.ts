@@ -36,6 +36,9 @@ export const LIVE_STATUSES: readonly SandboxStatus[] = [
   "stopping",
 ];
 
+/** States of a sandbox whose VM is booting (before it is `running`). */
+export const BOOTING_STATUSES: readonly SandboxStatus[] = ["creating", "starting"];
+
 /** States from which a sandbox can be started again. */
 export const RESTARTABLE_STATUSES: readonly SandboxStatus[] = ["stopped", "crashed"];
 

@@ -14,6 +14,7 @@ import type { Readable } from "node:stream";
 import { msbPaths } from "../config/paths.js";
 import { InvalidStateError } from "../errors.js";
 import { identityOf } from "../os/process-identity.js";
+import { BOOTING_STATUSES, LIVE_STATUSES } from "../store/sandbox-status.js";
 import { Store } from "../store/store.js";
 import { NetworkStack } from "../net/stack/network-stack.js";
 import { MicroVm } from "../vm/microvm.js";
@@ -40,9 +41,6 @@ export interface SupervisorIo {
   readonly ownerPipe?: Readable;
 }
 
-const BOOTING = ["creating", "starting"] as const;
-const LIVE = ["creating", "starting", "running", "draining", "stopping"] as const;
-
 function warn(message: string): void {
   process.emitWarning(message, { code: "MSB_SUPERVISOR" });
 }
@@ -62,7 +60,7 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
     logs = openSandboxLogs(spec);
   } catch (err) {
     const exitReason = `cannot open the logs: ${(err as Error).message}`;
-    recordSafely(() => sandboxes.setStatus(spec.id, "crashed", { exitReason }, BOOTING));
+    recordSafely(() => sandboxes.setStatus(spec.id, "crashed", { exitReason }, BOOTING_STATUSES));
     store.close();
     io.report({ ready: false, error: toWireError(err, "MSB_ERR_VM_START") });
     return 1;
@@ -109,7 +107,7 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
     logs.close();
     net?.close();
     const exitReason = `boot failed: ${(err as Error).message}`;
-    recordSafely(() => sandboxes.setStatus(spec.id, "crashed", { exitReason }, BOOTING));
+    recordSafely(() => sandboxes.setStatus(spec.id, "crashed", { exitReason }, BOOTING_STATUSES));
     store.close();
     // The SDK rethrows it with its class and fields; an error that is not an MsbError becomes a VmError.
     io.report({ ready: false, error: toWireError(err, "MSB_ERR_VM_START") });
@@ -165,7 +163,7 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
     server.listen(socketPath, resolve);
   });
   const recorded = recordSafely(() =>
-    sandboxes.setStatus(spec.id, "running", { qemu: identityOf(vm.pid) }, BOOTING),
+    sandboxes.setStatus(spec.id, "running", { qemu: identityOf(vm.pid) }, BOOTING_STATUSES),
   );
   if (spec.main) log.info("main process started", { argv: spec.main.argv });
   log.info("running", { qemuPid: vm.pid, bootMs: Math.round(vm.bootMs) });
@@ -201,7 +199,7 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
   clearTimeout(limit);
   if (!lifecycle.stopRequested) {
     const exitReason = crashReason(readTail(vm.consoleLog), exit);
-    recordSafely(() => sandboxes.setStatus(spec.id, "crashed", { exitReason }, LIVE));
+    recordSafely(() => sandboxes.setStatus(spec.id, "crashed", { exitReason }, LIVE_STATUSES));
     log.error("the VM exited unexpectedly", {
       reason: exitReason,
       code: exit.code,
