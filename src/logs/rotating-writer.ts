@@ -91,7 +91,9 @@ export class RotatingWriter {
     closeSync(this.#fd as number);
     this.#fd = undefined;
     const { files } = this.limits;
-    rmSync(rotatedPath(this.path, files - 1), { force: true });
+    // Each rename replaces its target atomically (the oldest file is dropped by being renamed over), so a reader
+    // listing the directory mid-rotation never finds a rotated file missing; only the live file can be, briefly.
+    if (files === 1) rmSync(this.path, { force: true });
     for (let n = files - 2; n >= 0; n--) {
       try {
         renameSync(rotatedPath(this.path, n), rotatedPath(this.path, n + 1));

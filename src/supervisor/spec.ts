@@ -5,6 +5,7 @@
 import type { Level } from "../logs/logger.js";
 import type { NetworkConfig } from "../net/policy/types.js";
 import type { PortsConfig } from "../net/ports/config.js";
+import type { MountPlan } from "../storage/mount-plan.js";
 import type { RootDiskOptions } from "../vm/microvm.js";
 import type { WireError } from "../wire-error.js";
 
@@ -31,6 +32,8 @@ export interface SupervisorSpec {
   readonly network?: NetworkConfig;
   /** Published ports. */
   readonly ports?: PortsConfig;
+  /** The sandbox's volumes, resolved (see `storage/mount-plan.ts`). */
+  readonly mounts?: MountPlan;
   /** The main process (entrypoint + cmd), started in the background at boot; output to `main.log`. */
   readonly main?: MainProcessSpec;
   /** What a stop does first. */

@@ -37,13 +37,23 @@ function logDir(name: string): string {
 }
 
 /** Sizes of `main.log` and its rotated files. */
+/**
+ * Sizes of main.log and its rotated files. The guest keeps printing, so a listing can fall inside a rotation (the
+ * live file renamed, its successor not yet created): such a listing is taken again.
+ */
 function mainLogSizes(name: string): Record<string, number> {
   const dir = logDir(name);
-  const sizes: Record<string, number> = {};
-  for (const file of readdirSync(dir).filter((f) => f.startsWith("main.log"))) {
-    sizes[file] = statSync(join(dir, file)).size;
+  for (let attempt = 0; ; attempt++) {
+    const sizes: Record<string, number> = {};
+    try {
+      for (const file of readdirSync(dir).filter((f) => f.startsWith("main.log"))) {
+        sizes[file] = statSync(join(dir, file)).size;
+      }
+      if ("main.log" in sizes || attempt >= 50) return sizes;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT" || attempt >= 50) throw err;
+    }
   }
-  return sizes;
 }
 
 interface Events {
