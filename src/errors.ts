@@ -42,6 +42,7 @@ export const MSB_ERROR_CODES = [
   "MSB_ERR_NOT_SUPPORTED",
   "MSB_ERR_STREAM_LIMIT",
   "MSB_ERR_FS",
+  "MSB_ERR_PRIVILEGE_REQUIRED",
 ] as const;
 
 /** Every error code microsandbox raises. See docs/errors.md for the table. */
@@ -441,5 +442,18 @@ export class FsError extends MsbError {
     super("MSB_ERR_FS", `${errno}: ${message}`, options);
     this.errno = errno;
     this.path = path;
+  }
+}
+
+/** An operation needs a privilege this process lacks; `privilege` names it (`root (CAP_SYS_ADMIN) ...`). */
+export class PrivilegeRequiredError extends MsbError {
+  /** The privilege that is missing, and what needs it. */
+  readonly privilege: string;
+  constructor(privilege: string, message: string, options: MsbErrorOptions = {}) {
+    super("MSB_ERR_PRIVILEGE_REQUIRED", `${message}: needs ${privilege}`, {
+      hint: "run as root, or do without the feature that needs it",
+      ...options,
+    });
+    this.privilege = privilege;
   }
 }

@@ -30,6 +30,7 @@ import {
   StoreError,
   StreamLimitError,
   FsError,
+  PrivilegeRequiredError,
   UnsupportedError,
   VmError,
 } from "./errors.js";
@@ -119,6 +120,11 @@ const samples: readonly (readonly [string, errors.MsbError, Readonly<Record<stri
   ["UnsupportedError", new UnsupportedError("exec.tty"), { feature: "exec.tty" }],
   ["StreamLimitError", new StreamLimitError(64), { limit: 64 }],
   ["FsError", new FsError("ENOENT", "/etc/nope", "no such file"), { errno: "ENOENT", path: "/etc/nope" }],
+  [
+    "PrivilegeRequiredError",
+    new PrivilegeRequiredError("root (CAP_SYS_ADMIN)", "virtiofsd"),
+    { privilege: "root (CAP_SYS_ADMIN)" },
+  ],
 ];
 
 describe("toWireError / fromWireError round trip", () => {

@@ -21,6 +21,7 @@ const base: VmConfig = {
   initrd: "/k/initrd",
   cmdline: ["console=ttyS0", "quiet"],
   disks: [rootDisk],
+  shares: [],
   agentSocket: "/run/a.sock",
   qmpSocket: "/run/q.sock",
   consoleLog: "/run/console.log",
