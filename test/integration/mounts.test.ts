@@ -2,12 +2,16 @@
  * Volumes plumbing at the VM level: a MountPlan given to MicroVm.boot becomes virtio-fs shares (rw and ro, the
  * latter enforced on the host), ext4 disks and tmpfs mounts in the guest; a failed mount leaves nothing behind.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
+import { NetworkStack } from "../../src/net/stack/network-stack.js";
 import type { MountPlan } from "../../src/storage/mount-plan.js";
 import type { MicroVm } from "../../src/vm/microvm.js";
+import { repoRoot } from "../fixtures/artifacts.js";
+import { freePort } from "../fixtures/registry/process.js";
 import { bootBusyboxVm, qemuProcessesMentioning, useRunDirFixture, vmRunDir } from "../fixtures/vm.js";
 
 /** A sparse ext4 image of `mib` MiB. */
@@ -44,6 +48,8 @@ interface Fixture {
   vm: MicroVm;
   rwDir: string;
   roDir: string;
+  /** Host port published to the guest's port 80. */
+  port: number;
 }
 
 describe("guest mounts from a MountPlan", () => {
@@ -71,11 +77,23 @@ describe("guest mounts from a MountPlan", () => {
         { kind: "tmpfs", target: "/rotmp", readonly: true },
       ],
     };
-    const vm = await bootBusyboxVm(runDir, { mounts: plan });
+    // A VM with shares runs modern virtio-mmio: the NIC must work too.
+    const port = await freePort();
+    const net = await NetworkStack.start({
+      socketPath: join(runDir, "net.sock"),
+      ports: { [String(port)]: 80 },
+    });
+    cleanups.push(() => {
+      net.close();
+    });
+    const vm = await bootBusyboxVm(runDir, {
+      mounts: plan,
+      network: { nic: net.nic, configure: net.guestConfig },
+    });
     cleanups.push(async () => {
       await vm.shutdown();
     });
-    return { vm, rwDir, roDir };
+    return { vm, rwDir, roDir, port };
   });
 
   it("mounts each in plan order with the requested kind and flags", async () => {
@@ -95,6 +113,23 @@ describe("guest mounts from a MountPlan", () => {
     expect(readFileSync(join(rwDir, "g.txt"), "utf8")).toBe("from-guest\n");
     writeFileSync(join(rwDir, "h.txt"), "from-host\n");
     expect(await sh(vm, "cat /mnt/rw/h.txt")).toEqual({ code: 0, out: "from-host\n" });
+  });
+
+  it("the NIC works beside the shares: a guest server publishes a file of the rw share", async () => {
+    const { vm, rwDir, port } = fixture();
+    writeFileSync(join(rwDir, "index.html"), "served from the share\n");
+    expect((await sh(vm, "httpd -p 80 -h /mnt/rw")).code).toBe(0);
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/index.html`, { signal: AbortSignal.timeout(3000) });
+        expect(await res.text()).toBe("served from the share\n");
+        break;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        await sleep(200);
+      }
+    }
   });
 
   it("a ro share refuses guest root, even after a remount rw in the guest; the host folder is unchanged", async () => {
@@ -152,6 +187,35 @@ describe("failed mounts leave nothing behind", () => {
     });
     expect(qemuProcessesMentioning(runDir)).toEqual([]);
     expect(processesMentioning("virtiofsd", runDir)).toEqual([]);
+  });
+
+  it("no virtiofsd outlives a SIGKILLed owner", async () => {
+    const runDir = vmRunDir("share-orphan");
+    const script = join(repoRoot, "test", "fixtures", "boot-and-wait.ts");
+    const child = spawn(process.execPath, ["--import", "tsx", script, runDir, "share"], {
+      cwd: repoRoot,
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const ready = new Promise<void>((resolve, reject) => {
+      let out = "";
+      child.stdout.on("data", (chunk: Buffer) => {
+        out += chunk.toString();
+        if (/qemu-pid=\d+/.test(out)) resolve();
+      });
+      child.once("exit", (code) => {
+        reject(new Error(`owner exited early with ${code}`));
+      });
+    });
+    try {
+      await ready;
+      expect(processesMentioning("virtiofsd", runDir).length).toBeGreaterThan(0);
+    } finally {
+      child.kill("SIGKILL");
+    }
+    const deadline = Date.now() + 5_000;
+    while (processesMentioning("virtiofsd", runDir).length > 0 && Date.now() < deadline) await sleep(50);
+    expect(processesMentioning("virtiofsd", runDir)).toEqual([]);
+    expect(qemuProcessesMentioning(runDir)).toEqual([]);
   });
 
   it("a share of a missing folder fails before QEMU starts", async () => {
