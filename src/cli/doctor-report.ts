@@ -18,6 +18,7 @@ import { readManifestSync } from "../setup/manifest.js";
 import { findPackageRoot } from "../setup/package-root.js";
 import { detectAccelerator, hostAccelProbe, kvmAccess, type KvmAccess } from "../vm/accel.js";
 import type { Accelerator } from "../vm/config.js";
+import { findVirtiofsd } from "../vm/virtiofsd.js";
 
 /** Free space under which the state directory gets a warning (images and sandbox disks live there). */
 export const LOW_DISK_BYTES = 2 * 1024 ** 3;
@@ -43,6 +44,8 @@ export interface DoctorReport {
     readonly microsandbox: string;
     readonly node: string;
     readonly qemu: { readonly binary: string; readonly version: string | null } | null;
+    /** QEMU's virtiofsd (bind mounts and directory volumes need it), null when missing. */
+    readonly virtiofsd: string | null;
     readonly kernel: string | null;
     readonly agent: { readonly sourceHash: string; readonly goVersion: string } | null;
     readonly protocol: string;
@@ -91,6 +94,14 @@ export async function doctorReport(env: MsbEnv = readEnv()): Promise<DoctorRepor
       fix: "apt-get install e2fsprogs qemu-utils util-linux (or run `sudo npx msb setup`)",
     });
   }
+  const virtiofsd = process.platform === "linux" ? findVirtiofsd(env.virtiofsdBinary) : undefined;
+  if (process.platform === "linux" && virtiofsd === undefined) {
+    findings.push({
+      severity: "warning",
+      problem: "virtiofsd is missing: bind mounts and directory volumes cannot be used",
+      fix: "apt-get install qemu-system-common (or set MSB_VIRTIOFSD to a virtiofsd binary)",
+    });
+  }
   const disk = await freeSpace(env.home);
   if (disk !== undefined && disk.free < LOW_DISK_BYTES) {
     findings.push({
@@ -106,6 +117,7 @@ export async function doctorReport(env: MsbEnv = readEnv()): Promise<DoctorRepor
       microsandbox: packageVersion(),
       node: process.version,
       qemu: qemuBinary === undefined ? null : { binary: qemuBinary, version: await qemuVersion(qemuBinary) },
+      virtiofsd: virtiofsd ?? null,
       kernel: manifest?.kernel.version ?? null,
       agent: manifest ? { sourceHash: manifest.agent.sourceHash, goVersion: manifest.agent.goVersion } : null,
       protocol: protocolRange(MIN_PROTOCOL_VERSION, MAX_PROTOCOL_VERSION),
