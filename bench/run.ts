@@ -11,6 +11,7 @@ import { benchMetrics } from "./metrics.js";
 import { benchList } from "./list.js";
 import { benchSandbox } from "./sandbox.js";
 import { benchNet } from "./net.js";
+import { benchStorage } from "./storage.js";
 import type { BenchResult } from "./result.js";
 
 const suites: Record<string, () => Promise<BenchResult[]>> = {
@@ -23,6 +24,7 @@ const suites: Record<string, () => Promise<BenchResult[]>> = {
   net: benchNet,
   metrics: benchMetrics,
   list: benchList,
+  storage: benchStorage,
 };
 
 const args = process.argv.slice(2);

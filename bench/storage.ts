@@ -1,0 +1,154 @@
+/**
+ * Storage benchmark: the same workloads on the root disk (a qcow2 overlay on a raw ext4 base, as every sandbox
+ * has), a disk volume (a raw ext4 image on virtio-blk) and a shared host folder (virtio-fs: directory volumes
+ * and bind mounts), in one VM, with ratios against the root disk (higher is better: throughput).
+ * - small files: untar 10,000 files of 1 KiB (100 directories) and `sync`, then (page cache dropped) `find`
+ *   and read them all.
+ * - sequential write: `dd` of `MSB_BENCH_STORAGE_MIB` MiB (default 256: 1 GiB takes minutes under TCG) with an
+ *   fsync at the end.
+ * Times are the host's wall time of each exec (a few ms of exec overhead included).
+ */
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { MicroVm } from "../src/vm/microvm.js";
+import { artifactDir } from "../test/fixtures/artifacts.js";
+import { busyboxRootfs } from "../test/fixtures/busybox-rootfs.js";
+import type { BenchResult } from "./result.js";
+
+const FILES = 10_000;
+const DIRS = 100;
+const FILE_BYTES = 1024;
+
+function envMib(): number {
+  const value = Number(process.env["MSB_BENCH_STORAGE_MIB"] ?? "256");
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error("MSB_BENCH_STORAGE_MIB must be a positive integer");
+  return value;
+}
+
+/** A tarball of FILES files of FILE_BYTES each in DIRS directories. */
+function smallFilesTar(dir: string): string {
+  const src = join(dir, "tree");
+  for (let d = 0; d < DIRS; d++) {
+    mkdirSync(join(src, `d${d}`), { recursive: true });
+    for (let f = 0; f < FILES / DIRS; f++) {
+      writeFileSync(join(src, `d${d}`, `f${f}`), Buffer.alloc(FILE_BYTES, (d + f) % 251));
+    }
+  }
+  const tar = join(dir, "files.tar");
+  execFileSync("tar", ["-cf", tar, "-C", src, "."]);
+  rmSync(src, { recursive: true, force: true });
+  return tar;
+}
+
+/** A raw ext4 image of `mib` MiB: a copy of the busybox root grown to that size, or an empty one. */
+function ext4(path: string, mib: number, from?: string): string {
+  if (from === undefined) {
+    execFileSync("truncate", ["-s", `${mib}M`, path]);
+    execFileSync("mkfs.ext4", ["-q", "-F", "-E", "root_owner=0:0", path]);
+    return path;
+  }
+  copyFileSync(from, path);
+  execFileSync("truncate", ["-s", `${mib}M`, path]);
+  execFileSync("e2fsck", ["-fy", path], { stdio: "ignore" });
+  execFileSync("resize2fs", ["-f", path], { stdio: "ignore" });
+  return path;
+}
+
+async function timed(vm: MicroVm, script: string): Promise<number> {
+  const started = performance.now();
+  const r = await vm.exec({ argv: ["/bin/sh", "-c", script], timeoutMs: 30 * 60_000 });
+  const ms = performance.now() - started;
+  if (r.code !== 0) throw new Error(`${script}: exit ${r.code}: ${r.stderr.toString().slice(-500)}`);
+  return ms;
+}
+
+interface Target {
+  readonly name: string;
+  readonly dir: string;
+}
+
+/** Runs the suite. */
+export async function benchStorage(): Promise<BenchResult[]> {
+  const mib = envMib();
+  const dir = mkdtempSync(join(artifactDir("bench"), "storage-"));
+  try {
+    const share = join(dir, "share");
+    mkdirSync(share);
+    const tar = smallFilesTar(share);
+    const rootBase = ext4(join(dir, "root.ext4"), mib + 512, busyboxRootfs());
+    const root = join(dir, "root.qcow2");
+    execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "raw", "-b", rootBase, root]);
+    const vm = await MicroVm.boot({
+      rootDisk: { path: root, format: "qcow2" },
+      runDir: join(dir, "run"),
+      mounts: {
+        shares: [{ tag: "vol0", hostPath: share, readonly: false }],
+        disks: [{ path: ext4(join(dir, "volume.img"), mib + 512), serial: "vol1", readonly: false }],
+        mounts: [
+          { kind: "virtiofs", target: "/mnt/share", tag: "vol0", readonly: false },
+          { kind: "disk", target: "/mnt/disk", serial: "vol1", readonly: false },
+        ],
+      },
+    });
+    try {
+      await timed(vm, `cp /mnt/share/${basename(tar)} /tmp/files.tar`);
+      const targets: Target[] = [
+        { name: "root disk", dir: "/bench" },
+        { name: "disk volume", dir: "/mnt/disk/bench" },
+        { name: "virtio-fs share", dir: "/mnt/share/bench" },
+      ];
+      const figures = new Map<string, { untar: number; read: number; write: number }>();
+      for (const t of targets) {
+        const untar = await timed(vm, `mkdir -p ${t.dir} && tar -xf /tmp/files.tar -C ${t.dir} && sync`);
+        const read = await timed(
+          vm,
+          `echo 3 > /proc/sys/vm/drop_caches && find ${t.dir} -type f | xargs cat | wc -c`,
+        );
+        const write = await timed(
+          vm,
+          `dd if=/dev/zero of=${t.dir}/big bs=1M count=${mib} conv=fsync 2>/dev/null && rm ${t.dir}/big && sync`,
+        );
+        figures.set(t.name, { untar, read, write });
+      }
+      const base = figures.get("root disk");
+      if (base === undefined) throw new Error("no root disk figures");
+      const results: BenchResult[] = [];
+      for (const [name, f] of figures) {
+        const filesPerS = (ms: number): number => FILES / (ms / 1000);
+        const note = `${FILES} files of ${FILE_BYTES} B; ratio vs root disk, higher is better`;
+        results.push({
+          name: `storage.untar-files ${name}`,
+          value: filesPerS(f.untar),
+          unit: "files/s",
+          baseline: filesPerS(base.untar),
+          ratio: base.untar / f.untar,
+          note,
+        });
+        results.push({
+          name: `storage.find-read-files ${name}`,
+          value: filesPerS(f.read),
+          unit: "files/s",
+          baseline: filesPerS(base.read),
+          ratio: base.read / f.read,
+          note,
+        });
+        const mbps = (ms: number): number => (mib * 1024 * 1024) / 1e6 / (ms / 1000);
+        results.push({
+          name: `storage.seq-write ${name}`,
+          value: mbps(f.write),
+          unit: "MB/s",
+          baseline: mbps(base.write),
+          ratio: base.write / f.write,
+          note: `${mib} MiB dd + fsync`,
+        });
+      }
+      return results;
+    } finally {
+      await vm.shutdown();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
