@@ -6,7 +6,9 @@
  *   and read them all.
  * - sequential write: `dd` of `MSB_BENCH_STORAGE_MIB` MiB (default 256: 1 GiB takes minutes under TCG) with an
  *   fsync at the end.
- * Times are the host's wall time of each exec (a few ms of exec overhead included).
+ * Times are the host's wall time of each exec (a few ms of exec overhead included), the best of
+ * `MSB_BENCH_STORAGE_ROUNDS` rounds (default 2) whose target order rotates, after a warm-up round on /tmp (TCG
+ * translates the guest's code the first time it runs: without it the first target pays for that).
  */
 import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";

@@ -132,11 +132,6 @@ export class ShareSet {
     return new ShareSet(daemons);
   }
 
-  /** Pids of the daemons (tests check none outlives its VM). */
-  get pids(): number[] {
-    return this.daemons.map((d) => d.pid);
-  }
-
   /** Kills every daemon and waits until all are gone. */
   async stop(): Promise<void> {
     await Promise.all(this.daemons.map((d) => d.kill()));

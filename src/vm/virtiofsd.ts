@@ -172,11 +172,6 @@ export class Virtiofsd {
     return this.child.pid ?? -1;
   }
 
-  /** True once the process has exited. */
-  get hasExited(): boolean {
-    return this.done;
-  }
-
   /** Kills the daemon (SIGKILL) and waits for it to be gone. */
   async kill(): Promise<void> {
     if (!this.done) this.child.kill("SIGKILL");

@@ -46,6 +46,7 @@ async function sh(vm: MicroVm, script: string): Promise<{ code: number; out: str
 
 interface Fixture {
   vm: MicroVm;
+  runDir: string;
   rwDir: string;
   roDir: string;
   /** Host port published to the guest's port 80. */
@@ -93,7 +94,7 @@ describe("guest mounts from a MountPlan", () => {
     cleanups.push(async () => {
       await vm.shutdown();
     });
-    return { vm, rwDir, roDir, port };
+    return { vm, runDir, rwDir, roDir, port };
   });
 
   it("mounts each in plan order with the requested kind and flags", async () => {
@@ -167,6 +168,15 @@ describe("guest mounts from a MountPlan", () => {
     const ro = await sh(vm, "touch /rotmp/f");
     expect(ro.code).not.toBe(0);
     expect(ro.out).toMatch(/Read-only file system/);
+  });
+
+  // Last: the VM is gone afterwards.
+  it("powers off cleanly with everything mounted; the disk volume keeps what the guest wrote", async () => {
+    const { vm, runDir } = fixture();
+    expect(await vm.shutdown()).toMatchObject({ code: 0, signal: null });
+    expect(processesMentioning("virtiofsd", runDir)).toEqual([]);
+    const data = execFileSync("debugfs", ["-R", "cat /f", join(runDir, "data.img")], { stdio: "pipe" });
+    expect(data.toString()).toBe("disk\n");
   });
 });
 
