@@ -22,10 +22,9 @@ const FILES = 10_000;
 const DIRS = 100;
 const FILE_BYTES = 1024;
 
-function envMib(): number {
-  const value = Number(process.env["MSB_BENCH_STORAGE_MIB"] ?? "256");
-  if (!Number.isInteger(value) || value < 1)
-    throw new Error("MSB_BENCH_STORAGE_MIB must be a positive integer");
+function envInt(name: string, fallback: number): number {
+  const value = Number(process.env[name] ?? String(fallback));
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`);
   return value;
 }
 
@@ -73,7 +72,8 @@ interface Target {
 
 /** Runs the suite. */
 export async function benchStorage(): Promise<BenchResult[]> {
-  const mib = envMib();
+  const mib = envInt("MSB_BENCH_STORAGE_MIB", 256);
+  const rounds = envInt("MSB_BENCH_STORAGE_ROUNDS", 2);
   const dir = mkdtempSync(join(artifactDir("bench"), "storage-"));
   try {
     const share = join(dir, "share");
@@ -101,25 +101,46 @@ export async function benchStorage(): Promise<BenchResult[]> {
         { name: "disk volume", dir: "/mnt/disk/bench" },
         { name: "virtio-fs share", dir: "/mnt/share/bench" },
       ];
-      const figures = new Map<string, { untar: number; read: number; write: number }>();
-      for (const t of targets) {
+      const run = async (t: Target): Promise<{ untar: number; read: number; write: number }> => {
         const untar = await timed(vm, `mkdir -p ${t.dir} && tar -xf /tmp/files.tar -C ${t.dir} && sync`);
         const read = await timed(
           vm,
           `echo 3 > /proc/sys/vm/drop_caches && find ${t.dir} -type f | xargs cat | wc -c`,
         );
+        await timed(vm, `rm -rf ${t.dir} && sync`);
         const write = await timed(
           vm,
-          `dd if=/dev/zero of=${t.dir}/big bs=1M count=${mib} conv=fsync 2>/dev/null && rm ${t.dir}/big && sync`,
+          `mkdir -p ${t.dir} && dd if=/dev/zero of=${t.dir}/big bs=1M count=${mib} conv=fsync 2>/dev/null`,
         );
-        figures.set(t.name, { untar, read, write });
+        await timed(vm, `rm -rf ${t.dir} && sync`);
+        return { untar, read, write };
+      };
+      await run({ name: "warm-up", dir: "/tmp/warm-up" });
+      const figures = new Map<string, { untar: number; read: number; write: number }>();
+      for (let round = 0; round < rounds; round++) {
+        for (let i = 0; i < targets.length; i++) {
+          const t = targets[(i + round) % targets.length];
+          if (t === undefined) continue;
+          const f = await run(t);
+          const best = figures.get(t.name);
+          figures.set(
+            t.name,
+            best === undefined
+              ? f
+              : {
+                  untar: Math.min(best.untar, f.untar),
+                  read: Math.min(best.read, f.read),
+                  write: Math.min(best.write, f.write),
+                },
+          );
+        }
       }
       const base = figures.get("root disk");
       if (base === undefined) throw new Error("no root disk figures");
       const results: BenchResult[] = [];
       for (const [name, f] of figures) {
         const filesPerS = (ms: number): number => FILES / (ms / 1000);
-        const note = `${FILES} files of ${FILE_BYTES} B; ratio vs root disk, higher is better`;
+        const note = `${FILES} files of ${FILE_BYTES} B, best of ${rounds}; ratio vs root disk, higher is better`;
         results.push({
           name: `storage.untar-files ${name}`,
           value: filesPerS(f.untar),
@@ -143,7 +164,7 @@ export async function benchStorage(): Promise<BenchResult[]> {
           unit: "MB/s",
           baseline: mbps(base.write),
           ratio: base.write / f.write,
-          note: `${mib} MiB dd + fsync`,
+          note: `${mib} MiB dd + fsync, best of ${rounds}`,
         });
       }
       return results;
