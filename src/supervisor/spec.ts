@@ -6,6 +6,7 @@ import type { Level } from "../logs/logger.js";
 import type { NetworkConfig } from "../net/policy/types.js";
 import type { PortsConfig } from "../net/ports/config.js";
 import type { MountPlan } from "../storage/mount-plan.js";
+import type { PatchConfig } from "../sdk/patch.js";
 import type { RootDiskOptions } from "../vm/microvm.js";
 import type { WireError } from "../wire-error.js";
 
@@ -34,6 +35,15 @@ export interface SupervisorSpec {
   readonly ports?: PortsConfig;
   /** The sandbox's volumes, resolved (see `storage/mount-plan.ts`). */
   readonly mounts?: MountPlan;
+  /**
+   * Rootfs patches (host sources absolute). Those to `/etc/hosts` and `/etc/resolv.conf` apply to the generated
+   * files at every boot; the others only when {@link SupervisorSpec.applyPatches} is set (the first boot).
+   */
+  readonly patches?: readonly PatchConfig[];
+  /** Apply the patches to the disk (set by `create` only: a sandbox that exists had them applied). */
+  readonly applyPatches?: boolean;
+  /** Scripts written to `/.msb/scripts` at every boot. */
+  readonly scripts?: Readonly<Record<string, string>>;
   /** The main process (entrypoint + cmd), started in the background at boot; output to `main.log`. */
   readonly main?: MainProcessSpec;
   /** What a stop does first. */

@@ -25,6 +25,7 @@ import { crashReason, readTail } from "./crash-reason.js";
 import { SandboxLifecycle } from "./lifecycle.js";
 import { startMainProcess } from "./main-process.js";
 import { samplerFor } from "./metrics-sampler.js";
+import { applyPatches, patchNetFiles, writeScripts } from "./rootfs-patches.js";
 import { readEnv } from "../config/env.js";
 import { openSandboxLogs } from "./sandbox-logs.js";
 import type { SandboxLogs } from "./sandbox-logs.js";
@@ -83,6 +84,7 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
 
   let vm: MicroVm;
   let net: NetworkStack | undefined;
+  let booted: MicroVm | undefined;
   try {
     // The stack listens before QEMU starts: QEMU is the client of the -netdev stream socket.
     net = await NetworkStack.start({
@@ -91,8 +93,8 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
       ...(spec.network ? { network: spec.network } : {}),
       ...(spec.ports ? { ports: spec.ports } : {}),
     });
-    vm = await MicroVm.boot({
-      network: { nic: net.nic, configure: net.guestConfig },
+    vm = booted = await MicroVm.boot({
+      network: { nic: net.nic, configure: patchNetFiles(net.guestConfig, spec.patches) },
       rootDisk: spec.rootDisk,
       cpus: spec.cpus,
       memoryMib: spec.memoryMib,
@@ -102,8 +104,12 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
       consoleLog: logs.consolePath,
       logLimits: logs.limits,
     });
+    // Before the main process and before any client can exec: patches once (at create), scripts every boot.
+    if (spec.applyPatches === true && spec.patches !== undefined) await applyPatches(vm.agent, spec.patches);
+    await writeScripts(vm.agent, spec.scripts);
   } catch (err) {
     log.error("boot failed", { error: err });
+    await booted?.kill();
     logs.close();
     net?.close();
     const exitReason = `boot failed: ${(err as Error).message}`;
