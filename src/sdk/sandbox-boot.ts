@@ -30,7 +30,7 @@ import type { SandboxPaths } from "./context.js";
 import { execDefaults, mainProcess, stopSignalOf } from "./defaults.js";
 import type { ExecDefaults } from "./defaults.js";
 import { PendingSupervisor } from "./launch.js";
-import { LOCAL_IMAGE_CONFIG } from "./local-image-config.js";
+import { LOCAL_IMAGE_CONFIG, storedImageConfig } from "./local-image-config.js";
 import { resolvePatchSources } from "./patch-validate.js";
 import { removeSandbox, SandboxHandle } from "./sandbox-handle.js";
 import { relaySandboxWarnings } from "./sandbox-warnings.js";
@@ -154,9 +154,7 @@ export async function startSandbox(
   try {
     const config = validateSandboxConfig(JSON.parse(record.configJson) as SandboxConfig);
     await using images = await ImageService.open({ store });
-    const imageConfig = isLocalImage(record.image)
-      ? LOCAL_IMAGE_CONFIG
-      : images.inspect(record.imageDigest ?? record.image).config;
+    const imageConfig = storedImageConfig(images, record);
     const paths = sandboxPaths(home, name);
     pending = spawnSupervisor(paths, record.runDir, detached);
     const rootDisk: RootDiskOptions = { path: paths.rootDisk, format: "qcow2" };
