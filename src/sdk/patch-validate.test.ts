@@ -73,11 +73,15 @@ describe("validatePatches", () => {
     ];
     for (const [patches, field] of cases)
       expect(
-        fieldOf(() => validatePatches(patches)),
+        fieldOf(() => {
+          validatePatches(patches);
+        }),
         field,
       ).toBe(field);
     expect(
-      fieldOf(() => validatePatches(new Array(PATCH_LIMITS.maxPatches + 1).fill(Patch.remove("/a")))),
+      fieldOf(() => {
+        validatePatches(new Array(PATCH_LIMITS.maxPatches + 1).fill(Patch.remove("/a")));
+      }),
     ).toBe("patches");
     expect(
       fieldOf(() => validateSandboxConfig({ name: "a", image: "b", patches: [Patch.text("x", "")] })),
@@ -143,7 +147,9 @@ describe("validateScripts", () => {
     ];
     for (const [scripts, field] of cases)
       expect(
-        fieldOf(() => validateScripts(scripts)),
+        fieldOf(() => {
+          validateScripts(scripts);
+        }),
         field,
       ).toBe(field);
   });

@@ -109,9 +109,9 @@ describe("patches and scripts", () => {
       expect(await sh(box, "cat /usr/local/bin/tool; stat -c %a /usr/local/bin/tool /opt/tool-0644")).toBe(
         "binary-ish\n750\n644\n",
       );
-      expect(await sh(box, "readlink /etc/greeting.link; readlink /bin/cat; test -e /bin/vi || echo gone")).toBe(
-        "/etc/greeting.txt\n/bin/busybox\ngone\n",
-      );
+      expect(
+        await sh(box, "readlink /etc/greeting.link; readlink /bin/cat; test -e /bin/vi || echo gone"),
+      ).toBe("/etc/greeting.txt\n/bin/busybox\ngone\n");
       expect(await sh(box, "hello exec; stat -c %a /.msb/scripts/hello")).toBe(
         "hello from a script exec\n755\n",
       );
