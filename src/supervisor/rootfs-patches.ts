@@ -90,8 +90,9 @@ async function applyPatch(files: GuestFiles, patch: PatchConfig, path: string): 
     case "text":
     case "file": {
       await refuseExisting();
-      const mode = patch.mode ?? 0o644;
-      await files.write(path, Readable.from([Buffer.from(patch.content ?? "")]), { mode });
+      // Without a mode the agent keeps a replaced file's mode, else gives 0o644.
+      const mode = patch.mode === undefined ? {} : { mode: patch.mode };
+      await files.write(path, Readable.from([Buffer.from(patch.content ?? "")]), mode);
       return;
     }
     case "append":

@@ -71,7 +71,7 @@ export async function sandboxConfig(image: string, opts: SandboxOptions): Promis
 export function registerRun(program: Command): void {
   sandboxOptions(program.command("run"))
     .description("run a command in a new sandbox")
-    .argument("<image>", "image reference, e.g. python:3.12")
+    .argument("<image>", "image reference (python:3.12) or local root (./rootfs, ./disk.qcow2)")
     .argument("[command...]", "command and arguments (after --); default: the image's entrypoint and cmd")
     .option("--rm", "remove the sandbox when the command exits")
     .option("-d, --detach", "leave the sandbox running in the background and print its name")
