@@ -70,9 +70,12 @@ export async function writeScripts(
   if (entries.length === 0) return;
   const files = new GuestFiles(agent);
   await files.done({ type: "fs.mkdir", path: SCRIPTS_DIR, mode: 0o755 });
-  for (const [name, body] of entries) {
-    await files.write(posix.join(SCRIPTS_DIR, name), Readable.from([Buffer.from(body)]), { mode: 0o755 });
-  }
+  // Independent files: written concurrently (each is synced and renamed into place by the agent).
+  await Promise.all(
+    entries.map(([name, body]) =>
+      files.write(posix.join(SCRIPTS_DIR, name), Readable.from([Buffer.from(body)]), { mode: 0o755 }),
+    ),
+  );
 }
 
 /** A refusal that is the patch's own fault (not an errno of the guest). */

@@ -105,8 +105,17 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
       logLimits: logs.limits,
     });
     // Before the main process and before any client can exec: patches once (at create), scripts every boot.
+    const prepared = performance.now();
     if (spec.applyPatches === true && spec.patches !== undefined) await applyPatches(vm.agent, spec.patches);
     await writeScripts(vm.agent, spec.scripts);
+    if (spec.patches !== undefined || spec.scripts !== undefined) {
+      const ms = Math.round(performance.now() - prepared);
+      log.info("guest prepared", {
+        patches: spec.applyPatches === true,
+        scripts: spec.scripts !== undefined,
+        ms,
+      });
+    }
   } catch (err) {
     log.error("boot failed", { error: err });
     await booted?.kill();
