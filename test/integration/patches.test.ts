@@ -253,7 +253,23 @@ describe("local roots", () => {
     );
     expect(notExt4).toBeInstanceOf(InvalidConfigError);
     expect((notExt4 as InvalidConfigError).message).toMatch(/ext4/);
+    // The format is probed, not taken from the name: a raw disk named .qcow2 and a qcow2 named .raw are refused.
+    const fakeQcow2 = join(host, "fake.qcow2");
+    execFileSync("cp", ["--sparse=always", busyboxRootfs(), fakeQcow2]);
+    const fakeRaw = join(host, "fake.raw");
+    execFileSync("qemu-img", ["convert", "-O", "qcow2", busyboxRootfs(), fakeRaw]);
+    for (const [image, found] of [
+      [fakeQcow2, "raw"],
+      [fakeRaw, "qcow2"],
+    ] as const) {
+      const misnamed = await Sandbox.create({ name: "misnamed", image }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(misnamed).toBeInstanceOf(InvalidConfigError);
+      expect((misnamed as InvalidConfigError).message).toContain(`is a ${found} disk`);
+    }
     const names = (await Sandbox.list()).map((s) => s.name);
-    for (const name of ["nope", "backed", "blank"]) expect(names).not.toContain(name);
+    for (const name of ["nope", "backed", "blank", "misnamed"]) expect(names).not.toContain(name);
   });
 });

@@ -105,7 +105,8 @@ export function planTree(dir: string): Ext4Layout {
 /** Refuses a disk whose format is not its name's, a qcow2 with a backing file, or one without an ext4 root. */
 async function checkDisk(root: LocalRoot, tools: ImageTools): Promise<void> {
   const info = await runTool(tools.qemuImg, {
-    args: ["info", "--output=json", "-f", root.kind, root.path],
+    // Probed, not forced: a .raw file that looks like a qcow2 (or the other way round) is refused.
+    args: ["info", "--output=json", root.path],
     timeoutMs: 60_000,
     maxOutputBytes: 1024 * 1024,
   });
