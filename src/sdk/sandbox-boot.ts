@@ -57,8 +57,6 @@ interface LaunchPlan {
   readonly rootDisk: RootDiskOptions;
   readonly detached: boolean;
   readonly pending: PendingSupervisor;
-  /** The sandbox's first boot (create): its patches are applied to its disk then, and never again. */
-  readonly firstBoot: boolean;
 }
 
 /** Creates and boots a new sandbox from a validated `config`. */
@@ -103,6 +101,7 @@ export async function createSandbox(
   let pending: PendingSupervisor | undefined;
   try {
     pending = spawnSupervisor(paths, runDir, detached);
+    rmSync(paths.patchMarker, { force: true }); // a new disk has none of its patches yet
     let rootDisk: RootDiskOptions;
     if (local) {
       rootDisk = await createLocalRootDisk(local, paths.rootDisk, await findImageTools(readEnv().searchPath));
@@ -122,7 +121,6 @@ export async function createSandbox(
       rootDisk,
       detached,
       pending,
-      firstBoot: true,
     });
   } catch (err) {
     await abandon(pending);
@@ -167,7 +165,6 @@ export async function startSandbox(
       rootDisk,
       detached,
       pending,
-      firstBoot: false,
     });
   } catch (err) {
     await abandon(pending);
@@ -230,7 +227,9 @@ async function launch(plan: LaunchPlan): Promise<BootedSandbox> {
     ...(config.maxDurationSecs === undefined ? {} : { maxDurationMs: config.maxDurationSecs * 1000 }),
     ...(config.network ? { network: config.network } : {}),
     ...(config.ports ? { ports: config.ports } : {}),
-    ...(config.patches ? { patches: config.patches, applyPatches: plan.firstBoot } : {}),
+    ...(config.patches
+      ? { patches: config.patches, patchMarker: sandboxPaths(home, record.name).patchMarker }
+      : {}),
     ...(config.scripts ? { scripts: config.scripts } : {}),
     ...(main ? { main: { argv: main, env: defaults.env, cwd: defaults.cwd, user: defaults.user } } : {}),
   };

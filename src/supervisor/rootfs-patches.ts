@@ -4,7 +4,7 @@
  * base). Patches to `/etc/hosts` and `/etc/resolv.conf` go into the network set-up's generated files instead,
  * at every boot ({@link patchNetFiles}): those files are bind-mounted over the disk's.
  */
-import { createReadStream, statSync } from "node:fs";
+import { createReadStream, existsSync, statSync, writeFileSync } from "node:fs";
 import { posix } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -59,6 +59,23 @@ export async function applyPatches(agent: AgentConnection, patches: readonly Pat
       throw new PatchFailedError(index, patch.kind, guest, cause, err instanceof Error ? { cause: err } : {});
     }
   }
+}
+
+/**
+ * Applies the patches unless `marker` (a host file) exists, then makes it, so that later boots skip them.
+ * Returns whether they were applied now. A sandbox whose patches failed (its create failed, or its creator
+ * died meanwhile and left it `crashed`) has no marker: its next start applies them again, and fails as loudly.
+ */
+export async function applyPatchesOnce(
+  agent: AgentConnection,
+  patches: readonly PatchConfig[] | undefined,
+  marker: string | undefined,
+): Promise<boolean> {
+  if (patches === undefined || patches.length === 0 || marker === undefined || existsSync(marker))
+    return false;
+  await applyPatches(agent, patches);
+  writeFileSync(marker, `${new Date().toISOString()}\n`);
+  return true;
 }
 
 /** Writes each script to `/.msb/scripts/<name>` with mode 0755 (replacing what is there). */

@@ -37,11 +37,11 @@ export interface SupervisorSpec {
   readonly mounts?: MountPlan;
   /**
    * Rootfs patches (host sources absolute). Those to `/etc/hosts` and `/etc/resolv.conf` apply to the generated
-   * files at every boot; the others only when {@link SupervisorSpec.applyPatches} is set (the first boot).
+   * files at every boot; the others are applied to the disk while {@link SupervisorSpec.patchMarker} is missing.
    */
   readonly patches?: readonly PatchConfig[];
-  /** Apply the patches to the disk (set by `create` only: a sandbox that exists had them applied). */
-  readonly applyPatches?: boolean;
+  /** Host file the supervisor creates once the patches are applied: later boots do not apply them again. */
+  readonly patchMarker?: string;
   /** Scripts written to `/.msb/scripts` at every boot. */
   readonly scripts?: Readonly<Record<string, string>>;
   /** The main process (entrypoint + cmd), started in the background at boot; output to `main.log`. */

@@ -25,7 +25,7 @@ import { crashReason, readTail } from "./crash-reason.js";
 import { SandboxLifecycle } from "./lifecycle.js";
 import { startMainProcess } from "./main-process.js";
 import { samplerFor } from "./metrics-sampler.js";
-import { applyPatches, patchNetFiles, writeScripts } from "./rootfs-patches.js";
+import { applyPatchesOnce, patchNetFiles, writeScripts } from "./rootfs-patches.js";
 import { readEnv } from "../config/env.js";
 import { openSandboxLogs } from "./sandbox-logs.js";
 import type { SandboxLogs } from "./sandbox-logs.js";
@@ -106,15 +106,11 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
     });
     // Before the main process and before any client can exec: patches once (at create), scripts every boot.
     const prepared = performance.now();
-    if (spec.applyPatches === true && spec.patches !== undefined) await applyPatches(vm.agent, spec.patches);
+    const patched = await applyPatchesOnce(vm.agent, spec.patches, spec.patchMarker);
     await writeScripts(vm.agent, spec.scripts);
     if (spec.patches !== undefined || spec.scripts !== undefined) {
       const ms = Math.round(performance.now() - prepared);
-      log.info("guest prepared", {
-        patches: spec.applyPatches === true,
-        scripts: spec.scripts !== undefined,
-        ms,
-      });
+      log.info("guest prepared", { patched, scripts: spec.scripts !== undefined, ms });
     }
   } catch (err) {
     log.error("boot failed", { error: err });

@@ -118,6 +118,8 @@ describe("patches and scripts", () => {
       await expect
         .poll(() => box.exec("cat", ["/tmp/main.out"]).then((o) => o.stdout()))
         .toBe("hello from a script main\nHello!\nagain\n");
+      // Recorded on the host, beside the disk.
+      expect(existsSync(join(env().home, "sandboxes", "patched", "patched"))).toBe(true);
       // The guest changes patched files; a restart must not apply the patches again.
       await sh(box, "echo changed > /etc/greeting.txt; rm /etc/secret.conf; rm /.msb/scripts/hello");
     } finally {
