@@ -43,6 +43,7 @@ export const MSB_ERROR_CODES = [
   "MSB_ERR_STREAM_LIMIT",
   "MSB_ERR_FS",
   "MSB_ERR_PATCH_FAILED",
+  "MSB_ERR_PRIVILEGE_REQUIRED",
 ] as const;
 
 /** Every error code microsandbox raises. See docs/errors.md for the table. */
@@ -461,5 +462,18 @@ export class PatchFailedError extends MsbError {
     this.index = index;
     this.kind = kind;
     this.path = path;
+  }
+}
+
+/** An operation needs a privilege this process lacks; `privilege` names it (`root (CAP_SYS_ADMIN) ...`). */
+export class PrivilegeRequiredError extends MsbError {
+  /** The privilege that is missing, and what needs it. */
+  readonly privilege: string;
+  constructor(privilege: string, message: string, options: MsbErrorOptions = {}) {
+    super("MSB_ERR_PRIVILEGE_REQUIRED", `${message}: needs ${privilege}`, {
+      hint: "run as root, or do without the feature that needs it",
+      ...options,
+    });
+    this.privilege = privilege;
   }
 }

@@ -31,6 +31,7 @@ import {
   StreamLimitError,
   FsError,
   PatchFailedError,
+  PrivilegeRequiredError,
   UnsupportedError,
   VmError,
 } from "./errors.js";
@@ -124,6 +125,11 @@ const samples: readonly (readonly [string, errors.MsbError, Readonly<Record<stri
     "PatchFailedError",
     new PatchFailedError(3, "text", "/etc/motd", "/etc/motd already exists"),
     { index: 3, kind: "text", path: "/etc/motd" },
+  ],
+  [
+    "PrivilegeRequiredError",
+    new PrivilegeRequiredError("root (CAP_SYS_ADMIN)", "virtiofsd"),
+    { privilege: "root (CAP_SYS_ADMIN)" },
   ],
 ];
 

@@ -37,6 +37,7 @@ import {
   StoreError,
   StreamLimitError,
   FsError,
+  PrivilegeRequiredError,
   UnsupportedError,
   VmError,
 } from "./errors.js";
@@ -147,6 +148,7 @@ const REGISTRY: { readonly [C in MsbErrorCode]: Revivable } = {
   MSB_ERR_STREAM_LIMIT: entry(StreamLimitError, { limit: "number" }),
   MSB_ERR_FS: entry(FsError, { errno: "string", path: "string" }),
   MSB_ERR_PATCH_FAILED: entry(PatchFailedError, { index: "number", kind: "string", path: "string" }),
+  MSB_ERR_PRIVILEGE_REQUIRED: entry(PrivilegeRequiredError, { privilege: "string" }),
 };
 
 /** The registry entry of `code`, or undefined for a code this version does not know. */

@@ -103,6 +103,7 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
       home: spec.home,
       consoleLog: logs.consolePath,
       logLimits: logs.limits,
+      ...(spec.mounts ? { mounts: spec.mounts } : {}),
     });
     // Before the main process and before any client can exec: patches once (at create), scripts every boot.
     const prepared = performance.now();
