@@ -446,7 +446,10 @@ export class FsError extends MsbError {
   }
 }
 
-/** A rootfs patch could not be applied at create: `index`, `kind` and `path` name it; the cause is in the message. */
+/**
+ * A rootfs patch could not be applied (at create, which then leaves nothing): `index`, `kind` and `path` name it;
+ * the cause is in the message.
+ */
 export class PatchFailedError extends MsbError {
   /** Position of the patch in `patches`. */
   readonly index: number;
@@ -456,7 +459,7 @@ export class PatchFailedError extends MsbError {
   readonly path: string;
   constructor(index: number, kind: string, path: string, cause: string, options: MsbErrorOptions = {}) {
     super("MSB_ERR_PATCH_FAILED", `patches[${index}] (${kind} ${path}) failed: ${cause}`, {
-      hint: "fix the patch (replace: true overwrites an existing path); the sandbox was not created",
+      hint: "fix the patch it names (replace: true overwrites an existing path)",
       ...options,
     });
     this.index = index;

@@ -118,6 +118,9 @@ describe("patches and scripts", () => {
       await expect
         .poll(() => box.exec("cat", ["/tmp/main.out"]).then((o) => o.stdout()))
         .toBe("hello from a script main\nHello!\nagain\n");
+      // Host sources are stored absolute.
+      const stored = JSON.parse((await Sandbox.get("patched")).configJson) as { patches: { src?: string }[] };
+      expect(stored.patches[3]?.src).toBe(join(project, "scripts"));
       // Recorded on the host, beside the disk.
       expect(existsSync(join(env().home, "sandboxes", "patched", "patched"))).toBe(true);
       // The guest changes patched files; a restart must not apply the patches again.
