@@ -1,6 +1,6 @@
 /**
  * Rootfs patches, scripts and local roots against real VMs: every patch kind (and the seed README's example
- * verbatim), applied once (a restart keeps what the guest changed), `/etc/hosts` patched through the network
+ * verbatim), applied once (a restart keeps what the guest changed; only the host-side marker decides), `/etc/hosts` patched through the network
  * set-up's generated file at every boot, scripts on PATH for exec and the main process, a failing patch that
  * leaves nothing behind, a local directory root and a local qcow2 root (never written), and the refusals.
  */
@@ -139,8 +139,18 @@ describe("patches and scripts", () => {
       );
     } finally {
       await again.stopAndWait();
-      await Sandbox.remove("patched");
     }
+    // The host-side marker alone decides: without it the next start applies the patches again, and here fails
+    // loudly on the first path that now exists.
+    rmSync(join(env().home, "sandboxes", "patched", "patched"));
+    const reapplied = await Sandbox.start("patched").then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(reapplied).toBeInstanceOf(PatchFailedError);
+    expect((reapplied as PatchFailedError).path).toBe("/etc/greeting.txt");
+    expect((await Sandbox.get("patched")).status).toBe("crashed");
+    await Sandbox.remove("patched");
   });
 
   it("a failing patch is a PatchFailedError naming it, and the create leaves nothing", async () => {
