@@ -42,6 +42,7 @@ export const MSB_ERROR_CODES = [
   "MSB_ERR_NOT_SUPPORTED",
   "MSB_ERR_STREAM_LIMIT",
   "MSB_ERR_FS",
+  "MSB_ERR_PATCH_FAILED",
   "MSB_ERR_PRIVILEGE_REQUIRED",
 ] as const;
 
@@ -441,6 +442,28 @@ export class FsError extends MsbError {
   constructor(errno: string, path: string, message: string, options: MsbErrorOptions = {}) {
     super("MSB_ERR_FS", `${errno}: ${message}`, options);
     this.errno = errno;
+    this.path = path;
+  }
+}
+
+/**
+ * A rootfs patch could not be applied (at create, which then leaves nothing): `index`, `kind` and `path` name it;
+ * the cause is in the message.
+ */
+export class PatchFailedError extends MsbError {
+  /** Position of the patch in `patches`. */
+  readonly index: number;
+  /** The patch's kind (`text`, `copyDir`, ...). */
+  readonly kind: string;
+  /** The guest path the patch writes (`path`, `dst` or `link`). */
+  readonly path: string;
+  constructor(index: number, kind: string, path: string, cause: string, options: MsbErrorOptions = {}) {
+    super("MSB_ERR_PATCH_FAILED", `patches[${index}] (${kind} ${path}) failed: ${cause}`, {
+      hint: "fix the patch it names (replace: true overwrites an existing path)",
+      ...options,
+    });
+    this.index = index;
+    this.kind = kind;
     this.path = path;
   }
 }

@@ -9,8 +9,10 @@
 export * from "./errors.js";
 export * from "./sdk/index.js";
 export { ExecEventType, LogLevel, PolicyAction, PullPolicy } from "./sdk/enums.js";
-export { Mount, Patch, Secret, Volume, VolumeHandle } from "./sdk/not-yet.js";
-export type { MountConfig, PatchConfig, SecretEntry, SecretEnvOptions, VolumeConfig } from "./sdk/not-yet.js";
+export { Mount, Secret, Volume, VolumeHandle } from "./sdk/not-yet.js";
+export type { MountConfig, SecretEntry, SecretEnvOptions, VolumeConfig } from "./sdk/not-yet.js";
+export { Patch } from "./sdk/patch.js";
+export type { PatchConfig, PatchKind, PatchOptions, PatchReplaceOptions } from "./sdk/patch.js";
 export { NetworkPolicy } from "./net/policy/presets.js";
 export type { NetworkConfig, PolicyRule } from "./net/policy/types.js";
 export type { PortsConfig } from "./net/ports/config.js";

@@ -30,6 +30,7 @@ import {
   StoreError,
   StreamLimitError,
   FsError,
+  PatchFailedError,
   PrivilegeRequiredError,
   UnsupportedError,
   VmError,
@@ -120,6 +121,11 @@ const samples: readonly (readonly [string, errors.MsbError, Readonly<Record<stri
   ["UnsupportedError", new UnsupportedError("exec.tty"), { feature: "exec.tty" }],
   ["StreamLimitError", new StreamLimitError(64), { limit: 64 }],
   ["FsError", new FsError("ENOENT", "/etc/nope", "no such file"), { errno: "ENOENT", path: "/etc/nope" }],
+  [
+    "PatchFailedError",
+    new PatchFailedError(3, "text", "/etc/motd", "/etc/motd already exists"),
+    { index: 3, kind: "text", path: "/etc/motd" },
+  ],
   [
     "PrivilegeRequiredError",
     new PrivilegeRequiredError("root (CAP_SYS_ADMIN)", "virtiofsd"),

@@ -27,6 +27,7 @@ import {
   ProtocolError,
   RegistryAuthError,
   RootfsBuildError,
+  PatchFailedError,
   RuntimeNotInstalledError,
   SandboxCrashedError,
   SandboxExistsError,
@@ -146,6 +147,7 @@ const REGISTRY: { readonly [C in MsbErrorCode]: Revivable } = {
   MSB_ERR_NOT_SUPPORTED: entry(UnsupportedError, { feature: "string" }),
   MSB_ERR_STREAM_LIMIT: entry(StreamLimitError, { limit: "number" }),
   MSB_ERR_FS: entry(FsError, { errno: "string", path: "string" }),
+  MSB_ERR_PATCH_FAILED: entry(PatchFailedError, { index: "number", kind: "string", path: "string" }),
   MSB_ERR_PRIVILEGE_REQUIRED: entry(PrivilegeRequiredError, { privilege: "string" }),
 };
 

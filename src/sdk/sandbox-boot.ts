@@ -10,6 +10,9 @@ import { join } from "node:path";
 import { SandboxNotFoundError, SandboxStillRunningError } from "../errors.js";
 import type { ImageConfig } from "../image/image-config.js";
 import { ImageService } from "../image/image-service.js";
+import { createLocalRootDisk, isLocalImage, resolveLocalImage } from "../image/rootfs/local-root.js";
+import { findImageTools } from "../image/tool.js";
+import { readEnv } from "../config/env.js";
 import { identityOf } from "../os/process-identity.js";
 import type { ProcessIdentity } from "../os/process-identity.js";
 import { supervisorOf } from "../store/sandbox-repository.js";
@@ -27,6 +30,8 @@ import type { SandboxPaths } from "./context.js";
 import { execDefaults, mainProcess, stopSignalOf } from "./defaults.js";
 import type { ExecDefaults } from "./defaults.js";
 import { PendingSupervisor } from "./launch.js";
+import { LOCAL_IMAGE_CONFIG, storedImageConfig } from "./local-image-config.js";
+import { resolvePatchSources } from "./patch-validate.js";
 import { removeSandbox, SandboxHandle } from "./sandbox-handle.js";
 import { relaySandboxWarnings } from "./sandbox-warnings.js";
 
@@ -58,16 +63,26 @@ interface LaunchPlan {
 export async function createSandbox(
   store: Store,
   home: string,
-  config: SandboxConfig,
+  requested: SandboxConfig,
   detached: boolean,
 ): Promise<BootedSandbox> {
+  let config = requested;
   const existing = store.sandboxes.get(config.name);
   if (existing && config.replace === true) await replaceExisting(home, existing);
+  // Host paths (a local root, patch sources) are resolved against the creator's cwd and stored absolute.
+  const local = isLocalImage(config.image) ? resolveLocalImage(config.image, process.cwd()) : undefined;
+  config = {
+    ...config,
+    ...(local ? { image: local.path } : {}),
+    ...(config.patches ? { patches: resolvePatchSources(config.patches, process.cwd()) } : {}),
+  };
   await using images = await ImageService.open({ store });
-  const image = await images.pull(config.image, {
-    policy: config.pullPolicy ?? "if-missing",
-    ...(config.registryAuth ? { auth: config.registryAuth } : {}),
-  });
+  const image = local
+    ? undefined
+    : await images.pull(config.image, {
+        policy: config.pullPolicy ?? "if-missing",
+        ...(config.registryAuth ? { auth: config.registryAuth } : {}),
+      });
   const id = randomBytes(6).toString("hex");
   const paths = sandboxPaths(home, config.name);
   const runDir = sandboxRunDir(home, id);
@@ -76,7 +91,7 @@ export async function createSandbox(
     id,
     configJson: persistableConfig(config),
     image: config.image,
-    imageDigest: image.digest,
+    imageDigest: image?.digest,
     labels: config.labels ?? {},
     runDir,
     ownerPid: process.pid,
@@ -86,15 +101,23 @@ export async function createSandbox(
   let pending: PendingSupervisor | undefined;
   try {
     pending = spawnSupervisor(paths, runDir, detached);
-    const rootDisk = await images.createRootDisk({ image: image.digest, path: paths.rootDisk });
-    images.lease(image.digest, holder);
+    rmSync(paths.patchMarker, { force: true }); // a new disk has none of its patches yet
+    let rootDisk: RootDiskOptions;
+    if (local) {
+      rootDisk = await createLocalRootDisk(local, paths.rootDisk, await findImageTools(readEnv().searchPath));
+    } else if (image) {
+      rootDisk = await images.createRootDisk({ image: image.digest, path: paths.rootDisk });
+      images.lease(image.digest, holder);
+    } else {
+      throw new Error("unreachable: neither a local root nor an image");
+    }
     const record = { name: config.name, id, runDir };
     return await launch({
       store,
       home,
       record,
       config,
-      imageConfig: image.config,
+      imageConfig: image ? image.config : LOCAL_IMAGE_CONFIG,
       rootDisk,
       detached,
       pending,
@@ -102,7 +125,7 @@ export async function createSandbox(
   } catch (err) {
     await abandon(pending);
     store.sandboxes.deleteById(id);
-    store.images.removeLease(image.digest, holder);
+    if (image) store.images.removeLease(image.digest, holder);
     removeAllBut(paths.dir, paths.logDir); // the error's hint names the logs: they stay
     rmSync(runDir, { recursive: true, force: true });
     throw err;
@@ -129,7 +152,7 @@ export async function startSandbox(
   try {
     const config = validateSandboxConfig(JSON.parse(record.configJson) as SandboxConfig);
     await using images = await ImageService.open({ store });
-    const image = images.inspect(record.imageDigest ?? record.image);
+    const imageConfig = storedImageConfig(images, record);
     const paths = sandboxPaths(home, name);
     pending = spawnSupervisor(paths, record.runDir, detached);
     const rootDisk: RootDiskOptions = { path: paths.rootDisk, format: "qcow2" };
@@ -138,7 +161,7 @@ export async function startSandbox(
       home,
       record,
       config,
-      imageConfig: image.config,
+      imageConfig,
       rootDisk,
       detached,
       pending,
@@ -204,6 +227,10 @@ async function launch(plan: LaunchPlan): Promise<BootedSandbox> {
     ...(config.maxDurationSecs === undefined ? {} : { maxDurationMs: config.maxDurationSecs * 1000 }),
     ...(config.network ? { network: config.network } : {}),
     ...(config.ports ? { ports: config.ports } : {}),
+    ...(config.patches
+      ? { patches: config.patches, patchMarker: sandboxPaths(home, record.name).patchMarker }
+      : {}),
+    ...(config.scripts ? { scripts: config.scripts } : {}),
     ...(main ? { main: { argv: main, env: defaults.env, cwd: defaults.cwd, user: defaults.user } } : {}),
   };
   const launched = await plan.pending.start(spec);
