@@ -56,13 +56,18 @@ export function checkVirtiofsdPrivilege(): void {
 }
 
 /**
+ * `cache=auto` (1 s attribute and entry timeouts) keeps host changes visible to the guest soon. No thread pool
+ * (`--thread-pool-size=0`: each request is served on the queue's own thread): measured under TCG with 5,000
+ * files of 1 KiB, `find` + read took 7.2-7.5 s against 12.2-13.3 s with the default pool, untar 25 s against
+ * 26-33 s. `-o writeback` did not help consistently (untar 19-26 s, read 8-12 s) and delays what the host sees.
+ *
  * The shell program run inside the private mount namespace: `$1` the folder, `$2` `ro` or `rw`, `$3` virtiofsd,
  * `$4` its socket, `$5` its `source=` option. Paths travel as arguments, never spliced into the script.
  */
 const NAMESPACE_SCRIPT = [
   "set -e",
   'if [ "$2" = ro ]; then mount --bind "$1" "$1"; mount -o remount,bind,ro "$1" "$1"; fi',
-  'exec "$3" --socket-path="$4" -o "$5" -o cache=auto 2>&1',
+  'exec "$3" --socket-path="$4" -o "$5" -o cache=auto --thread-pool-size=0 2>&1',
 ].join("\n");
 
 /** virtiofsd parses `-o` like FUSE: `,` separates options and `\` escapes. */
