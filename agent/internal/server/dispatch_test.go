@@ -67,6 +67,14 @@ func TestStrictParsing(t *testing.T) {
 	expectField(t, final, "verbose")
 	final = c.wait(c.open(map[string]any{"type": "init", "hostname": "sb", "root": map[string]any{"serial": "x", "extra": 1}}), 5*time.Second)
 	expectError(t, final, "EINVAL", "extra")
+	final = c.wait(c.open(map[string]any{"type": "init", "hostname": "sb", "mounts": []any{
+		map[string]any{"kind": "tmpfs", "target": "/ok", "readonly": false},
+		map[string]any{"kind": "tmpfs", "target": "/proc/x", "readonly": false}}}), 5*time.Second)
+	expectError(t, final, "EINVAL", "/proc/x is reserved")
+	expectField(t, final, "mounts[1].target")
+	final = c.wait(c.open(map[string]any{"type": "init", "hostname": "sb", "mounts": []any{
+		map[string]any{"kind": "tmpfs", "target": "/t", "readonly": false, "mode": 511}}}), 5*time.Second)
+	expectError(t, final, "EINVAL", "mode")
 	final = c.wait(c.open(map[string]any{"type": "net.configure", "interface": map[string]any{"mac": 5}}), 5*time.Second)
 	expectError(t, final, "EINVAL", "net.configure")
 	expectField(t, final, "interface.mac")

@@ -154,6 +154,9 @@ func (d DevSystem) Init(req *protocol.Init) *protocol.OpError {
 	if req.Root != nil {
 		return protocol.Errorf(protocol.CodeInvalid, "init root only as PID 1")
 	}
+	if len(req.Mounts) > 0 {
+		return protocol.FieldErrorf(protocol.CodeInvalid, "mounts", "init mounts only as PID 1")
+	}
 	return nil
 }
 

@@ -135,6 +135,8 @@ func TestPingInitShutdown(t *testing.T) {
 	}
 	withRoot := c.open(protocol.Init{Type: "init", Hostname: "sb", Root: &protocol.RootSpec{Serial: "root", Fstype: "ext4"}})
 	expectError(t, c.wait(withRoot, 5*time.Second), "EINVAL", "PID 1")
+	withMounts := c.open(protocol.Init{Type: "init", Hostname: "sb", Mounts: []protocol.GuestMount{{Kind: "tmpfs", Target: "/t"}}})
+	expectError(t, c.wait(withMounts, 5*time.Second), "EINVAL", "PID 1")
 	first := c.open(protocol.Init{Type: "init", Hostname: "sb"})
 	if m := c.wait(first, 5*time.Second); m["type"] != "init.done" {
 		t.Fatalf("init: %v", m)
