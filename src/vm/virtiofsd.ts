@@ -50,7 +50,7 @@ export function checkVirtiofsdPrivilege(): void {
   if (process.platform !== "linux" || !hasSysAdmin()) {
     throw new PrivilegeRequiredError(
       VIRTIOFSD_PRIVILEGE,
-      "bind mounts and directory volumes share host folders through virtiofsd, which",
+      "sharing a host folder (bind mounts, directory volumes) runs virtiofsd",
     );
   }
 }

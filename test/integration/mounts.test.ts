@@ -228,6 +228,33 @@ describe("failed mounts leave nothing behind", () => {
     expect(qemuProcessesMentioning(runDir)).toEqual([]);
   });
 
+  it("without CAP_SYS_ADMIN a share is a PrivilegeRequiredError naming it; no virtiofsd starts", () => {
+    const runDir = vmRunDir("share-unprivileged");
+    mkdirSync(runDir, { recursive: true, mode: 0o777 });
+    const script = join(repoRoot, "test", "fixtures", "share-unprivileged.ts");
+    const out = execFileSync(
+      "setpriv",
+      [
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--inh-caps=-all",
+        "--bounding-set=-all",
+        "--",
+        process.execPath,
+        "--import",
+        "tsx",
+        script,
+        runDir,
+      ],
+      { cwd: repoRoot, env: { ...process.env, HOME: runDir } },
+    );
+    const result = JSON.parse(out.toString()) as { code?: string; privilege?: string; message?: string };
+    expect(result).toMatchObject({ code: "MSB_ERR_PRIVILEGE_REQUIRED", privilege: "root (CAP_SYS_ADMIN)" });
+    expect(result.message).toMatch(/virtiofsd.*needs root \(CAP_SYS_ADMIN\)/);
+    expect(processesMentioning("virtiofsd", runDir)).toEqual([]);
+  });
+
   it("a share of a missing folder fails before QEMU starts", async () => {
     const runDir = vmRunDir("share-missing");
     const plan: MountPlan = {
