@@ -223,6 +223,13 @@ export class MicroVm implements AsyncDisposable {
       consoleLog.close();
       await shares.stop();
     });
+    void shares.firstExit().then(async (i) => {
+      // A share whose daemon died would hang every guest access to its mount: the VM is stopped instead. QEMU
+      // exiting ends the daemons too, so only a daemon that goes first while QEMU keeps running counts.
+      if (await qemu.waitExit(QEMU_EXIT_GRACE_MS)) return;
+      writeConsole(consoleLog, Buffer.from(`\nmsb: the virtiofsd of share ${i} exited; stopping the VM\n`));
+      qemu.kill();
+    });
     try {
       const agent = await handshake(qemu, config, options.bootTimeoutMs ?? 60_000);
       const vm = new MicroVm({

@@ -132,6 +132,12 @@ export class ShareSet {
     return new ShareSet(daemons);
   }
 
+  /** Resolves with the index of the first daemon to exit, for whatever reason (never, without shares). */
+  firstExit(): Promise<number> {
+    if (this.daemons.length === 0) return new Promise<number>(() => undefined);
+    return Promise.race(this.daemons.map(async (d, i) => d.exited.then(() => i)));
+  }
+
   /** Kills every daemon and waits until all are gone. */
   async stop(): Promise<void> {
     await Promise.all(this.daemons.map((d) => d.kill()));

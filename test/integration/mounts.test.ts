@@ -175,6 +175,9 @@ describe("guest mounts from a MountPlan", () => {
     const { vm, runDir } = fixture();
     expect(await vm.shutdown()).toMatchObject({ code: 0, signal: null });
     expect(processesMentioning("virtiofsd", runDir)).toEqual([]);
+    // The daemons ending with QEMU is not a share dying.
+    await sleep(2_500);
+    expect(readFileSync(join(runDir, "console.log"), "utf8")).not.toMatch(/virtiofsd of share/);
     const data = execFileSync("debugfs", ["-R", "cat /f", join(runDir, "data.img")], { stdio: "pipe" });
     expect(data.toString()).toBe("disk\n");
   });
@@ -253,6 +256,32 @@ describe("failed mounts leave nothing behind", () => {
     expect(result).toMatchObject({ code: "MSB_ERR_PRIVILEGE_REQUIRED", privilege: "root (CAP_SYS_ADMIN)" });
     expect(result.message).toMatch(/virtiofsd.*needs root \(CAP_SYS_ADMIN\)/);
     expect(processesMentioning("virtiofsd", runDir)).toEqual([]);
+  });
+
+  it("a virtiofsd that dies stops its VM (the mount would hang) and says so in the console log", async () => {
+    const runDir = vmRunDir("share-died");
+    const share = join(runDir, "share");
+    mkdirSync(share, { recursive: true });
+    const vm = await bootBusyboxVm(runDir, {
+      mounts: {
+        shares: [{ tag: "vol0", hostPath: share, readonly: false }],
+        disks: [],
+        mounts: [{ kind: "virtiofs", target: "/mnt", tag: "vol0", readonly: false }],
+      },
+    });
+    try {
+      const daemons = processesMentioning("virtiofsd", runDir);
+      expect(daemons.length).toBeGreaterThan(0);
+      for (const pid of daemons) process.kill(pid, "SIGKILL");
+      const exited = await Promise.race([vm.exited.then(() => true), sleep(15_000).then(() => false)]);
+      expect(exited).toBe(true);
+      expect(readFileSync(join(runDir, "console.log"), "utf8")).toMatch(
+        /virtiofsd of share 0 exited; stopping the VM/,
+      );
+    } finally {
+      await vm.kill();
+    }
+    expect(qemuProcessesMentioning(runDir)).toEqual([]);
   });
 
   it("a share of a missing folder fails before QEMU starts", async () => {
