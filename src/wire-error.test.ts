@@ -119,6 +119,18 @@ const samples: readonly (readonly [string, errors.MsbError, Readonly<Record<stri
   ["UnsupportedError", new UnsupportedError("exec.tty"), { feature: "exec.tty" }],
   ["StreamLimitError", new StreamLimitError(64), { limit: 64 }],
   ["FsError", new FsError("ENOENT", "/etc/nope", "no such file"), { errno: "ENOENT", path: "/etc/nope" }],
+  ["VolumeNotFoundError", new errors.VolumeNotFoundError("cache"), { volume: "cache" }],
+  ["VolumeAlreadyExistsError", new errors.VolumeAlreadyExistsError("cache"), { volume: "cache" }],
+  [
+    "VolumeInUseError",
+    new errors.VolumeInUseError("cache", ["web", "db"], "is used by sandboxes"),
+    { volume: "cache", holders: ["web", "db"] },
+  ],
+  [
+    "PrivilegeRequiredError",
+    new errors.PrivilegeRequiredError("root (CAP_SYS_ADMIN)", "cannot mount"),
+    { privilege: "root (CAP_SYS_ADMIN)" },
+  ],
 ];
 
 describe("toWireError / fromWireError round trip", () => {

@@ -38,6 +38,10 @@ import {
   FsError,
   UnsupportedError,
   VmError,
+  VolumeAlreadyExistsError,
+  VolumeInUseError,
+  VolumeNotFoundError,
+  PrivilegeRequiredError,
 } from "./errors.js";
 
 /** A field value on the wire: JSON-safe; a Buffer travels as `{ base64 }`. */
@@ -145,6 +149,10 @@ const REGISTRY: { readonly [C in MsbErrorCode]: Revivable } = {
   MSB_ERR_NOT_SUPPORTED: entry(UnsupportedError, { feature: "string" }),
   MSB_ERR_STREAM_LIMIT: entry(StreamLimitError, { limit: "number" }),
   MSB_ERR_FS: entry(FsError, { errno: "string", path: "string" }),
+  MSB_ERR_VOLUME_NOT_FOUND: entry(VolumeNotFoundError, { volume: "string" }),
+  MSB_ERR_VOLUME_EXISTS: entry(VolumeAlreadyExistsError, { volume: "string" }),
+  MSB_ERR_VOLUME_IN_USE: entry(VolumeInUseError, { volume: "string", holders: "strings" }),
+  MSB_ERR_PRIVILEGE_REQUIRED: entry(PrivilegeRequiredError, { privilege: "string" }),
 };
 
 /** The registry entry of `code`, or undefined for a code this version does not know. */

@@ -14,6 +14,8 @@ import type { PortsConfig } from "../net/ports/config.js";
 import { isLevel, LOG_LEVELS } from "../logs/logger.js";
 import type { LogLevel } from "./enums.js";
 import { VM_LIMITS } from "../vm/config.js";
+import { checkVolumes } from "./mount-config.js";
+import type { MountConfig } from "./mount-config.js";
 
 /** Registry credentials (Basic auth) for pulling the image. Never persisted. */
 export interface RegistryAuth {
@@ -77,6 +79,12 @@ export interface SandboxConfig {
    * supervisor log. Default false.
    */
   readonly quietLogs?: boolean;
+  /**
+   * Mounts: absolute guest path → `Mount.named(volume)`, `Mount.bind(hostDir)` (relative paths are resolved
+   * against the creating process's working directory and stored absolute), or `Mount.tmpfs({ sizeMib })`; each
+   * with `readonly`, enforced on the host for bind and named mounts.
+   */
+  readonly volumes?: Readonly<Record<string, MountConfig>>;
 }
 
 /** The least `memoryMib` a sandbox accepts: measured, the guest does not boot or work reliably below it. */
@@ -86,7 +94,7 @@ export const MIN_MEMORY_MIB = VM_LIMITS.minMemoryMib;
 export const STOP_GRACE_MS = 10_000;
 
 /** Seed fields that a later release implements; rejected rather than ignored. */
-const NOT_YET = ["volumes", "patches", "secrets", "scripts"] as const;
+const NOT_YET = ["patches", "secrets", "scripts"] as const;
 
 const KNOWN = new Set<string>([
   "name",
@@ -110,6 +118,7 @@ const KNOWN = new Set<string>([
   "maxDurationSecs",
   "logLevel",
   "quietLogs",
+  "volumes",
 ]);
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
@@ -228,6 +237,7 @@ export function validateSandboxConfig(input: unknown): SandboxConfig {
   }
   if (config["quietLogs"] !== undefined && typeof config["quietLogs"] !== "boolean")
     fail("quietLogs", "must be a boolean");
+  checkVolumes(config["volumes"]);
   return config as unknown as SandboxConfig;
 }
 

@@ -17,6 +17,9 @@ import type { SandboxRecord } from "../store/sandbox-repository.js";
 import { isLive } from "../store/sandbox-status.js";
 import type { Store } from "../store/store.js";
 import type { SupervisorSpec } from "../supervisor/spec.js";
+import { readEnv } from "../config/env.js";
+import { planMounts } from "../storage/plan-mounts.js";
+import { resolveVolumes, volumeMountSpecs } from "./mount-config.js";
 import type { RootDiskOptions } from "../vm/microvm.js";
 import { STOP_GRACE_MS, validateSandboxConfig } from "./config.js";
 import { persistableConfig } from "./config.js";
@@ -58,9 +61,11 @@ interface LaunchPlan {
 export async function createSandbox(
   store: Store,
   home: string,
-  config: SandboxConfig,
+  requested: SandboxConfig,
   detached: boolean,
 ): Promise<BootedSandbox> {
+  const volumes = resolveVolumes(requested.volumes, process.cwd()); // stored absolute: start works from anywhere
+  const config: SandboxConfig = volumes === undefined ? requested : { ...requested, volumes };
   const existing = store.sandboxes.get(config.name);
   if (existing && config.replace === true) await replaceExisting(home, existing);
   await using images = await ImageService.open({ store });
@@ -188,6 +193,11 @@ async function launch(plan: LaunchPlan): Promise<BootedSandbox> {
   const { config, imageConfig, record, home } = plan;
   const main = mainProcess(config, imageConfig);
   const defaults = execDefaults(config, imageConfig);
+  const mounts = await planMounts(
+    { store: plan.store, home, searchPath: readEnv().searchPath },
+    volumeMountSpecs(config.volumes),
+    record.id,
+  );
   const spec: SupervisorSpec = {
     name: record.name,
     id: record.id,
@@ -204,6 +214,7 @@ async function launch(plan: LaunchPlan): Promise<BootedSandbox> {
     ...(config.maxDurationSecs === undefined ? {} : { maxDurationMs: config.maxDurationSecs * 1000 }),
     ...(config.network ? { network: config.network } : {}),
     ...(config.ports ? { ports: config.ports } : {}),
+    ...(mounts.mounts.length > 0 ? { mounts } : {}),
     ...(main ? { main: { argv: main, env: defaults.env, cwd: defaults.cwd, user: defaults.user } } : {}),
   };
   const launched = await plan.pending.start(spec);
