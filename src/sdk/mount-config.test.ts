@@ -60,7 +60,9 @@ describe("the volumes option", () => {
 
 describe("bind paths", () => {
   const dir = mkdtempSync(join(tmpdir(), "msb-mount-config-"));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it("are made absolute against the creator's cwd, and must be directories", () => {
     const resolved = resolveVolumes({ "/src/": Mount.bind(".", { readonly: true }) }, dir);
