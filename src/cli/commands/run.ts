@@ -12,6 +12,7 @@ import type { LogLevel } from "../../sdk/enums.js";
 import { collect, parseCount, parseEnv } from "../options.js";
 import { attach } from "../attach.js";
 import { pullProgress } from "../progress.js";
+import { volumesFromFlags } from "../volume-flags.js";
 
 /** Options shared by `run` and `create`. */
 export interface SandboxOptions {
@@ -25,6 +26,8 @@ export interface SandboxOptions {
   pull?: string;
   logLevel?: string;
   quietLogs?: boolean;
+  volume: string[];
+  tmpfs: string[];
 }
 
 /** Adds the options shared by `run` and `create`. */
@@ -39,11 +42,19 @@ export function sandboxOptions(command: Command): Command {
     .option("-l, --label <KEY=VALUE>", "label (repeatable)", collect, [])
     .option("--pull <policy>", "always, if-missing (default) or never")
     .option("--log-level <level>", "supervisor log level: trace, debug, info (default), warn, error")
-    .option("--quiet-logs", "do not show the sandbox's warnings (they stay in its supervisor log)");
+    .option("--quiet-logs", "do not show the sandbox's warnings (they stay in its supervisor log)")
+    .option(
+      "-v, --volume <SRC:/PATH[:ro]>",
+      "mount a named volume, or a host directory (SRC starting with /, ./, ../ or ~) (repeatable)",
+      collect,
+      [],
+    )
+    .option("--tmpfs <PATH[:size=64m,ro]>", "mount a tmpfs (repeatable)", collect, []);
 }
 
 /** The SandboxConfig of the shared options. */
 export async function sandboxConfig(image: string, opts: SandboxOptions): Promise<SandboxConfig> {
+  const volumes = volumesFromFlags(opts.volume, opts.tmpfs); // bad flags fail before any pull
   if (opts.pull !== "never") {
     // Pull first, with a progress bar; the sandbox then finds the image cached.
     await using images = await ImageService.open();
@@ -62,6 +73,7 @@ export async function sandboxConfig(image: string, opts: SandboxOptions): Promis
     // Checked by validateSandboxConfig like any other value.
     ...(opts.logLevel === undefined ? {} : { logLevel: opts.logLevel as LogLevel }),
     ...(opts.quietLogs === true ? { quietLogs: true } : {}),
+    ...(volumes === undefined ? {} : { volumes }),
     pullPolicy: "never",
   };
 }
