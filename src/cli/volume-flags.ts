@@ -3,8 +3,9 @@
  * `../` or `~`, or `.`/`..`, is a host directory to bind; anything else names a volume) and
  * `--tmpfs /guest[:size=64m,ro]`. They become the `volumes` option, which the SDK validates like any other.
  */
-import { InvalidConfigError } from "../errors.js";
+import { InvalidConfigError, VolumeAlreadyExistsError, VolumeNotFoundError } from "../errors.js";
 import type { MountConfig } from "../sdk/mount-config.js";
+import { Volume } from "../sdk/volume.js";
 
 const MIB = 1024 * 1024;
 const UNITS: Readonly<Record<string, number>> = { "": 1, b: 1, k: 1024, m: MIB, g: 1024 * MIB };
@@ -88,4 +89,29 @@ export function volumesFromFlags(
     result[target] = mount;
   }
   return result;
+}
+
+/**
+ * As docker's `-v NAME:/path`: a named volume that does not exist yet is created (a directory volume without a
+ * quota) and kept, whatever happens to the sandbox. Returns the names created.
+ */
+export async function createMissingVolumes(
+  volumes: Readonly<Record<string, MountConfig>> | undefined,
+): Promise<string[]> {
+  const created: string[] = [];
+  for (const mount of Object.values(volumes ?? {})) {
+    if (mount.named === undefined) continue;
+    try {
+      await Volume.get(mount.named);
+    } catch (err) {
+      if (!(err instanceof VolumeNotFoundError)) throw err;
+      try {
+        await Volume.create({ name: mount.named });
+        created.push(mount.named);
+      } catch (createErr) {
+        if (!(createErr instanceof VolumeAlreadyExistsError)) throw createErr; // another process made it: fine
+      }
+    }
+  }
+  return created;
 }

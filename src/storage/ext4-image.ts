@@ -14,7 +14,8 @@ const INCOMPAT_64BIT = 0x80;
 
 /**
  * Creates `path` as a sparse `sizeMib` ext4 filesystem: root-owned root directory, no reserved blocks (the quota is
- * all the user's), inode tables and journal initialised lazily (creation stays fast and the file sparse).
+ * all the user's), inode tables and journal initialised lazily (creation stays fast and the file sparse), and no
+ * `lost+found`, so a new volume is empty.
  */
 export async function makeExt4Image(
   path: string,
@@ -30,6 +31,14 @@ export async function makeExt4Image(
   const result = await runTool(tools.mke2fs, { args, timeoutMs: 120_000, maxOutputBytes: 64 * 1024 });
   if (result.code !== 0)
     throw new SetupError(`cannot make the volume's filesystem: ${describeToolFailure("mke2fs", result)}`);
+  // An empty volume shows nothing: e2fsck makes lost+found again should it ever need one.
+  const rmdir = await runTool(tools.debugfs, {
+    args: ["-w", "-R", "rmdir lost+found", path],
+    timeoutMs: 60_000,
+    maxOutputBytes: 64 * 1024,
+  });
+  if (rmdir.code !== 0)
+    throw new SetupError(`cannot prepare the volume's filesystem: ${describeToolFailure("debugfs", rmdir)}`);
 }
 
 /** Block counts read from an ext4 superblock. */

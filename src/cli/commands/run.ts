@@ -7,12 +7,13 @@ import { randomBytes } from "node:crypto";
 import type { Command } from "commander";
 import { ImageService } from "../../image/image-service.js";
 import { Sandbox } from "../../sdk/sandbox.js";
+import { validateSandboxConfig } from "../../sdk/config.js";
 import type { SandboxConfig } from "../../sdk/config.js";
 import type { LogLevel } from "../../sdk/enums.js";
 import { collect, parseCount, parseEnv } from "../options.js";
 import { attach } from "../attach.js";
 import { pullProgress } from "../progress.js";
-import { volumesFromFlags } from "../volume-flags.js";
+import { createMissingVolumes, volumesFromFlags } from "../volume-flags.js";
 
 /** Options shared by `run` and `create`. */
 export interface SandboxOptions {
@@ -45,7 +46,7 @@ export function sandboxOptions(command: Command): Command {
     .option("--quiet-logs", "do not show the sandbox's warnings (they stay in its supervisor log)")
     .option(
       "-v, --volume <SRC:/PATH[:ro]>",
-      "mount a named volume, or a host directory (SRC starting with /, ./, ../ or ~) (repeatable)",
+      "mount a named volume (created if missing), or a host directory (SRC starting with /, ./, ../ or ~) (repeatable)",
       collect,
       [],
     )
@@ -61,7 +62,7 @@ export async function sandboxConfig(image: string, opts: SandboxOptions): Promis
     const policy = opts.pull === "always" ? "always" : "if-missing";
     await images.pull(image, { policy, onProgress: pullProgress() });
   }
-  return {
+  const config: SandboxConfig = {
     name: opts.name ?? `msb-${randomBytes(4).toString("hex")}`,
     image,
     env: parseEnv(opts.env),
@@ -76,6 +77,9 @@ export async function sandboxConfig(image: string, opts: SandboxOptions): Promis
     ...(volumes === undefined ? {} : { volumes }),
     pullPolicy: "never",
   };
+  validateSandboxConfig(config); // a bad -v fails here, before a volume is created for it
+  await createMissingVolumes(config.volumes);
+  return config;
 }
 
 /** Adds the `run` verb. */
