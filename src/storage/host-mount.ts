@@ -40,7 +40,8 @@ export function isMountPoint(dir: string): boolean {
   return mountPointsOf(readFileSync("/proc/self/mountinfo", "utf8")).has(real);
 }
 
-function requireRoot(what: string): void {
+/** Throws {@link PrivilegeRequiredError} (naming the privilege) unless this process may loop-mount. */
+export function requireRoot(what: string): void {
   if (process.geteuid?.() !== 0) throw new PrivilegeRequiredError(LOOP_MOUNT_PRIVILEGE, what);
 }
 

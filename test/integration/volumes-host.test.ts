@@ -6,6 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import {
+  chmodSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -27,6 +28,7 @@ import {
 import { Volume } from "../../src/sdk/volume.js";
 import { isMountPoint } from "../../src/storage/host-mount.js";
 import { Store } from "../../src/store/store.js";
+import { repoRoot } from "../fixtures/artifacts.js";
 import { msb } from "../fixtures/msb-cli.js";
 
 const MIB = 1024 * 1024;
@@ -174,6 +176,46 @@ describe("creation is atomic", () => {
     } finally {
       process.env["MSB_HOME"] = home;
       execFileSync("umount", [small]);
+    }
+  });
+});
+
+describe("privileges", () => {
+  it("a quota directory without root: PrivilegeRequiredError naming it, nothing made", () => {
+    const dir = mkdtempSync(join(tmpdir(), "msb-vol-nobody-"));
+    chmodSync(dir, 0o777);
+    const script = join(dir, "create.mts");
+    const sdk = join(repoRoot, "src/sdk/volume.ts");
+    writeFileSync(
+      script,
+      `const { Volume } = await import(${JSON.stringify(sdk)});
+       const err = await Volume.create({ name: "q", quotaMib: 16 }).catch((e) => e);
+       console.log(JSON.stringify({ code: err?.code, privilege: err?.privilege, list: await Volume.list() }));`,
+    );
+    try {
+      const out = execFileSync(
+        "setpriv",
+        [
+          "--reuid",
+          "65534",
+          "--regid",
+          "65534",
+          "--clear-groups",
+          process.execPath,
+          "--import",
+          "tsx",
+          script,
+        ],
+        { cwd: repoRoot, env: { ...process.env, MSB_HOME: join(dir, "home") } },
+      ).toString();
+      expect(JSON.parse(out)).toEqual({
+        code: "MSB_ERR_PRIVILEGE_REQUIRED",
+        privilege: expect.stringMatching(/root \(CAP_SYS_ADMIN\).*mount -o loop/) as unknown,
+        list: [],
+      });
+      expect(existsSync(join(dir, "home", "volumes"))).toBe(false); // refused before anything was made
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
