@@ -48,7 +48,11 @@ describe("volume references", () => {
     addSandbox(store, "stopped-writer", "stopped", { "/d": { named: "blk" } });
     addSandbox(store, "reader", "creating", { "/d": { named: "blk", readonly: true } });
     addSandbox(store, "other", "creating", { "/d": { named: "else" } });
-    expect(volumeReferences(store, "blk").map((r) => r.sandbox)).toEqual(["reader", "stopped-writer"]); // by age, then name
+    expect(
+      volumeReferences(store, "blk")
+        .map((r) => r.sandbox)
+        .sort(),
+    ).toEqual(["reader", "stopped-writer"]);
     expect(diskConflicts(store, "blk", "id-self", true)).toEqual([]); // readers together
     expect(diskConflicts(store, "blk", "id-self", false)).toEqual(["reader"]); // a writer beside a reader
     expect(diskConflicts(store, "blk", "id-reader", false)).toEqual([]); // itself does not count
