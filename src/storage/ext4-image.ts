@@ -14,8 +14,10 @@ const INCOMPAT_64BIT = 0x80;
 
 /**
  * Creates `path` as a sparse `sizeMib` ext4 filesystem: root-owned root directory, no reserved blocks (the quota is
- * all the user's), inode tables and journal initialised lazily (creation stays fast and the file sparse), and no
- * `lost+found`, so a new volume is empty.
+ * all the user's), and no `lost+found`, so a new volume is empty. mke2fs first discards the whole file (punches
+ * it: it reads as zeros), so it can mark every inode table zeroed without writing it (`lazy_itable_init=0`):
+ * no kernel, the host's or a guest's, zeroes them later, and the file stays sparse (measured: 10 GiB → 4.3 MiB,
+ * 1 GiB → 0.7 MiB on the host).
  */
 export async function makeExt4Image(
   path: string,
@@ -27,7 +29,7 @@ export async function makeExt4Image(
   await writeFile(path, "", { flag: "wx" });
   await truncate(path, sizeMib * MIB);
   const args = ["-q", "-F", "-t", "ext4", "-b", "4096", "-m", "0", "-L", label.slice(0, 16)];
-  args.push("-E", "root_owner=0:0,lazy_itable_init=1,lazy_journal_init=1,nodiscard", path);
+  args.push("-E", "root_owner=0:0,lazy_itable_init=0,lazy_journal_init=1", path);
   const result = await runTool(tools.mke2fs, { args, timeoutMs: 120_000, maxOutputBytes: 64 * 1024 });
   if (result.code !== 0)
     throw new SetupError(`cannot make the volume's filesystem: ${describeToolFailure("mke2fs", result)}`);

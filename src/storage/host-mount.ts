@@ -48,9 +48,7 @@ export function requireRoot(what: string): void {
 /** Mounts the ext4 `image` on `dir` through a loop device (freed again at unmount). */
 export async function mountLoop(image: string, dir: string): Promise<void> {
   requireRoot(`cannot mount the quota volume at ${dir}`);
-  // noinit_itable: the inode tables of the sparse image read as zeros already; zeroing them in the background
-  // would only make the file use host space for nothing.
-  const args = ["-t", "ext4", "-o", "loop,nosuid,nodev,noatime,noinit_itable", image, dir];
+  const args = ["-t", "ext4", "-o", "loop,nosuid,nodev,noatime", image, dir];
   const result = await runTool("mount", { args, timeoutMs: 60_000, maxOutputBytes: 64 * 1024 });
   if (result.code !== 0)
     throw new SetupError(`cannot mount ${image} on ${dir}: ${describeToolFailure("mount", result)}`);
