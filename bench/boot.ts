@@ -50,6 +50,7 @@ export async function bareBoot(dir: string, initrd: string): Promise<number> {
     initrd,
     cmdline: kernelCmdline({ arch: artifacts.arch, accel, tscKhz: hostTscKhz() }),
     disks: [],
+    shares: [],
     agentSocket: join(dir, "a.sock"),
     qmpSocket: join(dir, "q.sock"),
     consoleLog: join(dir, "bare-console.log"),

@@ -30,6 +30,7 @@ import {
   StoreError,
   StreamLimitError,
   FsError,
+  PrivilegeRequiredError,
   UnsupportedError,
   VmError,
 } from "./errors.js";
@@ -128,7 +129,7 @@ const samples: readonly (readonly [string, errors.MsbError, Readonly<Record<stri
   ],
   [
     "PrivilegeRequiredError",
-    new errors.PrivilegeRequiredError("root (CAP_SYS_ADMIN)", "cannot mount"),
+    new PrivilegeRequiredError("root (CAP_SYS_ADMIN)", "virtiofsd"),
     { privilege: "root (CAP_SYS_ADMIN)" },
   ],
 ];

@@ -36,12 +36,12 @@ import {
   StoreError,
   StreamLimitError,
   FsError,
+  PrivilegeRequiredError,
   UnsupportedError,
   VmError,
   VolumeAlreadyExistsError,
   VolumeInUseError,
   VolumeNotFoundError,
-  PrivilegeRequiredError,
 } from "./errors.js";
 
 /** A field value on the wire: JSON-safe; a Buffer travels as `{ base64 }`. */

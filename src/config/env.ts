@@ -12,6 +12,8 @@ export interface MsbEnv {
   readonly home: string;
   /** `MSB_QEMU`: an explicit QEMU binary to use instead of `qemu-system-<arch>` from PATH. */
   readonly qemuBinary: string | undefined;
+  /** `MSB_VIRTIOFSD`: an explicit `virtiofsd` to share host folders with (default: QEMU's, see `src/vm/virtiofsd.ts`). */
+  readonly virtiofsdBinary: string | undefined;
   /** `MSB_ACCEL`: force an accelerator (`kvm`, `hvf`, `tcg`) instead of detecting one. */
   readonly accel: string | undefined;
   /** `MSB_REGISTRY_MIRRORS`: comma-separated base URLs tried in order before Docker Hub. */
@@ -64,6 +66,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): MsbEnv {
   return Object.freeze({
     home: home !== undefined && home !== "" ? home : join(homedir(), ".microsandbox"),
     qemuBinary: env["MSB_QEMU"] || undefined,
+    virtiofsdBinary: env["MSB_VIRTIOFSD"] || undefined,
     accel: env["MSB_ACCEL"] || undefined,
     registryMirrors: list(env["MSB_REGISTRY_MIRRORS"]),
     registryMirrorsOnly: ["1", "true", "yes"].includes(

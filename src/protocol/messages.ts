@@ -33,6 +33,28 @@ export interface RootSpec {
   readonly readonly: boolean;
 }
 
+/**
+ * One mount `init` makes after the root switch, in order (the wire form of `GuestMount` in
+ * `src/storage/mount-plan.ts`). Sent only to an agent listing the `mounts` feature.
+ */
+export type InitMount =
+  | { readonly kind: "virtiofs"; readonly target: string; readonly tag: string; readonly readonly: boolean }
+  | { readonly kind: "disk"; readonly target: string; readonly serial: string; readonly readonly: boolean }
+  | {
+      readonly kind: "tmpfs";
+      readonly target: string;
+      readonly sizeMib?: number;
+      readonly readonly: boolean;
+    };
+
+/** The `init` operation: hostname, root disk (absent: the initramfs stays root) and mounts. */
+export interface InitMessage {
+  readonly type: "init";
+  readonly hostname: string;
+  readonly root?: RootSpec;
+  readonly mounts?: readonly InitMount[];
+}
+
 /** The guest side of the virtual link, as `net.configure` sets it up. */
 export interface NetInterfaceSpec {
   /** MAC address of the NIC to configure (QEMU's `-device virtio-net-device,mac=`). */
@@ -131,7 +153,7 @@ export type HostMessage =
   | FsMessage
   | { readonly type: "ping"; readonly id: number }
   | { readonly type: "shutdown" }
-  | { readonly type: "init"; readonly hostname: string; readonly root?: RootSpec }
+  | InitMessage
   | ExecStartMessage
   | { readonly type: "exec.signal"; readonly signal: number }
   | { readonly type: "exec.resize"; readonly rows: number; readonly cols: number }

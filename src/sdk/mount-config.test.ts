@@ -29,6 +29,10 @@ describe("the volumes option", () => {
     expect(volumesField({ "/": Mount.tmpfs() })).toBe("volumes./");
     expect(volumesField({ "/proc": Mount.tmpfs() })).toBe("volumes./proc");
     expect(volumesField({ "/sys/kernel": Mount.tmpfs() })).toBe("volumes./sys/kernel");
+    expect(volumesField({ "/.msb/x": Mount.tmpfs() })).toBe("volumes./.msb/x");
+    expect(volumesField({ [`/${"a".repeat(4095)}`]: Mount.tmpfs() })).toBe(`volumes./${"a".repeat(4095)}`);
+    const many = Object.fromEntries(Array.from({ length: 129 }, (_, i) => [`/m${i}`, Mount.tmpfs()]));
+    expect(volumesField(many)).toBe("volumes");
     expect(volumesField({ "/dev/../dev/shm": Mount.tmpfs() })).toBe("volumes./dev/../dev/shm");
     expect(volumesField({ "/data": Mount.tmpfs(), "/data/": Mount.tmpfs() })).toBe("volumes./data/");
     expect(volumesField({ "/data": Mount.tmpfs(), "/x/../data": Mount.tmpfs() })).toBe("volumes./x/../data");

@@ -38,7 +38,10 @@ export const Mount = {
 } as const;
 
 /** Guest trees that belong to the kernel and the agent: nothing is mounted on or under them. */
-const RESERVED_TARGETS = ["/proc", "/sys", "/dev"];
+const RESERVED_TARGETS = ["/proc", "/sys", "/dev", "/.msb"];
+/** The agent's bounds: mounts per sandbox, bytes of a guest path. */
+const MAX_MOUNTS = 128;
+const MAX_TARGET_BYTES = 4095;
 const MOUNT_KEYS = new Set(["bind", "named", "tmpfs", "readonly", "sizeMib"]);
 
 function fail(field: string, message: string, hint?: string): never {
@@ -48,7 +51,7 @@ function fail(field: string, message: string, hint?: string): never {
 /** The normalised guest path of key `key` (absolute, no `.`/`..`/trailing `/`), or an error naming it. */
 export function normaliseTarget(key: string, field: string): string {
   if (!key.startsWith("/")) fail(field, "must be an absolute guest path");
-  if (key.length > 4096 || /[\0\n]/.test(key)) fail(field, "is not a usable path");
+  if (Buffer.byteLength(key) > MAX_TARGET_BYTES || /[\0\n]/.test(key)) fail(field, "is not a usable path");
   const target = posix.normalize(key).replace(/\/+$/, "");
   if (target === "") fail(field, "cannot be / (the root disk is the image's)");
   for (const reserved of RESERVED_TARGETS) {
@@ -104,6 +107,7 @@ export function checkVolumes(value: unknown): Record<string, MountConfig> | unde
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     fail("volumes", 'must be an object of guest path → mount ({ "/data": Mount.named("cache") })');
   }
+  if (Object.keys(value).length > MAX_MOUNTS) fail("volumes", `at most ${MAX_MOUNTS} mounts`);
   const result: Record<string, MountConfig> = {};
   const seen = new Map<string, string>();
   for (const [key, mount] of Object.entries(value)) {

@@ -6,12 +6,12 @@ import { RuntimeNotInstalledError } from "../errors.js";
 import { isInstalled, runtimeArtifacts } from "./artifacts.js";
 import { SAMPLE_MANIFEST } from "./__fixtures__/manifest.js";
 import { writeManifest, type Manifest } from "./manifest.js";
-import { REQUIRED_MODULES } from "./modules.js";
+import { REQUESTED_MODULES } from "./modules.js";
 
 const manifest: Manifest = {
   ...SAMPLE_MANIFEST,
   arch: process.arch === "arm64" ? "aarch64" : "x86_64",
-  modules: { requested: [...REQUIRED_MODULES], files: ["virtio.ko"] },
+  modules: { requested: [...REQUESTED_MODULES], files: ["virtio.ko"], virtiofs: ["virtiofs.ko"] },
 };
 
 describe("runtimeArtifacts / isInstalled", () => {
@@ -25,6 +25,7 @@ describe("runtimeArtifacts / isInstalled", () => {
     await writeFile(join(kernelDir, "initramfs.cpio"), "abcd");
     await writeFile(join(kernelDir, "agent"), "abcde");
     await writeFile(join(kernelDir, "modules", "virtio.ko"), "");
+    await writeFile(join(kernelDir, "modules", "virtiofs.ko"), "");
     vi.stubEnv("MSB_QEMU", "/bin/true");
   });
   afterEach(async () => {
@@ -65,7 +66,7 @@ describe("runtimeArtifacts / isInstalled", () => {
   it("is not installed when the module list changed since the install", async () => {
     await writeManifest(kernelDir, {
       ...manifest,
-      modules: { requested: ["virtio_blk"], files: ["virtio.ko"] },
+      modules: { requested: ["virtio_blk"], files: ["virtio.ko"], virtiofs: [] },
     });
     expect(() => runtimeArtifacts({ home })).toThrow(/kernel modules/);
   });

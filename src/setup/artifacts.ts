@@ -8,7 +8,7 @@ import { archProfile } from "./arch.js";
 import { findExecutable } from "./exec.js";
 import type { Manifest } from "./manifest.js";
 import { readManifestSync } from "./manifest.js";
-import { REQUIRED_MODULES } from "./modules.js";
+import { REQUESTED_MODULES } from "./modules.js";
 import type { RuntimeArtifacts, RuntimeLocationOptions } from "./types.js";
 
 /** The kernel directory for `options.home` (default: `MSB_HOME` or `~/.microsandbox`). */
@@ -31,7 +31,7 @@ export function manifestProblems(kernelDir: string, manifest: Manifest): string[
   const profile = archProfile();
   if (manifest.arch !== profile.arch)
     problems.push(`it was built for ${manifest.arch}, this host is ${profile.arch}`);
-  if (manifest.modules.requested.join(",") !== REQUIRED_MODULES.join(",")) {
+  if (manifest.modules.requested.join(",") !== REQUESTED_MODULES.join(",")) {
     problems.push(
       `its kernel modules (${manifest.modules.requested.join(", ")}) are not the ones this version needs`,
     );
@@ -41,7 +41,10 @@ export function manifestProblems(kernelDir: string, manifest: Manifest): string[
       path: join(kernelDir, r.file),
       size: r.size,
     })),
-    ...manifest.modules.files.map((f) => ({ path: join(kernelDir, "modules", f), size: undefined })),
+    ...[...manifest.modules.files, ...manifest.modules.virtiofs].map((f) => ({
+      path: join(kernelDir, "modules", f),
+      size: undefined,
+    })),
   ];
   for (const file of files) {
     const size = sizeOf(file.path);

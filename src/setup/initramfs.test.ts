@@ -24,6 +24,26 @@ describe("initramfs", () => {
     expect(byName.get("init")?.data.equals(contents.init)).toBe(true);
     expect(byName.get("modules/order")?.data.toString()).toBe("virtio.ko\nvirtio-rng.ko\n");
     expect(byName.get("modules/virtio-rng.ko")?.data.toString()).toBe("rng");
+    expect(byName.get("modules/virtiofs.order")?.data.toString()).toBe("");
+  });
+
+  it("lists the virtio-fs modules apart, loaded on demand", () => {
+    const parsed = parseNewc(
+      buildInitramfs(
+        {
+          ...contents,
+          virtiofsModules: [
+            { fileName: "fuse.ko", data: Buffer.from("f") },
+            { fileName: "virtiofs.ko", data: Buffer.from("vf") },
+          ],
+        },
+        "none",
+      ),
+    );
+    const byName = new Map(parsed.map((e) => [e.name, e]));
+    expect(byName.get("modules/order")?.data.toString()).toBe("virtio.ko\nvirtio-rng.ko\n");
+    expect(byName.get("modules/virtiofs.order")?.data.toString()).toBe("fuse.ko\nvirtiofs.ko\n");
+    expect(byName.get("modules/virtiofs.ko")?.data.toString()).toBe("vf");
   });
 
   it("lists every parent directory before its children", () => {

@@ -27,8 +27,10 @@ export interface InitramfsModule {
 export interface InitramfsContents {
   /** The static guest agent: becomes `/init`. */
   readonly init: Uint8Array;
-  /** Modules in load order. */
+  /** Modules loaded at every boot, in load order (`/modules/order`). */
   readonly modules: readonly InitramfsModule[];
+  /** Modules loaded only for a virtio-fs mount, in load order (`/modules/virtiofs.order`). */
+  readonly virtiofsModules?: readonly InitramfsModule[];
 }
 
 /** Directories every initramfs has, with their modes. */
@@ -49,16 +51,20 @@ export function initrdFileName(compression: InitrdCompression): string {
 
 /**
  * The archive entries, parents first: the directories, `/dev/console` (char 5:1, so the kernel can give `/init`
- * a console before devtmpfs is mounted), `/init` (mode 0755), `/modules/order` and `/modules/<file>.ko`.
+ * a console before devtmpfs is mounted), `/init` (mode 0755), `/modules/order`, `/modules/virtiofs.order` and
+ * `/modules/<file>.ko`.
  */
 export function initramfsEntries(contents: InitramfsContents): CpioEntry[] {
-  const order = contents.modules.map((m) => `${m.fileName}\n`).join("");
+  const list = (modules: readonly InitramfsModule[]): Buffer =>
+    Buffer.from(modules.map((m) => `${m.fileName}\n`).join(""), "utf8");
+  const virtiofs = contents.virtiofsModules ?? [];
   return [
     ...INITRAMFS_DIRECTORIES.map((d): CpioEntry => ({ kind: "directory", path: d.path, mode: d.mode })),
     { kind: "chardev", path: "dev/console", mode: 0o600, major: 5, minor: 1 },
     { kind: "file", path: "init", mode: 0o755, data: contents.init },
-    { kind: "file", path: "modules/order", mode: 0o644, data: Buffer.from(order, "utf8") },
-    ...contents.modules.map((m): CpioEntry => ({
+    { kind: "file", path: "modules/order", mode: 0o644, data: list(contents.modules) },
+    { kind: "file", path: "modules/virtiofs.order", mode: 0o644, data: list(virtiofs) },
+    ...[...contents.modules, ...virtiofs].map((m): CpioEntry => ({
       kind: "file",
       path: `modules/${m.fileName}`,
       mode: 0o644,

@@ -56,16 +56,21 @@ export async function stageInitrd(
     return { initrd: previous.initrd, staged: false };
   }
   const start = performance.now();
-  const modules = await Promise.all(
-    kernel.modules.files.map(async (fileName) => ({
-      fileName,
-      data: await readFile(join(kernel.location, MODULES_DIR, fileName)),
-    })),
-  );
+  const load = (files: readonly string[]): Promise<{ fileName: string; data: Buffer }[]> =>
+    Promise.all(
+      files.map(async (fileName) => ({
+        fileName,
+        data: await readFile(join(kernel.location, MODULES_DIR, fileName)),
+      })),
+    );
+  const modules = await load(kernel.modules.files);
+  const virtiofsModules = await load(kernel.modules.virtiofs);
   const init = await readFile(join(agent.location, agent.agent.file));
-  const image = buildInitramfs({ init, modules }, compression);
+  const image = buildInitramfs({ init, modules, virtiofsModules }, compression);
   const file = initrdFileName(compression);
   await writeFile(join(ctx.workDir, file), image);
-  ctx.log(`initramfs: ${file}, ${megabytes(image.length)}, ${modules.length} modules (${elapsed(start)})`);
+  ctx.log(
+    `initramfs: ${file}, ${megabytes(image.length)}, ${modules.length} + ${virtiofsModules.length} modules (${elapsed(start)})`,
+  );
   return { initrd: { file, compression, size: image.length }, staged: true };
 }

@@ -12,7 +12,13 @@ import { elapsed, megabytes, type InstallContext } from "./context.js";
 import { prepareKernel } from "./kernel-image.js";
 import { fetchKernelPackage } from "./kernel-package.js";
 import type { KernelRecord, Manifest, ModulesRecord } from "./manifest.js";
-import { REQUIRED_MODULES, indexModuleTree, resolveModules } from "./modules.js";
+import {
+  REQUESTED_MODULES,
+  REQUIRED_MODULES,
+  indexModuleTree,
+  onDemandModules,
+  resolveModules,
+} from "./modules.js";
 import type { KernelFormat } from "./types.js";
 
 /** File name of the kernel in the kernel directory, per format. */
@@ -45,9 +51,11 @@ export function kernelIntact(ctx: InstallContext, previous: Manifest | undefined
     previous !== undefined &&
     !ctx.force &&
     previous.arch === ctx.profile.arch &&
-    previous.modules.requested.join(",") === REQUIRED_MODULES.join(",") &&
+    previous.modules.requested.join(",") === REQUESTED_MODULES.join(",") &&
     fileSize(join(ctx.kernelDir, previous.kernel.file)) === previous.kernel.size &&
-    previous.modules.files.every((f) => existsSync(join(ctx.kernelDir, MODULES_DIR, f)))
+    [...previous.modules.files, ...previous.modules.virtiofs].every((f) =>
+      existsSync(join(ctx.kernelDir, MODULES_DIR, f)),
+    )
   );
 }
 
@@ -87,17 +95,18 @@ async function download(ctx: InstallContext, pkg: DebPackage, stamp: string): Pr
     `kernel: ${prepared.format} ${unpacked.kernelVersion}, ${megabytes(prepared.data.length)} (${elapsed(start)})`,
   );
   start = performance.now();
-  const modules = await resolveModules(
-    await indexModuleTree(unpacked.modulesRoot),
-    REQUIRED_MODULES,
-    unpacked.kernelVersion,
+  const tree = await indexModuleTree(unpacked.modulesRoot);
+  const modules = await resolveModules(tree, REQUIRED_MODULES, unpacked.kernelVersion);
+  const virtiofs = onDemandModules(
+    await resolveModules(tree, REQUESTED_MODULES, unpacked.kernelVersion),
+    modules,
   );
   ctx.log(
-    `kernel: ${modules.length} modules in load order: ${modules.map((m) => m.name).join(" ")} (${elapsed(start)})`,
+    `kernel: ${modules.length} modules in load order: ${modules.map((m) => m.name).join(" ")}; for virtio-fs: ${virtiofs.map((m) => m.name).join(" ")} (${elapsed(start)})`,
   );
   const file = KERNEL_FILE_NAMES[prepared.format];
   await writeFile(join(ctx.workDir, file), prepared.data);
-  await stageModules(ctx, modules);
+  await stageModules(ctx, [...modules, ...virtiofs]);
   return {
     kernel: {
       file,
@@ -108,7 +117,11 @@ async function download(ctx: InstallContext, pkg: DebPackage, stamp: string): Pr
       aptListsStamp: stamp,
       size: prepared.data.length,
     },
-    modules: { requested: [...REQUIRED_MODULES], files: modules.map((m) => m.fileName) },
+    modules: {
+      requested: [...REQUESTED_MODULES],
+      files: modules.map((m) => m.fileName),
+      virtiofs: virtiofs.map((m) => m.fileName),
+    },
     staged: true,
     location: ctx.workDir,
   };

@@ -33,7 +33,10 @@ export interface KernelRecord {
 /** The modules part: what was asked for and the files (in the kernel directory's `modules/`) in load order. */
 export interface ModulesRecord {
   readonly requested: readonly string[];
+  /** Loaded at every boot (`/modules/order`). */
   readonly files: readonly string[];
+  /** Loaded only for a virtio-fs mount (`/modules/virtiofs.order`), in load order. */
+  readonly virtiofs: readonly string[];
 }
 
 /** The initramfs part. */
@@ -80,7 +83,7 @@ const SHAPE: Shape = {
     aptListsStamp: "string",
     size: "number",
   },
-  modules: { requested: "string[]", files: "string[]" },
+  modules: { requested: "string[]", files: "string[]", virtiofs: "string[]" },
   initrd: { file: "string", compression: "string", size: "number" },
   agent: { file: "string", sourceHash: "string", goVersion: "string", size: "number" },
   qemu: { binary: "string", version: "string" },

@@ -7,9 +7,26 @@ import { readEnv } from "../config/env.js";
 import { msbPaths } from "../config/paths.js";
 import { SetupError } from "../errors.js";
 import { fakeModule } from "./__fixtures__/elf.js";
-import { REQUIRED_MODULES, indexModuleTree, moduleLoadOrder, resolveModules } from "./modules.js";
+import {
+  REQUESTED_MODULES,
+  REQUIRED_MODULES,
+  VIRTIOFS_MODULES,
+  indexModuleTree,
+  moduleLoadOrder,
+  onDemandModules,
+  resolveModules,
+} from "./modules.js";
 
 const KVER = "6.1.0-test";
+
+describe("onDemandModules", () => {
+  it("keeps the modules of the full order that the boot order lacks, in order", () => {
+    const all = ["virtio_ring", "virtio", "virtio_mmio", "fuse", "virtiofs"].map((name) => ({ name }));
+    const boot = ["virtio_ring", "virtio", "virtio_mmio"].map((name) => ({ name }));
+    expect(onDemandModules(all, boot).map((m) => m.name)).toEqual(["fuse", "virtiofs"]);
+    expect(REQUESTED_MODULES).toEqual([...REQUIRED_MODULES, ...VIRTIOFS_MODULES]);
+  });
+});
 
 describe("moduleLoadOrder", () => {
   it("puts dependencies first, each once, following the given order", () => {
@@ -112,7 +129,7 @@ describe.skipIf(!installed && process.env["CI"] === undefined)(
     it("resolves REQUIRED_MODULES to the recorded load order from the real .ko files", async () => {
       const manifest = JSON.parse(await readFile(join(installedDir, "manifest.json"), "utf8")) as {
         kernel: { version: string };
-        modules: { files: string[] };
+        modules: { files: string[]; virtiofs: string[] };
       };
       const tree = await indexModuleTree(join(installedDir, "modules"));
       const resolved = await resolveModules(tree, REQUIRED_MODULES, manifest.kernel.version);
@@ -120,6 +137,10 @@ describe.skipIf(!installed && process.env["CI"] === undefined)(
       expect(resolved.map((m) => m.name)).toEqual(
         expect.arrayContaining(["virtio", "virtio_ring", "virtio_rng"]),
       );
+      const all = await resolveModules(tree, REQUESTED_MODULES, manifest.kernel.version);
+      const virtiofs = onDemandModules(all, resolved);
+      expect(virtiofs.map((m) => m.fileName)).toEqual(manifest.modules.virtiofs);
+      expect(virtiofs.map((m) => m.name)).toEqual(["fuse", "virtiofs"]);
     });
   },
 );

@@ -21,6 +21,28 @@ export const REQUIRED_MODULES: readonly string[] = Object.freeze([
   "virtio_rng",
 ]);
 
+/**
+ * Modules virtio-fs needs (`fuse` comes as its dependency). They go into the initramfs with their own list
+ * (`/modules/virtiofs.order`) and the agent loads them only when `init` carries a virtio-fs mount, before the
+ * root switch: a sandbox without a shared folder does not pay their load time.
+ */
+export const VIRTIOFS_MODULES: readonly string[] = Object.freeze(["virtiofs"]);
+
+/** Everything set-up asks the kernel for, as the manifest records it (`modules.requested`). */
+export const REQUESTED_MODULES: readonly string[] = Object.freeze([...REQUIRED_MODULES, ...VIRTIOFS_MODULES]);
+
+/**
+ * The modules to load on demand for virtio-fs: those of `all` (the load order of {@link REQUESTED_MODULES}) that
+ * are not in `boot` (the load order of {@link REQUIRED_MODULES}), in load order.
+ */
+export function onDemandModules<T extends { readonly name: string }>(
+  all: readonly T[],
+  boot: readonly { readonly name: string }[],
+): T[] {
+  const loaded = new Set(boot.map((m) => m.name));
+  return all.filter((m) => !loaded.has(m.name));
+}
+
 /** The modules found under `lib/modules/<version>/` of an unpacked kernel package. */
 export interface ModuleTree {
   /** Normalised module name -> absolute path of its uncompressed `.ko`. */

@@ -90,7 +90,11 @@ export function parseSpec(text: string): SupervisorSpec {
     typeof value.cpus === "number" &&
     typeof value.memoryMib === "number" &&
     typeof value.hostname === "string" &&
-    typeof value.detached === "boolean";
+    typeof value.detached === "boolean" &&
+    (value.mounts === undefined ||
+      (Array.isArray(value.mounts.mounts) &&
+        Array.isArray(value.mounts.shares) &&
+        Array.isArray(value.mounts.disks)));
   if (!ok) throw new Error("malformed supervisor spec");
   return value as SupervisorSpec;
 }

@@ -101,6 +101,7 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
       home: spec.home,
       consoleLog: logs.consolePath,
       logLimits: logs.limits,
+      ...(spec.mounts ? { mounts: spec.mounts } : {}),
     });
   } catch (err) {
     log.error("boot failed", { error: err });

@@ -21,6 +21,7 @@ const base: VmConfig = {
   initrd: "/k/initrd",
   cmdline: ["console=ttyS0", "quiet"],
   disks: [rootDisk],
+  shares: [],
   agentSocket: "/run/a.sock",
   qmpSocket: "/run/q.sock",
   consoleLog: "/run/console.log",
@@ -75,7 +76,53 @@ describe("buildQemuArgv", () => {
     ]);
   });
 
+  it("shares folders over vhost-user-fs with guest RAM in a shared memfd and modern virtio-mmio", () => {
+    const argv = buildQemuArgv({
+      ...base,
+      shares: [
+        { tag: "vol0", socketPath: "/run/fs0.sock" },
+        { tag: "vol1", socketPath: "/run/a,b/fs1.sock" },
+      ],
+    });
+    expect(optionOf(argv, "-M")).toEqual([
+      "microvm,x-option-roms=off,isa-serial=on,rtc=on,memory-backend=mem",
+    ]);
+    expect(optionOf(argv, "-object")).toEqual(["memory-backend-memfd,id=mem,size=512M,share=on"]);
+    expect(optionOf(argv, "-m")).toEqual(["512M"]);
+    expect(optionOf(argv, "-global")).toEqual(["virtio-mmio.force-legacy=false"]);
+    expect(optionOf(argv, "-chardev")).toEqual(
+      expect.arrayContaining(["socket,id=fs0,path=/run/fs0.sock", "socket,id=fs1,path=/run/a,,b/fs1.sock"]),
+    );
+    expect(optionOf(argv, "-device")).toEqual(
+      expect.arrayContaining([
+        "vhost-user-fs-device,chardev=fs0,tag=vol0",
+        "vhost-user-fs-device,chardev=fs1,tag=vol1",
+      ]),
+    );
+    expect(
+      optionOf(buildQemuArgv({ ...base, arch: "aarch64", shares: [{ tag: "t", socketPath: "/s" }] }), "-M"),
+    ).toEqual(["virt,gic-version=max,memory-backend=mem"]);
+  });
+
+  it("changes nothing for a VM without shares", () => {
+    const argv = buildQemuArgv(base);
+    expect(optionOf(argv, "-object")).toEqual([]);
+    expect(optionOf(argv, "-global")).toEqual([]);
+    expect(argv.join(" ")).not.toContain("vhost-user");
+  });
+
   it.each([
+    [{ shares: [{ tag: "a b", socketPath: "/s" }] }, "shares.tag"],
+    [{ shares: [{ tag: "x".repeat(37), socketPath: "/s" }] }, "shares.tag"],
+    [
+      {
+        shares: [
+          { tag: "t", socketPath: "/s" },
+          { tag: "t", socketPath: "/s2" },
+        ],
+      },
+      "shares.tag",
+    ],
     [{ cpus: 0 }, "cpus"],
     [{ cpus: 1.5 }, "cpus"],
     [{ memoryMib: 16 }, "memoryMib"],

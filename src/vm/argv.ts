@@ -1,6 +1,6 @@
 /** Turns a {@link VmConfig} into QEMU's argument vector. Pure and deterministic. */
 import { InvalidConfigError } from "../errors.js";
-import type { VmConfig, VmDisk } from "./config.js";
+import type { VmConfig, VmDisk, VmShare } from "./config.js";
 import { VM_LIMITS } from "./config.js";
 
 /** QEMU binary name for a guest architecture. */
@@ -37,19 +37,50 @@ function checkConfig(config: VmConfig): void {
       throw new InvalidConfigError("disks.serial", `invalid serial ${JSON.stringify(disk.serial)}`);
     }
   }
+  const tags = new Set<string>();
+  for (const share of config.shares) {
+    if (!/^[\w-]+$/.test(share.tag) || share.tag.length > VM_LIMITS.maxShareTagBytes || tags.has(share.tag)) {
+      throw new InvalidConfigError(
+        "shares.tag",
+        `invalid or duplicate virtio-fs tag ${JSON.stringify(share.tag)}`,
+      );
+    }
+    tags.add(share.tag);
+  }
 }
 
+/** The id of the shared memory backend guest RAM lives in when the VM has virtio-fs shares. */
+const SHARED_MEMORY_ID = "mem";
+
 function machineArgs(config: VmConfig): string[] {
+  // vhost-user (virtiofsd) maps guest RAM itself: it must be a shareable memfd rather than anonymous memory.
+  const memory = config.shares.length > 0 ? `,memory-backend=${SHARED_MEMORY_ID}` : "";
+  const cpu = ["-cpu", config.accel === "tcg" ? "max" : "host"];
   if (config.arch === "x86_64") {
     // microvm: no PCI, no firmware; the Debian kernel finds its virtio-mmio devices through ACPI (on by default).
-    return [
-      "-M",
-      "microvm,x-option-roms=off,isa-serial=on,rtc=on",
-      "-cpu",
-      config.accel === "tcg" ? "max" : "host",
-    ];
+    return ["-M", `microvm,x-option-roms=off,isa-serial=on,rtc=on${memory}`, ...cpu];
   }
-  return ["-M", "virt,gic-version=max", "-cpu", config.accel === "tcg" ? "max" : "host"];
+  return ["-M", `virt,gic-version=max${memory}`, ...cpu];
+}
+
+/** The shared memory backend and one vhost-user-fs device per share (none without shares). */
+function shareArgs(config: VmConfig): string[] {
+  if (config.shares.length === 0) return [];
+  return [
+    // QEMU's virtio-mmio defaults to the legacy (0.9) interface, which virtiofsd's libvhost-user refuses ("virtio
+    // legacy devices aren't supported"): the guest mounts, then hangs on the first request. Modern virtio-mmio
+    // (1.0) is driven by the same guest drivers for the other devices; only VMs with shares switch.
+    "-global",
+    "virtio-mmio.force-legacy=false",
+    "-object",
+    `memory-backend-memfd,id=${SHARED_MEMORY_ID},size=${config.memoryMib}M,share=on`,
+    ...config.shares.flatMap((share: VmShare, i) => [
+      "-chardev",
+      `socket,id=fs${i},path=${optValue(share.socketPath)}`,
+      "-device",
+      `vhost-user-fs-device,chardev=fs${i},tag=${share.tag}`,
+    ]),
+  ];
 }
 
 function diskArgs(disk: VmDisk): string[] {
@@ -118,6 +149,7 @@ export function buildQemuArgv(config: VmConfig): string[] {
     "-device",
     "virtio-rng-device",
     ...config.disks.flatMap(diskArgs),
+    ...shareArgs(config),
     ...networkArgs(config),
     "-qmp",
     `unix:${optValue(config.qmpSocket)},server=on,wait=off`,

@@ -20,6 +20,14 @@ export interface VmDisk {
   readonly serial: string;
 }
 
+/** A host folder the guest mounts over virtio-fs: a `virtiofsd` already listens on `socketPath`. */
+export interface VmShare {
+  /** virtio-fs tag the guest mounts by (at most 36 bytes: letters, digits, `_`, `-`). */
+  readonly tag: string;
+  /** The vhost-user socket of the share's `virtiofsd`. */
+  readonly socketPath: string;
+}
+
 /** Guest networking backend. */
 export type VmNetwork =
   | { readonly kind: "none" }
@@ -38,6 +46,10 @@ export interface VmConfig {
   /** Kernel command line arguments, joined with spaces. */
   readonly cmdline: readonly string[];
   readonly disks: readonly VmDisk[];
+  /**
+   * virtio-fs shares. When there is any, guest RAM is a shared memfd (vhost-user needs the daemon to map it).
+   */
+  readonly shares: readonly VmShare[];
   /** Unix socket QEMU listens on for the agent's virtio-serial port. */
   readonly agentSocket: string;
   /** Unix socket QEMU listens on for QMP. */
@@ -61,4 +73,5 @@ export const VM_LIMITS = {
   maxMemoryMib: 1024 * 1024,
   maxCpus: 255,
   maxSerialBytes: 20,
+  maxShareTagBytes: 36,
 } as const;

@@ -15,14 +15,24 @@ import { readEnv } from "../config/env.js";
 import { RotatingWriter } from "../logs/rotating-writer.js";
 import type { LogLimits } from "../logs/rotating-writer.js";
 import { msbPaths } from "../config/paths.js";
-import { AgentError, InvalidConfigError, InvalidStateError, MsbError, VmError } from "../errors.js";
+import {
+  AgentError,
+  InvalidConfigError,
+  InvalidStateError,
+  MsbError,
+  UnsupportedError,
+  VmError,
+} from "../errors.js";
 import { scratchPath } from "../os/scratch-name.js";
-import type { HostMessage, NetConfigureMessage, RootSpec } from "../protocol/messages.js";
+import type { HostMessage, InitMount, NetConfigureMessage, RootSpec } from "../protocol/messages.js";
 import { hostTscKhz, runtimeArtifacts } from "../setup/index.js";
 import type { RuntimeArtifacts } from "../setup/index.js";
+import { EMPTY_MOUNT_PLAN } from "../storage/mount-plan.js";
+import type { MountPlan } from "../storage/mount-plan.js";
 import { detectAccelerator, hostAccelProbe, warnTcgOnce } from "./accel.js";
 import { buildQemuArgv, kernelCmdline } from "./argv.js";
-import type { Accelerator, VmConfig, VmDisk } from "./config.js";
+import type { Accelerator, VmConfig, VmDisk, VmShare } from "./config.js";
+import { ShareSet, checkMountPlan, extraDisks, shareFiles } from "./mount-wiring.js";
 import { QemuProcess } from "./qemu-process.js";
 import type { VmExit } from "./qemu-process.js";
 
@@ -70,6 +80,11 @@ export interface MicroVmOptions {
     readonly nic?: { readonly socketPath: string; readonly mac: string } | undefined;
     readonly configure: NetConfigureMessage;
   };
+  /**
+   * Volumes: folders shared over virtio-fs (one `virtiofsd` each, started before QEMU and killed with it), extra
+   * ext4 disks, and the guest mounts `init` makes after the root switch. Shares need root (CAP_SYS_ADMIN).
+   */
+  readonly mounts?: MountPlan;
 }
 
 /** Longest unix socket path Linux accepts (sun_path is 108 bytes with the NUL). */
@@ -125,6 +140,7 @@ export class MicroVm implements AsyncDisposable {
   private readonly qemu: QemuProcess;
   private readonly runDir: string;
   private readonly ownsRunDir: boolean;
+  private readonly sharesStopped: Promise<void>;
   private state: VmState = "running";
 
   private constructor(init: {
@@ -134,7 +150,9 @@ export class MicroVm implements AsyncDisposable {
     ownsRunDir: boolean;
     bootMs: number;
     consoleLog: string;
+    sharesStopped: Promise<void>;
   }) {
+    this.sharesStopped = init.sharesStopped;
     this.qemu = init.qemu;
     this.agent = init.agent;
     this.runDir = init.runDir;
@@ -161,13 +179,29 @@ export class MicroVm implements AsyncDisposable {
     // A scratch name: if this process dies without shutting the VM down, the next ImageService cleans it up.
     const runDir = options.runDir ?? scratchPath(msbPaths(home).tmpDir, "vm");
     mkdirSync(runDir, { recursive: true, mode: 0o700 });
-    const config = vmConfig({ options, artifacts, accel, runDir });
-    checkSocketPath(config.agentSocket);
-    checkSocketPath(config.qmpSocket);
+    const plan = options.mounts ?? EMPTY_MOUNT_PLAN;
+    checkMountPlan(plan);
+    const logLimits = options.logLimits ?? env.logLimits;
+    const consolePath = options.consoleLog ?? join(runDir, "console.log");
+    // Everything is checked before the first process starts.
+    const planned = plan.shares.map((share, i) => ({
+      tag: share.tag,
+      socketPath: shareFiles(runDir, consolePath, i).socket,
+    }));
+    const config = vmConfig({ options, artifacts, accel, runDir, shares: planned });
+    for (const path of [config.agentSocket, config.qmpSocket, ...planned.map((s) => s.socketPath)]) {
+      checkSocketPath(path);
+    }
     if (config.network.kind === "stream") checkSocketPath(config.network.socketPath);
     const argv = buildQemuArgv(config);
+    const shares = await ShareSet.start(plan.shares, {
+      runDir,
+      consoleLog: consolePath,
+      logLimits,
+      binary: env.virtiofsdBinary,
+    });
     const started = performance.now();
-    const consoleLog = new RotatingWriter(config.consoleLog, options.logLimits ?? env.logLimits);
+    const consoleLog = new RotatingWriter(config.consoleLog, logLimits);
     let qemu: QemuProcess;
     try {
       qemu = await QemuProcess.start({
@@ -181,10 +215,13 @@ export class MicroVm implements AsyncDisposable {
       });
     } catch (err) {
       consoleLog.close();
+      await shares.stop();
       throw err;
     }
-    void qemu.exited.then(() => {
+    // virtiofsd ends by itself when QEMU closes its socket; the kill makes sure of it.
+    const sharesStopped = qemu.exited.then(async () => {
       consoleLog.close();
+      await shares.stop();
     });
     try {
       const agent = await handshake(qemu, config, options.bootTimeoutMs ?? 60_000);
@@ -195,16 +232,23 @@ export class MicroVm implements AsyncDisposable {
         ownsRunDir,
         bootMs: performance.now() - started,
         consoleLog: config.consoleLog,
+        sharesStopped,
       });
+      if (plan.mounts.length > 0 && !agent.features.has("mounts")) {
+        throw new UnsupportedError("mounts", {
+          reason: "the guest agent cannot mount volumes (it lacks the mounts feature)",
+        });
+      }
       await vm.init(
         options.hostname ?? "microsandbox",
-        config.disks[0] ? rootSpec(config.disks[0]) : undefined,
+        options.rootDisk ? rootSpec(config.disks[0]) : undefined,
+        plan.mounts,
       );
       if (options.network) await vm.setupStep(options.network.configure, "guest network set-up");
       return vm;
     } catch (err) {
       qemu.kill();
-      await qemu.exited;
+      await sharesStopped;
       throw err instanceof MsbError
         ? err
         : new VmError("MSB_ERR_VM_START", `boot failed: ${String(err)}`, {
@@ -276,6 +320,7 @@ export class MicroVm implements AsyncDisposable {
 
   private async finish(): Promise<VmExit> {
     const exit = await this.qemu.exited;
+    await this.sharesStopped;
     if (this.state !== "stopped") {
       this.state = "stopped";
       this.agent.close();
@@ -289,8 +334,11 @@ export class MicroVm implements AsyncDisposable {
     if (this.qemu.exitInfo) throw this.qemu.exitError(`cannot ${what}`);
   }
 
-  private init(hostname: string, root: RootSpec | undefined): Promise<void> {
-    return this.setupStep({ type: "init", hostname, ...(root ? { root } : {}) }, "guest init");
+  private init(hostname: string, root: RootSpec | undefined, mounts: readonly InitMount[]): Promise<void> {
+    return this.setupStep(
+      { type: "init", hostname, ...(root ? { root } : {}), ...(mounts.length > 0 ? { mounts } : {}) },
+      "guest init",
+    );
   }
 
   /** Sends a set-up operation (init, net.configure) and waits for its `init.done`. */
@@ -309,7 +357,8 @@ function writeConsole(log: RotatingWriter, chunk: Buffer): void {
   }
 }
 
-function rootSpec(disk: VmDisk): RootSpec {
+function rootSpec(disk: VmDisk | undefined): RootSpec {
+  if (disk === undefined) throw new InvalidStateError("internal: no root disk in the VM config");
   return { serial: disk.serial, fstype: "ext4", readonly: disk.readonly };
 }
 
@@ -318,6 +367,7 @@ function vmConfig(input: {
   artifacts: RuntimeArtifacts;
   accel: Accelerator;
   runDir: string;
+  shares: readonly VmShare[];
 }): VmConfig {
   const { options, artifacts, accel, runDir } = input;
   const disks: VmDisk[] = options.rootDisk
@@ -339,7 +389,8 @@ function vmConfig(input: {
     kernel: artifacts.kernel,
     initrd: artifacts.initrd,
     cmdline: kernelCmdline({ arch: artifacts.arch, accel, tscKhz: hostTscKhz() }),
-    disks,
+    disks: [...disks, ...extraDisks(options.mounts ?? EMPTY_MOUNT_PLAN)],
+    shares: input.shares,
     agentSocket: join(runDir, "agent.sock"),
     qmpSocket: join(runDir, "qmp.sock"),
     consoleLog: options.consoleLog ?? join(runDir, "console.log"),

@@ -109,11 +109,30 @@ type RootSpec struct {
 	Readonly bool   `json:"readonly"`
 }
 
+// Kinds of GuestMount.
+const (
+	MountVirtiofs = "virtiofs"
+	MountDisk     = "disk"
+	MountTmpfs    = "tmpfs"
+)
+
+// GuestMount is one mount init makes after the root switch, in plan order: a virtio-fs share (Tag), an ext4
+// disk found by its virtio-blk Serial, or a tmpfs (bounded by SizeMib when set).
+type GuestMount struct {
+	Kind     string `json:"kind"`
+	Target   string `json:"target"`
+	Tag      string `json:"tag,omitempty"`
+	Serial   string `json:"serial,omitempty"`
+	SizeMib  *int64 `json:"sizeMib,omitempty"`
+	Readonly bool   `json:"readonly"`
+}
+
 // Init prepares the guest (once per boot).
 type Init struct {
-	Type     string    `json:"type"`
-	Hostname string    `json:"hostname"`
-	Root     *RootSpec `json:"root,omitempty"`
+	Type     string       `json:"type"`
+	Hostname string       `json:"hostname"`
+	Root     *RootSpec    `json:"root,omitempty"`
+	Mounts   []GuestMount `json:"mounts,omitempty"`
 }
 
 // NetInterface is the guest side of the virtual link: the NIC (found by MAC), its address and the gateway.

@@ -39,6 +39,7 @@ const (
 	FeatureSupDrain        = "sup.drain"
 	FeatureSupDetach       = "sup.detach"
 	FeatureFs              = "fs"
+	FeatureMounts          = "mounts"
 )
 
 // MessageSpec describes one message type: who sends it and the fields it may carry besides "type".
@@ -96,7 +97,7 @@ var Messages = map[string]MessageSpec{
 	TypePong:         {FromAgent, []string{"id"}},
 	TypeShutdown:     {FromHost, []string{}},
 	TypeShutdownAck:  {FromAgent, []string{}},
-	TypeInit:         {FromHost, []string{"hostname", "root"}},
+	TypeInit:         {FromHost, []string{"hostname", "root", "mounts"}},
 	TypeInitDone:     {FromAgent, []string{}},
 	TypeNetConfigure: {FromHost, []string{"interface", "resolvConf", "hosts"}},
 	TypeExecStart:    {FromHost, []string{"argv", "env", "cwd", "user", "timeoutMs", "stdin", "tty"}},
@@ -196,7 +197,7 @@ func fsOp(open string, cancellable, input, output bool, terminal ...string) Oper
 
 // AgentFeatures are the features this agent lists in its HELLO.
 var AgentFeatures = []string{FeatureExec, FeatureNet, FeatureExecTty, FeatureStreamCancel, FeatureStats,
-	FeatureControlContinue, FeatureFs, FeatureMetrics}
+	FeatureControlContinue, FeatureFs, FeatureMetrics, FeatureMounts}
 
 // OperationFor returns the operation opened by messages of type typ, or nil.
 func OperationFor(typ string) *Operation {

@@ -186,7 +186,7 @@ func validateInit(req *protocol.Init) *protocol.OpError {
 			return protocol.FieldErrorf(protocol.CodeInvalid, "root.fstype", "root.fstype: invalid %q", r.Fstype)
 		}
 	}
-	return nil
+	return protocol.ValidateMounts(req.Mounts)
 }
 
 func isWord(s string) bool {

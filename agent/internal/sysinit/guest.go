@@ -12,17 +12,23 @@ import (
 // Guest is the server.System of the agent running as PID 1 of the microVM.
 type Guest struct{}
 
-// Init sets the hostname and, when a root disk is given, switches into it.
+// Init sets the hostname, switches into the root disk when one is given, then makes the mounts (validated by
+// the server) in plan order.
 func (Guest) Init(req *protocol.Init) *protocol.OpError {
 	if req.Hostname != "" {
 		if err := SetHostname(req.Hostname); err != nil {
 			return protocol.Errorf(protocol.CodeIO, "hostname: %v", err)
 		}
 	}
-	if req.Root != nil {
-		return SwitchRoot(req.Root)
+	if hasVirtiofs(req.Mounts) {
+		LoadModuleList(initramfsModules, virtiofsModules)
 	}
-	return nil
+	if req.Root != nil {
+		if err := SwitchRoot(req.Root); err != nil {
+			return err
+		}
+	}
+	return mountGuest(req.Mounts)
 }
 
 // SetClock sets the wall clock (the guest has no reliable RTC time of its own).

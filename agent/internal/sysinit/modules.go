@@ -12,10 +12,16 @@ import (
 	"unsafe"
 )
 
+// initramfsModules is where the initramfs keeps its kernel modules and their lists.
+const initramfsModules = "/modules"
+
 // LoadModules loads the kernel modules listed in dir/order (one .ko file name per line, dependency order)
 // from dir with finit_module. Already loaded modules are fine; failures are logged and skipped.
-func LoadModules(dir string) {
-	data, err := os.ReadFile(filepath.Join(dir, "order"))
+func LoadModules(dir string) { LoadModuleList(dir, "order") }
+
+// LoadModuleList loads the modules listed in dir/list (see LoadModules); a missing list loads nothing.
+func LoadModuleList(dir, list string) {
+	data, err := os.ReadFile(filepath.Join(dir, list))
 	if err != nil {
 		if !os.IsNotExist(err) {
 			log.Printf("modules: %v", err)
@@ -36,7 +42,8 @@ func LoadModules(dir string) {
 		}
 		loaded++
 	}
-	log.Printf("modules: %d loaded, %d failed in %v", loaded, failed, time.Since(start).Round(time.Millisecond))
+	log.Printf("modules (%s): %d loaded, %d failed in %v", list, loaded, failed,
+		time.Since(start).Round(time.Millisecond))
 }
 
 func loadModule(path string) error {

@@ -166,3 +166,11 @@ func unescapeOctal(s string) string {
 }
 
 func isOctal(c byte) bool { return c >= '0' && c <= '7' }
+
+// mkdirAllTarget creates a mount point and its parents (mode 0755).
+func mkdirAllTarget(target string) error {
+	if err := os.MkdirAll(target, 0o755); err != nil {
+		return fmt.Errorf("creating the mount point: %w", err)
+	}
+	return nil
+}

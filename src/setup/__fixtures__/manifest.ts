@@ -15,7 +15,7 @@ export const SAMPLE_MANIFEST: Manifest = {
     aptListsStamp: "0123456789abcdef",
     size: 3,
   },
-  modules: { requested: ["virtio_blk"], files: ["virtio.ko", "virtio_blk.ko"] },
+  modules: { requested: ["virtio_blk"], files: ["virtio.ko", "virtio_blk.ko"], virtiofs: ["fuse.ko"] },
   initrd: { file: "initramfs.cpio", compression: "none", size: 4 },
   agent: { file: "agent", sourceHash: "ab", goVersion: "go1.19.8", size: 5 },
   qemu: { binary: "/usr/bin/qemu-system-x86_64", version: "7.2.22" },

@@ -1,0 +1,198 @@
+/**
+ * One `virtiofsd` per shared host folder (QEMU 7.2's C daemon, shipped with Debian's qemu-system-common). It has
+ * no read-only option, so a read-only share is enforced on the host: the daemon runs in a private mount
+ * namespace where the folder is bind-mounted over itself and remounted read-only, so even guest root (after
+ * `mount -o remount,rw` in the guest) gets EROFS. Like QEMU it runs under `setpriv --pdeathsig KILL`: it never
+ * outlives its owner; it also exits by itself once QEMU closes its socket.
+ */
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { readFileSync, statSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { readEnv } from "../config/env.js";
+import { PrivilegeRequiredError, RuntimeNotInstalledError, VmError } from "../errors.js";
+import type { LogLimits } from "../logs/rotating-writer.js";
+import { RotatingWriter } from "../logs/rotating-writer.js";
+import { findExecutable } from "../setup/exec.js";
+
+/** Where distributions install QEMU's `virtiofsd` (it is not on PATH): Debian, then Fedora and others. */
+const VIRTIOFSD_PATHS: readonly string[] = Object.freeze([
+  "/usr/lib/qemu/virtiofsd",
+  "/usr/libexec/virtiofsd",
+  "/usr/lib/virtiofsd",
+]);
+
+/** The `virtiofsd` to use: `MSB_VIRTIOFSD`, else QEMU's where the distribution puts it, else PATH. */
+export function findVirtiofsd(explicit: string | undefined = readEnv().virtiofsdBinary): string | undefined {
+  if (explicit !== undefined) return findExecutable(explicit);
+  for (const path of VIRTIOFSD_PATHS) {
+    const found = findExecutable(path);
+    if (found !== undefined) return found;
+  }
+  return findExecutable("virtiofsd");
+}
+
+/** Linux capability number of CAP_SYS_ADMIN (bit in `CapEff` of /proc/self/status). */
+const CAP_SYS_ADMIN = 21;
+
+/** True when this process has CAP_SYS_ADMIN (root usually has): virtiofsd and its read-only bind need it. */
+export function hasSysAdmin(status: string = readFileSync("/proc/self/status", "utf8")): boolean {
+  const hex = /^CapEff:\s*([0-9a-fA-F]+)$/m.exec(status)?.[1];
+  if (hex === undefined) return false;
+  return ((BigInt(`0x${hex}`) >> BigInt(CAP_SYS_ADMIN)) & 1n) === 1n;
+}
+
+/** The privilege virtiofsd needs, as errors name it. */
+export const VIRTIOFSD_PRIVILEGE = "root (CAP_SYS_ADMIN)";
+
+/** Throws {@link PrivilegeRequiredError} when this process cannot run virtiofsd. */
+export function checkVirtiofsdPrivilege(): void {
+  if (process.platform !== "linux" || !hasSysAdmin()) {
+    throw new PrivilegeRequiredError(
+      VIRTIOFSD_PRIVILEGE,
+      "bind mounts and directory volumes share host folders through virtiofsd, which",
+    );
+  }
+}
+
+/**
+ * The shell program run inside the private mount namespace: `$1` the folder, `$2` `ro` or `rw`, `$3` virtiofsd,
+ * `$4` its socket, `$5` its `source=` option. Paths travel as arguments, never spliced into the script.
+ */
+const NAMESPACE_SCRIPT = [
+  "set -e",
+  'if [ "$2" = ro ]; then mount --bind "$1" "$1"; mount -o remount,bind,ro "$1" "$1"; fi',
+  'exec "$3" --socket-path="$4" -o "$5" -o cache=auto 2>&1',
+].join("\n");
+
+/** virtiofsd parses `-o` like FUSE: `,` separates options and `\` escapes. */
+function fuseOptValue(value: string): string {
+  return value.replaceAll("\\", "\\\\").replaceAll(",", "\\,");
+}
+
+/** What one share needs. */
+export interface VirtiofsdOptions {
+  readonly binary: string;
+  /** Absolute host path of an existing directory. */
+  readonly hostPath: string;
+  readonly readonly: boolean;
+  /** The vhost-user socket virtiofsd creates (QEMU connects to it). */
+  readonly socketPath: string;
+  /** Where virtiofsd's output goes (size-bounded). */
+  readonly logPath: string;
+  readonly logLimits: LogLimits;
+  /** Give up when the socket has not appeared within this time. Default 10 s. */
+  readonly startTimeoutMs?: number;
+}
+
+/** A running virtiofsd (inside its namespace wrapper). */
+export class Virtiofsd {
+  /** Resolves once the process has exited (never rejects). */
+  readonly exited: Promise<void>;
+  private readonly child: ChildProcess;
+  private done = false;
+  private tail = "";
+
+  private constructor(child: ChildProcess, log: RotatingWriter) {
+    this.child = child;
+    const onData = (chunk: Buffer): void => {
+      this.tail = (this.tail + chunk.toString("utf8")).slice(-4096);
+      try {
+        log.write(chunk);
+      } catch (err) {
+        // A full host disk loses the log, not the share.
+        if (!(err instanceof Error)) throw err;
+      }
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    this.exited = new Promise((resolve) => {
+      child.once("close", () => {
+        this.done = true;
+        log.close();
+        resolve();
+      });
+    });
+  }
+
+  /**
+   * Starts virtiofsd for one folder and waits until its socket exists. Throws {@link VmError} `MSB_ERR_VM_START`
+   * (with the daemon's own words) when it exits or times out first; nothing is left running then.
+   */
+  static async start(options: VirtiofsdOptions): Promise<Virtiofsd> {
+    const stat = statSync(options.hostPath, { throwIfNoEntry: false });
+    if (!stat?.isDirectory()) {
+      throw new VmError("MSB_ERR_VM_START", `cannot share ${options.hostPath}: not an existing directory`);
+    }
+    const setpriv = findExecutable("setpriv");
+    const unshare = findExecutable("unshare");
+    if (setpriv === undefined || unshare === undefined) {
+      throw new RuntimeNotInstalledError(
+        "sharing a host folder needs setpriv and unshare (package util-linux)",
+      );
+    }
+    const args = [
+      "--pdeathsig",
+      "KILL",
+      "--",
+      unshare,
+      "--mount",
+      "--propagation",
+      "private",
+      "--",
+      "/bin/sh",
+      "-c",
+      NAMESPACE_SCRIPT,
+      "virtiofsd-ns",
+      options.hostPath,
+      options.readonly ? "ro" : "rw",
+      options.binary,
+      options.socketPath,
+      `source=${fuseOptValue(options.hostPath)}`,
+    ];
+    const child = spawn(setpriv, args, { stdio: ["ignore", "pipe", "pipe"] });
+    await new Promise<void>((resolve, reject) => {
+      child.once("spawn", resolve);
+      child.once("error", (err) => {
+        reject(new VmError("MSB_ERR_VM_START", `cannot start virtiofsd: ${err.message}`, { cause: err }));
+      });
+    });
+    const daemon = new Virtiofsd(child, new RotatingWriter(options.logPath, options.logLimits));
+    try {
+      await daemon.waitSocket(options.socketPath, options.startTimeoutMs ?? 10_000);
+    } catch (err) {
+      await daemon.kill();
+      throw err;
+    }
+    return daemon;
+  }
+
+  /** Process id (of the namespace wrapper, which execs into virtiofsd). */
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  /** True once the process has exited. */
+  get hasExited(): boolean {
+    return this.done;
+  }
+
+  /** Kills the daemon (SIGKILL) and waits for it to be gone. */
+  async kill(): Promise<void> {
+    if (!this.done) this.child.kill("SIGKILL");
+    await this.exited;
+  }
+
+  private async waitSocket(path: string, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (statSync(path, { throwIfNoEntry: false })?.isSocket()) return;
+      if (this.done || Date.now() > deadline) {
+        const why = this.done ? "exited" : `did not create its socket within ${timeoutMs} ms`;
+        const words = this.tail.trim().split("\n").slice(-3).join(" | ");
+        throw new VmError("MSB_ERR_VM_START", `virtiofsd ${why}${words ? `: ${words}` : ""}`);
+      }
+      await sleep(10);
+    }
+  }
+}
