@@ -113,7 +113,8 @@ describe("mounts in a running sandbox", () => {
       "dd if=/dev/urandom of=/shared/first bs=1M count=20 && sync && md5sum /shared/first",
     );
     expect(r.code, r.out).toBe(0);
-    const sharedSum = /^([0-9a-f]{32})/m.exec(r.out)?.[1];
+    const sharedSum = /^([0-9a-f]{32})/m.exec(r.out)?.[1] ?? "no checksum";
+    expect(sharedSum).toMatch(/^[0-9a-f]{32}$/);
     r = await sh(
       alpha,
       "dd if=/dev/zero of=/shared/second bs=1M count=20; echo rc=$?; sync; md5sum /shared/first",
@@ -129,7 +130,8 @@ describe("mounts in a running sandbox", () => {
     // Quota of a disk volume, the same way.
     r = await sh(alpha, "dd if=/dev/urandom of=/disk/first bs=1M count=10 && sync && md5sum /disk/first");
     expect(r.code, r.out).toBe(0);
-    const diskSum = /^([0-9a-f]{32})/m.exec(r.out)?.[1];
+    const diskSum = /^([0-9a-f]{32})/m.exec(r.out)?.[1] ?? "no checksum";
+    expect(diskSum).toMatch(/^[0-9a-f]{32}$/);
     r = await sh(
       alpha,
       "dd if=/dev/zero of=/disk/second bs=1M count=40; echo rc=$?; sync; md5sum /disk/first",
@@ -210,6 +212,14 @@ describe("mounts in a running sandbox", () => {
     expect(r.out).toContain(diskSum);
     expect(r.out).toMatch(/Read-only file system/);
     await gamma.stopAndWait();
-    expect(shared.path).toContain("shared");
+
+    // Started again (from its stored config: bind paths absolute, volumes looked up again), everything is there.
+    const again = await Sandbox.start("alpha");
+    r = await sh(again, "md5sum /shared/first /disk/first; cat /bind/from-guest.txt /shared/from-beta");
+    expect(r.out).toContain(sharedSum);
+    expect(r.out).toContain(diskSum);
+    expect(r.out).toContain("guest\nbeta\n");
+    await again.stopAndWait();
+    expect(readFileSync(join(shared.path, "from-beta"), "utf8")).toBe("beta\n"); // and on the host
   });
 });
