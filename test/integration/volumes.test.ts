@@ -145,10 +145,12 @@ describe("mounts in a running sandbox", () => {
     r = await sh(alpha, "cat /bind/from-host.txt && echo guest > /bind/from-guest.txt && sync");
     expect(r.out).toContain("host wrote this");
     expect(readFileSync(join(hostDir, "from-guest.txt"), "utf8")).toBe("guest\n");
-    r = await sh(alpha, "cat /bindro/given.txt; touch /bindro/x; echo rc=$?");
+    // Read-only is enforced on the host: guest root remounting it read-write does not help.
+    r = await sh(alpha, "cat /bindro/given.txt; mount -o remount,rw /bindro; touch /bindro/x; echo rc=$?");
     expect(r.out).toContain("from the host");
     expect(r.out).toMatch(/Read-only file system/);
     expect(r.out).toMatch(/rc=1/);
+    expect(existsSync(join(hostRo, "x"))).toBe(false);
 
     // tmpfs: bounded by sizeMib; readonly honoured.
     r = await sh(alpha, "dd if=/dev/zero of=/scratch/f bs=1M count=16; echo rc=$?; df -k /scratch | tail -1");
@@ -185,7 +187,7 @@ describe("mounts in a running sandbox", () => {
     });
     r = await sh(
       beta,
-      "md5sum /shared/first && echo beta > /shared/from-beta && sync; touch /view/x; echo rc=$?",
+      "md5sum /shared/first && echo beta > /shared/from-beta && sync; mount -o remount,rw /view; touch /view/x; echo rc=$?",
     );
     expect(r.out).toContain(sharedSum);
     expect(r.out).toMatch(/Read-only file system/);
@@ -208,7 +210,7 @@ describe("mounts in a running sandbox", () => {
       image: "alpine:latest",
       volumes: { "/disk": Mount.named("blk", { readonly: true }) },
     });
-    r = await sh(gamma, "md5sum /disk/first; touch /disk/x; echo rc=$?");
+    r = await sh(gamma, "md5sum /disk/first; mount -o remount,rw /disk; touch /disk/x; echo rc=$?");
     expect(r.out).toContain(diskSum);
     expect(r.out).toMatch(/Read-only file system/);
     await gamma.stopAndWait();
