@@ -45,6 +45,7 @@ export const MSB_ERROR_CODES = [
   "MSB_ERR_VOLUME_NOT_FOUND",
   "MSB_ERR_VOLUME_EXISTS",
   "MSB_ERR_VOLUME_IN_USE",
+  "MSB_ERR_PATCH_FAILED",
   "MSB_ERR_PRIVILEGE_REQUIRED",
 ] as const;
 
@@ -491,6 +492,28 @@ export class VolumeInUseError extends MsbError {
     );
     this.volume = name;
     this.holders = holders;
+  }
+}
+
+/**
+ * A rootfs patch could not be applied (at create, which then leaves nothing): `index`, `kind` and `path` name it;
+ * the cause is in the message.
+ */
+export class PatchFailedError extends MsbError {
+  /** Position of the patch in `patches`. */
+  readonly index: number;
+  /** The patch's kind (`text`, `copyDir`, ...). */
+  readonly kind: string;
+  /** The guest path the patch writes (`path`, `dst` or `link`). */
+  readonly path: string;
+  constructor(index: number, kind: string, path: string, cause: string, options: MsbErrorOptions = {}) {
+    super("MSB_ERR_PATCH_FAILED", `patches[${index}] (${kind} ${path}) failed: ${cause}`, {
+      hint: "fix the patch it names (replace: true overwrites an existing path)",
+      ...options,
+    });
+    this.index = index;
+    this.kind = kind;
+    this.path = path;
   }
 }
 

@@ -9,8 +9,10 @@
 export * from "./errors.js";
 export * from "./sdk/index.js";
 export { ExecEventType, LogLevel, PolicyAction, PullPolicy } from "./sdk/enums.js";
-export { Patch, Secret } from "./sdk/not-yet.js";
-export type { PatchConfig, SecretEntry, SecretEnvOptions } from "./sdk/not-yet.js";
+export { Secret } from "./sdk/not-yet.js";
+export type { SecretEntry, SecretEnvOptions } from "./sdk/not-yet.js";
+export { Patch } from "./sdk/patch.js";
+export type { PatchConfig, PatchKind, PatchOptions, PatchReplaceOptions } from "./sdk/patch.js";
 export { Mount } from "./sdk/mount-config.js";
 export type { MountConfig } from "./sdk/mount-config.js";
 export { Volume, VolumeHandle } from "./sdk/volume.js";

@@ -30,6 +30,7 @@ import {
   StoreError,
   StreamLimitError,
   FsError,
+  PatchFailedError,
   PrivilegeRequiredError,
   UnsupportedError,
   VmError,
@@ -126,6 +127,11 @@ const samples: readonly (readonly [string, errors.MsbError, Readonly<Record<stri
     "VolumeInUseError",
     new errors.VolumeInUseError("cache", ["web", "db"], "is used by sandboxes"),
     { volume: "cache", holders: ["web", "db"] },
+  ],
+  [
+    "PatchFailedError",
+    new PatchFailedError(3, "text", "/etc/motd", "/etc/motd already exists"),
+    { index: 3, kind: "text", path: "/etc/motd" },
   ],
   [
     "PrivilegeRequiredError",

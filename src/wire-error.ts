@@ -27,6 +27,7 @@ import {
   ProtocolError,
   RegistryAuthError,
   RootfsBuildError,
+  PatchFailedError,
   RuntimeNotInstalledError,
   SandboxCrashedError,
   SandboxExistsError,
@@ -152,6 +153,7 @@ const REGISTRY: { readonly [C in MsbErrorCode]: Revivable } = {
   MSB_ERR_VOLUME_NOT_FOUND: entry(VolumeNotFoundError, { volume: "string" }),
   MSB_ERR_VOLUME_EXISTS: entry(VolumeAlreadyExistsError, { volume: "string" }),
   MSB_ERR_VOLUME_IN_USE: entry(VolumeInUseError, { volume: "string", holders: "strings" }),
+  MSB_ERR_PATCH_FAILED: entry(PatchFailedError, { index: "number", kind: "string", path: "string" }),
   MSB_ERR_PRIVILEGE_REQUIRED: entry(PrivilegeRequiredError, { privilege: "string" }),
 };
 

@@ -16,6 +16,8 @@ import type { LogLevel } from "./enums.js";
 import { VM_LIMITS } from "../vm/config.js";
 import { checkVolumes } from "./mount-config.js";
 import type { MountConfig } from "./mount-config.js";
+import type { PatchConfig } from "./patch.js";
+import { validatePatches, validateScripts } from "./patch-validate.js";
 
 /** Registry credentials (Basic auth) for pulling the image. Never persisted. */
 export interface RegistryAuth {
@@ -27,7 +29,10 @@ export interface RegistryAuth {
 export interface SandboxConfig {
   /** Unique name: letters, digits, `.`, `_`, `-`; at most 63 characters; starts with a letter or digit. */
   readonly name: string;
-  /** OCI image reference (`python:3.12`, `localhost:5000/app@sha256:...`). */
+  /**
+   * OCI image reference (`python:3.12`, `localhost:5000/app@sha256:...`), or a local root: a host path starting
+   * with `/`, `./` or `../` to a directory (the root tree) or a `.qcow2`/`.raw` disk with an ext4 root.
+   */
   readonly image: string;
   /** Virtual CPUs (default 1). */
   readonly cpus?: number;
@@ -85,6 +90,10 @@ export interface SandboxConfig {
    * with `readonly`, enforced on the host for bind and named mounts.
    */
   readonly volumes?: Readonly<Record<string, MountConfig>>;
+  /** Changes to the sandbox's own disk, applied once at create before anything runs (`Patch.text(...)`). */
+  readonly patches?: readonly PatchConfig[];
+  /** Scripts written to `/.msb/scripts/<name>` (mode 0755) at every boot; that directory is on `PATH`. */
+  readonly scripts?: Readonly<Record<string, string>>;
 }
 
 /** The least `memoryMib` a sandbox accepts: measured, the guest does not boot or work reliably below it. */
@@ -94,7 +103,7 @@ export const MIN_MEMORY_MIB = VM_LIMITS.minMemoryMib;
 export const STOP_GRACE_MS = 10_000;
 
 /** Seed fields that a later release implements; rejected rather than ignored. */
-const NOT_YET = ["patches", "secrets", "scripts"] as const;
+const NOT_YET = ["secrets"] as const;
 
 const KNOWN = new Set<string>([
   "name",
@@ -119,6 +128,8 @@ const KNOWN = new Set<string>([
   "logLevel",
   "quietLogs",
   "volumes",
+  "patches",
+  "scripts",
 ]);
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
@@ -238,6 +249,8 @@ export function validateSandboxConfig(input: unknown): SandboxConfig {
   if (config["quietLogs"] !== undefined && typeof config["quietLogs"] !== "boolean")
     fail("quietLogs", "must be a boolean");
   checkVolumes(config["volumes"]);
+  validatePatches(config["patches"]);
+  validateScripts(config["scripts"]);
   return config as unknown as SandboxConfig;
 }
 

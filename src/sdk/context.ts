@@ -8,6 +8,11 @@ export interface SandboxPaths {
   /** `<home>/sandboxes/<name>`: root disk overlay, `logs/`. */
   readonly dir: string;
   readonly rootDisk: string;
+  /**
+   * `<dir>/patched`: made by the supervisor once the rootfs patches are on the root disk; while it is missing,
+   * a boot applies them (on the host: nothing in the guest decides whether patches run again).
+   */
+  readonly patchMarker: string;
   /** `<dir>/logs`: console, main and supervisor logs, each rotated (they outlive a stop, not a remove). */
   readonly logDir: string;
   /** The supervisor's JSON-lines log. */
@@ -23,6 +28,7 @@ export function sandboxPaths(home: string, name: string): SandboxPaths {
   return {
     dir,
     rootDisk: join(dir, "root.qcow2"),
+    patchMarker: join(dir, "patched"),
     logDir,
     supervisorLog: logPath(logDir, "supervisor"),
     supervisorStderr: join(logDir, SUPERVISOR_STDERR_NAME),

@@ -11,6 +11,12 @@ export interface ExecDefaults {
   readonly shell: string;
 }
 
+/** Where `scripts` are written in the guest; on `PATH` of every exec and the main process when there are any. */
+export const SCRIPTS_DIR = "/.msb/scripts";
+
+/** The agent's `PATH` for a process whose env sets none (`agent/internal/server/spawn.go`). */
+export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 /** Parses Docker's `KEY=VALUE` env list. */
 function envList(list: readonly string[]): Record<string, string> {
   const env: Record<string, string> = {};
@@ -23,8 +29,12 @@ function envList(list: readonly string[]): Record<string, string> {
 
 /** The image's Env, WorkingDir and User apply unless the config overrides them. */
 export function execDefaults(config: SandboxConfig, image: ImageConfig): ExecDefaults {
+  const env: Record<string, string> = { ...envList(image.env), ...(config.env ?? {}) };
+  if (config.scripts !== undefined && Object.keys(config.scripts).length > 0) {
+    env["PATH"] = `${env["PATH"] ?? DEFAULT_PATH}:${SCRIPTS_DIR}`;
+  }
   return {
-    env: { ...envList(image.env), ...(config.env ?? {}) },
+    env,
     // Docker's rule: the image's WorkingDir, else "/" (not the user's home).
     cwd: config.workdir ?? (image.workingDir || "/"),
     user: config.user ?? (image.user || undefined),

@@ -31,16 +31,22 @@ import { FsError } from "../errors.js";
 import { TarParser } from "../image/tar/parser.js";
 import type { TarBodySink, TarHeader } from "../image/tar/parser.js";
 
-/** Packs the host directory `root` (its contents, names relative to it) into a tar stream. */
-export function packDirectory(root: string, onBytes?: (n: number) => void): Readable {
-  return Readable.from(packTree(root, onBytes) as AsyncIterable<Buffer>);
+/** Owner given to every entry instead of the host's (`{ uid: 0, gid: 0 }` for files that belong to root). */
+export interface PackOwner {
+  readonly uid: number;
+  readonly gid: number;
 }
 
-function packTree(root: string, onBytes?: (n: number) => void): Pack {
+/** Packs the host directory `root` (its contents, names relative to it) into a tar stream. */
+export function packDirectory(root: string, onBytes?: (n: number) => void, owner?: PackOwner): Readable {
+  return Readable.from(packTree(root, onBytes, owner) as AsyncIterable<Buffer>);
+}
+
+function packTree(root: string, onBytes?: (n: number) => void, owner?: PackOwner): Pack {
   const archive = pack();
   void (async () => {
     try {
-      await addTree(archive, root, "", onBytes);
+      await addTree(archive, root, "", onBytes, owner);
       archive.finalize();
     } catch (err) {
       archive.destroy(err instanceof Error ? err : new Error(String(err)));
@@ -54,15 +60,17 @@ async function addTree(
   root: string,
   rel: string,
   onBytes?: (n: number) => void,
+  owner?: PackOwner,
 ): Promise<void> {
   for (const name of readdirSync(join(root, rel)).sort()) {
     const entryRel = rel === "" ? name : `${rel}/${name}`;
     const full = join(root, entryRel);
     const st = lstatSync(full);
-    const common = { name: entryRel, mode: st.mode & 0o7777, mtime: st.mtime, uid: st.uid, gid: st.gid };
+    const ids = owner ?? { uid: st.uid, gid: st.gid };
+    const common = { name: entryRel, mode: st.mode & 0o7777, mtime: st.mtime, uid: ids.uid, gid: ids.gid };
     if (st.isDirectory()) {
       await addEntry(archive, { ...common, type: "directory" });
-      await addTree(archive, root, entryRel, onBytes);
+      await addTree(archive, root, entryRel, onBytes, owner);
     } else if (st.isSymbolicLink()) {
       await addEntry(archive, { ...common, type: "symlink", linkname: readlinkSync(full) });
     } else if (st.isFile()) {

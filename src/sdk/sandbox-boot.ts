@@ -10,6 +10,9 @@ import { join } from "node:path";
 import { SandboxNotFoundError, SandboxStillRunningError } from "../errors.js";
 import type { ImageConfig } from "../image/image-config.js";
 import { ImageService } from "../image/image-service.js";
+import { createLocalRootDisk, isLocalImage, resolveLocalImage } from "../image/rootfs/local-root.js";
+import { findImageTools } from "../image/tool.js";
+import { readEnv } from "../config/env.js";
 import { identityOf } from "../os/process-identity.js";
 import type { ProcessIdentity } from "../os/process-identity.js";
 import { supervisorOf } from "../store/sandbox-repository.js";
@@ -17,7 +20,6 @@ import type { SandboxRecord } from "../store/sandbox-repository.js";
 import { isLive } from "../store/sandbox-status.js";
 import type { Store } from "../store/store.js";
 import type { SupervisorSpec } from "../supervisor/spec.js";
-import { readEnv } from "../config/env.js";
 import { planMounts } from "../storage/plan-mounts.js";
 import { resolveVolumes, volumeMountSpecs } from "./mount-config.js";
 import type { RootDiskOptions } from "../vm/microvm.js";
@@ -30,6 +32,8 @@ import type { SandboxPaths } from "./context.js";
 import { execDefaults, mainProcess, stopSignalOf } from "./defaults.js";
 import type { ExecDefaults } from "./defaults.js";
 import { PendingSupervisor } from "./launch.js";
+import { LOCAL_IMAGE_CONFIG, storedImageConfig } from "./local-image-config.js";
+import { resolvePatchSources } from "./patch-validate.js";
 import { removeSandbox, SandboxHandle } from "./sandbox-handle.js";
 import { relaySandboxWarnings } from "./sandbox-warnings.js";
 
@@ -64,15 +68,24 @@ export async function createSandbox(
   requested: SandboxConfig,
   detached: boolean,
 ): Promise<BootedSandbox> {
-  const volumes = resolveVolumes(requested.volumes, process.cwd()); // stored absolute: start works from anywhere
-  const config: SandboxConfig = volumes === undefined ? requested : { ...requested, volumes };
+  const volumes = resolveVolumes(requested.volumes, process.cwd()); // bind paths stored absolute
+  let config: SandboxConfig = volumes === undefined ? requested : { ...requested, volumes };
   const existing = store.sandboxes.get(config.name);
   if (existing && config.replace === true) await replaceExisting(home, existing);
+  // Host paths (a local root, patch sources, bind mounts above) are resolved against the creator's cwd and stored absolute.
+  const local = isLocalImage(config.image) ? resolveLocalImage(config.image, process.cwd()) : undefined;
+  config = {
+    ...config,
+    ...(local ? { image: local.path } : {}),
+    ...(config.patches ? { patches: resolvePatchSources(config.patches, process.cwd()) } : {}),
+  };
   await using images = await ImageService.open({ store });
-  const image = await images.pull(config.image, {
-    policy: config.pullPolicy ?? "if-missing",
-    ...(config.registryAuth ? { auth: config.registryAuth } : {}),
-  });
+  const image = local
+    ? undefined
+    : await images.pull(config.image, {
+        policy: config.pullPolicy ?? "if-missing",
+        ...(config.registryAuth ? { auth: config.registryAuth } : {}),
+      });
   const id = randomBytes(6).toString("hex");
   const paths = sandboxPaths(home, config.name);
   const runDir = sandboxRunDir(home, id);
@@ -81,7 +94,7 @@ export async function createSandbox(
     id,
     configJson: persistableConfig(config),
     image: config.image,
-    imageDigest: image.digest,
+    imageDigest: image?.digest,
     labels: config.labels ?? {},
     runDir,
     ownerPid: process.pid,
@@ -91,15 +104,23 @@ export async function createSandbox(
   let pending: PendingSupervisor | undefined;
   try {
     pending = spawnSupervisor(paths, runDir, detached);
-    const rootDisk = await images.createRootDisk({ image: image.digest, path: paths.rootDisk });
-    images.lease(image.digest, holder);
+    rmSync(paths.patchMarker, { force: true }); // a new disk has none of its patches yet
+    let rootDisk: RootDiskOptions;
+    if (local) {
+      rootDisk = await createLocalRootDisk(local, paths.rootDisk, await findImageTools(readEnv().searchPath));
+    } else if (image) {
+      rootDisk = await images.createRootDisk({ image: image.digest, path: paths.rootDisk });
+      images.lease(image.digest, holder);
+    } else {
+      throw new Error("unreachable: neither a local root nor an image");
+    }
     const record = { name: config.name, id, runDir };
     return await launch({
       store,
       home,
       record,
       config,
-      imageConfig: image.config,
+      imageConfig: image ? image.config : LOCAL_IMAGE_CONFIG,
       rootDisk,
       detached,
       pending,
@@ -107,7 +128,7 @@ export async function createSandbox(
   } catch (err) {
     await abandon(pending);
     store.sandboxes.deleteById(id);
-    store.images.removeLease(image.digest, holder);
+    if (image) store.images.removeLease(image.digest, holder);
     removeAllBut(paths.dir, paths.logDir); // the error's hint names the logs: they stay
     rmSync(runDir, { recursive: true, force: true });
     throw err;
@@ -134,7 +155,7 @@ export async function startSandbox(
   try {
     const config = validateSandboxConfig(JSON.parse(record.configJson) as SandboxConfig);
     await using images = await ImageService.open({ store });
-    const image = images.inspect(record.imageDigest ?? record.image);
+    const imageConfig = storedImageConfig(images, record);
     const paths = sandboxPaths(home, name);
     pending = spawnSupervisor(paths, record.runDir, detached);
     const rootDisk: RootDiskOptions = { path: paths.rootDisk, format: "qcow2" };
@@ -143,7 +164,7 @@ export async function startSandbox(
       home,
       record,
       config,
-      imageConfig: image.config,
+      imageConfig,
       rootDisk,
       detached,
       pending,
@@ -215,6 +236,10 @@ async function launch(plan: LaunchPlan): Promise<BootedSandbox> {
     ...(config.network ? { network: config.network } : {}),
     ...(config.ports ? { ports: config.ports } : {}),
     ...(mounts.mounts.length > 0 ? { mounts } : {}),
+    ...(config.patches
+      ? { patches: config.patches, patchMarker: sandboxPaths(home, record.name).patchMarker }
+      : {}),
+    ...(config.scripts ? { scripts: config.scripts } : {}),
     ...(main ? { main: { argv: main, env: defaults.env, cwd: defaults.cwd, user: defaults.user } } : {}),
   };
   const launched = await plan.pending.start(spec);

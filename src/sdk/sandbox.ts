@@ -27,6 +27,7 @@ import { SandboxFs } from "./sandbox-fs.js";
 import type { SandboxFsOptions } from "./sandbox-fs.js";
 import { ExecOutput } from "./exec-output.js";
 import type { ExitStatus } from "./exec-output.js";
+import { storedImageConfig } from "./local-image-config.js";
 import { createSandbox, startSandbox } from "./sandbox-boot.js";
 import type { BootedSandbox } from "./sandbox-boot.js";
 import { metricsOver, notRunningError } from "./metrics.js";
@@ -113,13 +114,13 @@ export class Sandbox implements AsyncDisposable {
     }
     const config = JSON.parse(record.configJson) as SandboxConfig;
     await using images = await ImageService.open();
-    const image = images.inspect(record.imageDigest ?? record.image);
+    const imageConfig = storedImageConfig(images, record);
     const connection = await SupervisorConnection.open(record.runDir);
     return new Sandbox({
       name: record.name,
       id: record.id,
       home,
-      defaults: execDefaults(config, image.config),
+      defaults: execDefaults(config, imageConfig),
       supervisor,
       connection,
       ownsLifecycle: false,

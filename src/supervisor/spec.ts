@@ -6,6 +6,7 @@ import type { Level } from "../logs/logger.js";
 import type { NetworkConfig } from "../net/policy/types.js";
 import type { PortsConfig } from "../net/ports/config.js";
 import type { MountPlan } from "../storage/mount-plan.js";
+import type { PatchConfig } from "../sdk/patch.js";
 import type { RootDiskOptions } from "../vm/microvm.js";
 import type { WireError } from "../wire-error.js";
 
@@ -34,6 +35,15 @@ export interface SupervisorSpec {
   readonly ports?: PortsConfig;
   /** The sandbox's volumes, resolved (see `storage/mount-plan.ts`). */
   readonly mounts?: MountPlan;
+  /**
+   * Rootfs patches (host sources absolute). Those to `/etc/hosts` and `/etc/resolv.conf` apply to the generated
+   * files at every boot; the others are applied to the disk while {@link SupervisorSpec.patchMarker} is missing.
+   */
+  readonly patches?: readonly PatchConfig[];
+  /** Host file the supervisor creates once the patches are applied: later boots do not apply them again. */
+  readonly patchMarker?: string;
+  /** Scripts written to `/.msb/scripts` at every boot. */
+  readonly scripts?: Readonly<Record<string, string>>;
   /** The main process (entrypoint + cmd), started in the background at boot; output to `main.log`. */
   readonly main?: MainProcessSpec;
   /** What a stop does first. */

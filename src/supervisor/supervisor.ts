@@ -25,6 +25,7 @@ import { crashReason, readTail } from "./crash-reason.js";
 import { SandboxLifecycle } from "./lifecycle.js";
 import { startMainProcess } from "./main-process.js";
 import { samplerFor } from "./metrics-sampler.js";
+import { applyPatchesOnce, patchNetFiles, writeScripts } from "./rootfs-patches.js";
 import { readEnv } from "../config/env.js";
 import { openSandboxLogs } from "./sandbox-logs.js";
 import type { SandboxLogs } from "./sandbox-logs.js";
@@ -83,6 +84,7 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
 
   let vm: MicroVm;
   let net: NetworkStack | undefined;
+  let booted: MicroVm | undefined;
   try {
     // The stack listens before QEMU starts: QEMU is the client of the -netdev stream socket.
     net = await NetworkStack.start({
@@ -91,8 +93,8 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
       ...(spec.network ? { network: spec.network } : {}),
       ...(spec.ports ? { ports: spec.ports } : {}),
     });
-    vm = await MicroVm.boot({
-      network: { nic: net.nic, configure: net.guestConfig },
+    vm = booted = await MicroVm.boot({
+      network: { nic: net.nic, configure: patchNetFiles(net.guestConfig, spec.patches) },
       rootDisk: spec.rootDisk,
       cpus: spec.cpus,
       memoryMib: spec.memoryMib,
@@ -103,8 +105,17 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
       logLimits: logs.limits,
       ...(spec.mounts ? { mounts: spec.mounts } : {}),
     });
+    // Before the main process and before any client can exec: patches once (at create), scripts every boot.
+    const prepared = performance.now();
+    const patched = await applyPatchesOnce(vm.agent, spec.patches, spec.patchMarker);
+    await writeScripts(vm.agent, spec.scripts);
+    if (spec.patches !== undefined || spec.scripts !== undefined) {
+      const ms = Math.round(performance.now() - prepared);
+      log.info("guest prepared", { patched, scripts: spec.scripts !== undefined, ms });
+    }
   } catch (err) {
     log.error("boot failed", { error: err });
+    await booted?.kill();
     logs.close();
     net?.close();
     const exitReason = `boot failed: ${(err as Error).message}`;

@@ -8,7 +8,7 @@ import type { SandboxOptions } from "./run.js";
 export function registerCreate(program: Command): void {
   sandboxOptions(program.command("create"))
     .description("create a sandbox that runs in the background (use `msb exec`, `msb stop`)")
-    .argument("<image>", "image reference, e.g. python:3.12")
+    .argument("<image>", "image reference (python:3.12) or local root (./rootfs, ./disk.qcow2)")
     .action(async (image: string, opts: SandboxOptions) => {
       const config = await sandboxConfig(image, opts);
       await Sandbox.createDetached(config);

@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import type { Command } from "commander";
 import { ImageService } from "../../image/image-service.js";
+import { isLocalImage } from "../../image/rootfs/local-root.js";
 import { Sandbox } from "../../sdk/sandbox.js";
 import { validateSandboxConfig } from "../../sdk/config.js";
 import type { SandboxConfig } from "../../sdk/config.js";
@@ -56,7 +57,7 @@ export function sandboxOptions(command: Command): Command {
 /** The SandboxConfig of the shared options. */
 export async function sandboxConfig(image: string, opts: SandboxOptions): Promise<SandboxConfig> {
   const volumes = volumesFromFlags(opts.volume, opts.tmpfs); // bad flags fail before any pull
-  if (opts.pull !== "never") {
+  if (opts.pull !== "never" && !isLocalImage(image)) {
     // Pull first, with a progress bar; the sandbox then finds the image cached.
     await using images = await ImageService.open();
     const policy = opts.pull === "always" ? "always" : "if-missing";
@@ -86,7 +87,7 @@ export async function sandboxConfig(image: string, opts: SandboxOptions): Promis
 export function registerRun(program: Command): void {
   sandboxOptions(program.command("run"))
     .description("run a command in a new sandbox")
-    .argument("<image>", "image reference, e.g. python:3.12")
+    .argument("<image>", "image reference (python:3.12) or local root (./rootfs, ./disk.qcow2)")
     .argument("[command...]", "command and arguments (after --); default: the image's entrypoint and cmd")
     .option("--rm", "remove the sandbox when the command exits")
     .option("-d, --detach", "leave the sandbox running in the background and print its name")
@@ -122,6 +123,7 @@ export function registerRun(program: Command): void {
 }
 
 async function defaultCommand(image: string): Promise<string[]> {
+  if (isLocalImage(image)) return ["/bin/sh"]; // a local root has no image config
   await using images = await ImageService.open();
   const config = images.inspect(image).config;
   const argv = [...(config.entrypoint ?? []), ...(config.cmd ?? [])];
