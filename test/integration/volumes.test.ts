@@ -16,6 +16,7 @@ import {
   VolumeInUseError,
   VolumeNotFoundError,
 } from "../../src/index.js";
+import { msb } from "../fixtures/msb-cli.js";
 import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
 
 useSandboxEnv();
@@ -223,5 +224,32 @@ describe("mounts in a running sandbox", () => {
     expect(r.out).toContain("guest\nbeta\n");
     await again.stopAndWait();
     expect(readFileSync(join(shared.path, "from-beta"), "utf8")).toBe("beta\n"); // and on the host
+  });
+});
+
+describe("msb run -v and --tmpfs", () => {
+  it("mount a named volume (created when missing), a host directory read-only and a tmpfs", async () => {
+    writeFileSync(join(hostRo, "cli.txt"), "cli input\n");
+    const script = [
+      "echo kept > /data/kept.txt",
+      "cat /src/cli.txt",
+      "touch /src/nope 2>&1",
+      "df -k /scratch | tail -1",
+    ].join("; ");
+    const run = await msb(
+      "run", "--rm", "--name", "cli-vol", "-v", "cli-data:/data", "-v", `${hostRo}:/src:ro`,
+      "--tmpfs", "/scratch:size=4m", "alpine:latest", "--", "sh", "-c", script,
+    ); // prettier-ignore
+    expect(run.stderr).not.toMatch(/msb:/);
+    expect(run.stdout).toContain("cli input");
+    expect(run.stdout).toMatch(/Read-only file system/);
+    expect(run.stdout).toMatch(/\s4096\s/);
+    const volume = await Volume.get("cli-data");
+    expect(readFileSync(join(volume.path, "kept.txt"), "utf8")).toBe("kept\n");
+    const bad = await msb("run", "--rm", "-v", "x:/proc/x", "alpine:latest", "--", "true");
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toMatch(/invalid volumes\.\/proc\/x: cannot be on or under \/proc/);
+    await expect(Volume.get("x")).rejects.toBeInstanceOf(VolumeNotFoundError); // not created for a bad flag
+    await Volume.remove("cli-data");
   });
 });
