@@ -16,10 +16,12 @@ import {
   VolumeInUseError,
   VolumeNotFoundError,
 } from "../../src/index.js";
+import { msbPaths } from "../../src/config/paths.js";
+import { Store } from "../../src/store/store.js";
 import { msb } from "../fixtures/msb-cli.js";
 import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
 
-useSandboxEnv();
+const env = useSandboxEnv();
 const MIB = 1024 * 1024;
 const hostDir = mkdtempSync(join(tmpdir(), "msb-bind-"));
 const hostRo = mkdtempSync(join(tmpdir(), "msb-bind-ro-"));
@@ -224,6 +226,19 @@ describe("mounts in a running sandbox", () => {
     expect(r.out).toContain("guest\nbeta\n");
     await again.stopAndWait();
     expect(readFileSync(join(shared.path, "from-beta"), "utf8")).toBe("beta\n"); // and on the host
+
+    // A volume gone by the next start (its row lost, as after restoring an old database): VolumeNotFoundError,
+    // and the start leaves the sandbox crashed with the reason.
+    const store = Store.open({ path: msbPaths(env().home).database });
+    try {
+      store.volumes.delete("blk");
+    } finally {
+      store.close();
+    }
+    await expect(Sandbox.start("alpha")).rejects.toBeInstanceOf(VolumeNotFoundError);
+    const after = await Sandbox.get("alpha");
+    expect(after.status).toBe("crashed");
+    expect(after.exitReason).toMatch(/no volume named "blk"/);
   });
 });
 
