@@ -49,7 +49,9 @@ export function requireHostDirectory(path: string, field: string): void {
 
 /**
  * The plan of sandbox incarnation `selfId`'s mounts. Throws `VolumeNotFoundError` for a missing volume,
- * `VolumeInUseError` for a disk another live sandbox writes (or reads, when this one would write), and
+ * `VolumeInUseError` for a disk another live sandbox writes (or reads, when this one would write; the check reads
+ * the sandbox rows, each already inserted or claimed before its plan is made, so of two sandboxes booting at once
+ * with the same disk at most one gets it: both may be refused, never both let in), and
  * `InvalidConfigError` for a bind source that is no longer a directory.
  */
 export async function planMounts(

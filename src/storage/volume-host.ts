@@ -11,7 +11,7 @@
  */
 import { mkdir, rm } from "node:fs/promises";
 import { msbPaths } from "../config/paths.js";
-import { VolumeInUseError, VolumeNotFoundError } from "../errors.js";
+import { InvalidStateError, VolumeInUseError, VolumeNotFoundError } from "../errors.js";
 import { acquireFileLock } from "../image/lock.js";
 import { identityOf } from "../os/process-identity.js";
 import type { Store } from "../store/store.js";
@@ -43,10 +43,11 @@ export async function createVolume(ctx: VolumeHostContext, volume: NewVolume): P
   if (volume.kind === "directory" && volume.quotaMib !== undefined) {
     requireRoot(`cannot create the quota volume ${volume.name}`); // before anything is made
   }
+  // While the claim is not ready nothing else uses these paths (readers and mounters see no volume): no lock.
   const { abandoned } = ctx.store.volumes.claim({ ...volume, creator: identityOf(process.pid) });
-  if (abandoned !== undefined) await removeFiles(ctx.home, abandoned);
   const paths = volumePaths(ctx.home, volume.name, volume.kind);
   try {
+    if (abandoned !== undefined) await removeFiles(ctx.home, abandoned);
     await removeFiles(ctx.home, { name: volume.name, kind: volume.kind }); // leftovers of a crash without a row
     await mkdir(msbPaths(ctx.home).volumesDir, { recursive: true, mode: 0o755 });
     await mkdir(paths.dir, { mode: 0o755 });
@@ -78,21 +79,30 @@ function requireQuota(volume: NewVolume): number {
 export async function openVolume(ctx: VolumeHostContext, name: string): Promise<VolumeRecord> {
   const record = ctx.store.volumes.get(name);
   if (record === undefined) throw new VolumeNotFoundError(name);
-  await ensureMounted(ctx.home, record);
+  await ensureMounted(ctx, record);
   return record;
 }
 
 /**
- * Mounts a quota directory's image on its directory when it is not mounted (after a host reboot), under a lock
- * file so that two processes never mount it twice. Nothing to do for other volumes.
+ * Mounts a quota directory's image on its directory when it is not mounted (after a host reboot), under the
+ * volume's lock file, so that two processes never mount it twice and no mount is made while a removal unmounts
+ * it (the row is read again under the lock). Nothing to do for other volumes.
  */
-export async function ensureMounted(home: string, record: VolumeRecord): Promise<void> {
+export async function ensureMounted(ctx: VolumeHostContext, record: VolumeRecord): Promise<void> {
   if (record.kind !== "directory" || record.quotaMib === undefined) return;
-  const paths = volumePaths(home, record.name, record.kind);
+  const paths = volumePaths(ctx.home, record.name, record.kind);
   if (isMountPoint(paths.dir)) return;
-  const lock = await acquireFileLock({ path: paths.lock, timeoutMs: 60_000 });
-  try {
+  await withVolumeLock(paths.lock, async () => {
+    if (ctx.store.volumes.get(record.name) === undefined) throw new VolumeNotFoundError(record.name);
     if (!isMountPoint(paths.dir)) await mountLoop(paths.image, paths.dir);
+  });
+}
+
+/** Runs `fn` holding a volume's lock file (its directory, `volumes/`, must exist). */
+async function withVolumeLock<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  const lock = await acquireFileLock({ path, timeoutMs: 60_000 });
+  try {
+    return await fn();
   } finally {
     await lock.release();
   }
@@ -110,7 +120,7 @@ export async function volumeUsedBytes(ctx: VolumeHostContext, record: VolumeReco
     return Math.max(0, usage.allocatedBytes - record.baselineBytes);
   }
   if (record.quotaMib !== undefined) {
-    await ensureMounted(ctx.home, record);
+    await ensureMounted(ctx, record);
     return mountedUsedBytes(paths.dir);
   }
   return directoryUsedBytes(paths.dir);
@@ -132,7 +142,10 @@ export async function removeVolume(ctx: VolumeHostContext, name: string): Promis
     return found;
   });
   try {
-    await removeFiles(ctx.home, record);
+    // Under the lock: a process that read the row before it was retired may be mounting it right now.
+    await withVolumeLock(volumePaths(ctx.home, record.name, record.kind).lock, () =>
+      removeFiles(ctx.home, record),
+    );
   } catch (err) {
     ctx.store.volumes.markReady(name);
     throw err;
@@ -140,11 +153,18 @@ export async function removeVolume(ctx: VolumeHostContext, name: string): Promis
   ctx.store.volumes.delete(name);
 }
 
-/** Unmounts (a quota directory) and deletes a volume's files; absent files are fine. */
+/**
+ * Unmounts (a quota directory) and deletes a volume's files; absent files are fine. Nothing is deleted through a
+ * mount: the directory must no longer be a mount point first.
+ */
 async function removeFiles(home: string, record: Pick<VolumeRecord, "name" | "kind">): Promise<void> {
   const paths = volumePaths(home, record.name, record.kind);
   if (record.kind === "directory") await unmountIfMounted(paths.dir);
+  if (isMountPoint(paths.dir)) {
+    throw new InvalidStateError(`${paths.dir} is still a mount point: nothing was removed`, {
+      hint: "unmount it (umount) and remove the volume again",
+    });
+  }
   await rm(paths.dir, { recursive: true, force: true });
   await rm(paths.image, { force: true });
-  await rm(paths.lock, { force: true });
 }
