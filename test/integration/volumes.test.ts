@@ -26,15 +26,8 @@ const MIB = 1024 * 1024;
 const hostDir = mkdtempSync(join(tmpdir(), "msb-bind-"));
 const hostRo = mkdtempSync(join(tmpdir(), "msb-bind-ro-"));
 
-afterAll(async () => {
-  // Before the environment goes: sandboxes first (they reference the volumes), then the volumes (a quota
-  // directory is a mount inside the temporary home).
-  for (const info of await Sandbox.list()) {
-    const handle = await Sandbox.get(info.name);
-    await handle.kill();
-    await handle.remove();
-  }
-  for (const volume of await Volume.list()) await Volume.remove(volume.name);
+afterAll(() => {
+  // Sandboxes and volumes go with the environment (test/fixtures/sandbox-env.ts).
   rmSync(hostDir, { recursive: true, force: true });
   rmSync(hostRo, { recursive: true, force: true });
 });
