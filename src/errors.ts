@@ -42,6 +42,9 @@ export const MSB_ERROR_CODES = [
   "MSB_ERR_NOT_SUPPORTED",
   "MSB_ERR_STREAM_LIMIT",
   "MSB_ERR_FS",
+  "MSB_ERR_VOLUME_NOT_FOUND",
+  "MSB_ERR_VOLUME_EXISTS",
+  "MSB_ERR_VOLUME_IN_USE",
   "MSB_ERR_PATCH_FAILED",
   "MSB_ERR_PRIVILEGE_REQUIRED",
 ] as const;
@@ -443,6 +446,52 @@ export class FsError extends MsbError {
     super("MSB_ERR_FS", `${errno}: ${message}`, options);
     this.errno = errno;
     this.path = path;
+  }
+}
+
+/** No named volume has this name. */
+export class VolumeNotFoundError extends MsbError {
+  /** The name looked up. */
+  readonly volume: string;
+  constructor(name: string, options: MsbErrorOptions = {}) {
+    super("MSB_ERR_VOLUME_NOT_FOUND", `no volume named ${JSON.stringify(name)}`, {
+      hint: "`msb volume ls` lists the volumes; create it with Volume.create() or `msb volume create`",
+      ...options,
+    });
+    this.volume = name;
+  }
+}
+
+/** A named volume with this name already exists (or another process is creating it). */
+export class VolumeAlreadyExistsError extends MsbError {
+  /** The name that is taken. */
+  readonly volume: string;
+  constructor(name: string, options: MsbErrorOptions = {}) {
+    super("MSB_ERR_VOLUME_EXISTS", `a volume named ${JSON.stringify(name)} already exists`, {
+      hint: "pick another name, or remove it first (`msb volume rm`)",
+      ...options,
+    });
+    this.volume = name;
+  }
+}
+
+/**
+ * A volume cannot be used or removed because sandboxes hold it: `holders` names them. Removing is refused while
+ * any sandbox (running or stopped) references the volume; a disk volume has one writer at a time.
+ */
+export class VolumeInUseError extends MsbError {
+  /** The volume's name. */
+  readonly volume: string;
+  /** The sandboxes holding it. */
+  readonly holders: readonly string[];
+  constructor(name: string, holders: readonly string[], reason: string, options: MsbErrorOptions = {}) {
+    super(
+      "MSB_ERR_VOLUME_IN_USE",
+      `volume ${JSON.stringify(name)} ${reason}: ${holders.map((h) => JSON.stringify(h)).join(", ")}`,
+      { hint: "remove those sandboxes first (`msb rm`), or stop the one writing to it", ...options },
+    );
+    this.volume = name;
+    this.holders = holders;
   }
 }
 

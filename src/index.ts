@@ -9,10 +9,15 @@
 export * from "./errors.js";
 export * from "./sdk/index.js";
 export { ExecEventType, LogLevel, PolicyAction, PullPolicy } from "./sdk/enums.js";
-export { Mount, Secret, Volume, VolumeHandle } from "./sdk/not-yet.js";
-export type { MountConfig, SecretEntry, SecretEnvOptions, VolumeConfig } from "./sdk/not-yet.js";
+export { Secret } from "./sdk/not-yet.js";
+export type { SecretEntry, SecretEnvOptions } from "./sdk/not-yet.js";
 export { Patch } from "./sdk/patch.js";
 export type { PatchConfig, PatchKind, PatchOptions, PatchReplaceOptions } from "./sdk/patch.js";
+export { Mount } from "./sdk/mount-config.js";
+export type { MountConfig } from "./sdk/mount-config.js";
+export { Volume, VolumeHandle } from "./sdk/volume.js";
+export type { VolumeConfig } from "./sdk/volume.js";
+export type { VolumeKind } from "./store/volume-repository.js";
 export { NetworkPolicy } from "./net/policy/presets.js";
 export type { NetworkConfig, PolicyRule } from "./net/policy/types.js";
 export type { PortsConfig } from "./net/ports/config.js";

@@ -121,6 +121,13 @@ const samples: readonly (readonly [string, errors.MsbError, Readonly<Record<stri
   ["UnsupportedError", new UnsupportedError("exec.tty"), { feature: "exec.tty" }],
   ["StreamLimitError", new StreamLimitError(64), { limit: 64 }],
   ["FsError", new FsError("ENOENT", "/etc/nope", "no such file"), { errno: "ENOENT", path: "/etc/nope" }],
+  ["VolumeNotFoundError", new errors.VolumeNotFoundError("cache"), { volume: "cache" }],
+  ["VolumeAlreadyExistsError", new errors.VolumeAlreadyExistsError("cache"), { volume: "cache" }],
+  [
+    "VolumeInUseError",
+    new errors.VolumeInUseError("cache", ["web", "db"], "is used by sandboxes"),
+    { volume: "cache", holders: ["web", "db"] },
+  ],
   [
     "PatchFailedError",
     new PatchFailedError(3, "text", "/etc/motd", "/etc/motd already exists"),

@@ -40,6 +40,9 @@ import {
   PrivilegeRequiredError,
   UnsupportedError,
   VmError,
+  VolumeAlreadyExistsError,
+  VolumeInUseError,
+  VolumeNotFoundError,
 } from "./errors.js";
 
 /** A field value on the wire: JSON-safe; a Buffer travels as `{ base64 }`. */
@@ -147,6 +150,9 @@ const REGISTRY: { readonly [C in MsbErrorCode]: Revivable } = {
   MSB_ERR_NOT_SUPPORTED: entry(UnsupportedError, { feature: "string" }),
   MSB_ERR_STREAM_LIMIT: entry(StreamLimitError, { limit: "number" }),
   MSB_ERR_FS: entry(FsError, { errno: "string", path: "string" }),
+  MSB_ERR_VOLUME_NOT_FOUND: entry(VolumeNotFoundError, { volume: "string" }),
+  MSB_ERR_VOLUME_EXISTS: entry(VolumeAlreadyExistsError, { volume: "string" }),
+  MSB_ERR_VOLUME_IN_USE: entry(VolumeInUseError, { volume: "string", holders: "strings" }),
   MSB_ERR_PATCH_FAILED: entry(PatchFailedError, { index: "number", kind: "string", path: "string" }),
   MSB_ERR_PRIVILEGE_REQUIRED: entry(PrivilegeRequiredError, { privilege: "string" }),
 };

@@ -21,6 +21,7 @@ import { registerStats } from "./commands/stats.js";
 import { registerStopRm } from "./commands/stop.js";
 import { registerSupervise } from "./commands/supervise.js";
 import { registerVmRun } from "./commands/vm-run.js";
+import { registerVolume } from "./commands/volume.js";
 
 const program = new Command("msb")
   .description("microsandbox: lightweight microVM sandboxes")
@@ -41,6 +42,7 @@ registerStats(program);
 registerPull(program);
 registerImages(program);
 registerPrune(program);
+registerVolume(program);
 registerSetup(program);
 registerDoctor(program);
 registerVmRun(program);

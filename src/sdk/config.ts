@@ -14,6 +14,8 @@ import type { PortsConfig } from "../net/ports/config.js";
 import { isLevel, LOG_LEVELS } from "../logs/logger.js";
 import type { LogLevel } from "./enums.js";
 import { VM_LIMITS } from "../vm/config.js";
+import { checkVolumes } from "./mount-config.js";
+import type { MountConfig } from "./mount-config.js";
 import type { PatchConfig } from "./patch.js";
 import { validatePatches, validateScripts } from "./patch-validate.js";
 
@@ -82,6 +84,12 @@ export interface SandboxConfig {
    * supervisor log. Default false.
    */
   readonly quietLogs?: boolean;
+  /**
+   * Mounts: absolute guest path → `Mount.named(volume)`, `Mount.bind(hostDir)` (relative paths are resolved
+   * against the creating process's working directory and stored absolute), or `Mount.tmpfs({ sizeMib })`; each
+   * with `readonly`, enforced on the host for bind and named mounts.
+   */
+  readonly volumes?: Readonly<Record<string, MountConfig>>;
   /** Changes to the sandbox's own disk, applied once at create before anything runs (`Patch.text(...)`). */
   readonly patches?: readonly PatchConfig[];
   /** Scripts written to `/.msb/scripts/<name>` (mode 0755) at every boot; that directory is on `PATH`. */
@@ -95,7 +103,7 @@ export const MIN_MEMORY_MIB = VM_LIMITS.minMemoryMib;
 export const STOP_GRACE_MS = 10_000;
 
 /** Seed fields that a later release implements; rejected rather than ignored. */
-const NOT_YET = ["volumes", "secrets"] as const;
+const NOT_YET = ["secrets"] as const;
 
 const KNOWN = new Set<string>([
   "name",
@@ -119,6 +127,7 @@ const KNOWN = new Set<string>([
   "maxDurationSecs",
   "logLevel",
   "quietLogs",
+  "volumes",
   "patches",
   "scripts",
 ]);
@@ -239,6 +248,7 @@ export function validateSandboxConfig(input: unknown): SandboxConfig {
   }
   if (config["quietLogs"] !== undefined && typeof config["quietLogs"] !== "boolean")
     fail("quietLogs", "must be a boolean");
+  checkVolumes(config["volumes"]);
   validatePatches(config["patches"]);
   validateScripts(config["scripts"]);
   return config as unknown as SandboxConfig;

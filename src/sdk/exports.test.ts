@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import * as pkg from "../index.js";
-import { UnsupportedError } from "../errors.js";
 
 /** Every name the seed's README and 0.3.7 API export (classes, factories, functions, enum objects). */
 const SEED_EXPORTS = [
@@ -55,13 +54,10 @@ describe("the package's exports", () => {
     });
   });
 
-  it("fails what this release lacks with a clear error, never silently", async () => {
-    await expect(pkg.Volume.create({ name: "cache" })).rejects.toBeInstanceOf(UnsupportedError);
-    await expect(pkg.Volume.list()).rejects.toMatchObject({
-      code: "MSB_ERR_NOT_SUPPORTED",
-      feature: "volumes",
+  it("rejects a bad volume before touching anything", async () => {
+    await expect(pkg.Volume.create({ name: "-bad" })).rejects.toMatchObject({
+      code: "MSB_ERR_INVALID_CONFIG",
+      field: "name",
     });
-    const err = await pkg.Volume.get("cache").catch((e: unknown) => e);
-    expect((err as Error).message).toMatch(/volumes are not supported by this release.*"cache"/);
   });
 });

@@ -20,6 +20,8 @@ import type { SandboxRecord } from "../store/sandbox-repository.js";
 import { isLive } from "../store/sandbox-status.js";
 import type { Store } from "../store/store.js";
 import type { SupervisorSpec } from "../supervisor/spec.js";
+import { planMounts } from "../storage/plan-mounts.js";
+import { resolveVolumes, volumeMountSpecs } from "./mount-config.js";
 import type { RootDiskOptions } from "../vm/microvm.js";
 import { STOP_GRACE_MS, validateSandboxConfig } from "./config.js";
 import { persistableConfig } from "./config.js";
@@ -66,10 +68,11 @@ export async function createSandbox(
   requested: SandboxConfig,
   detached: boolean,
 ): Promise<BootedSandbox> {
-  let config = requested;
+  const volumes = resolveVolumes(requested.volumes, process.cwd()); // bind paths stored absolute
+  let config: SandboxConfig = volumes === undefined ? requested : { ...requested, volumes };
   const existing = store.sandboxes.get(config.name);
   if (existing && config.replace === true) await replaceExisting(home, existing);
-  // Host paths (a local root, patch sources) are resolved against the creator's cwd and stored absolute.
+  // Host paths (a local root, patch sources, bind mounts above) are resolved against the creator's cwd and stored absolute.
   const local = isLocalImage(config.image) ? resolveLocalImage(config.image, process.cwd()) : undefined;
   config = {
     ...config,
@@ -211,6 +214,11 @@ async function launch(plan: LaunchPlan): Promise<BootedSandbox> {
   const { config, imageConfig, record, home } = plan;
   const main = mainProcess(config, imageConfig);
   const defaults = execDefaults(config, imageConfig);
+  const mounts = await planMounts(
+    { store: plan.store, home, searchPath: readEnv().searchPath },
+    volumeMountSpecs(config.volumes),
+    record.id,
+  );
   const spec: SupervisorSpec = {
     name: record.name,
     id: record.id,
@@ -227,6 +235,7 @@ async function launch(plan: LaunchPlan): Promise<BootedSandbox> {
     ...(config.maxDurationSecs === undefined ? {} : { maxDurationMs: config.maxDurationSecs * 1000 }),
     ...(config.network ? { network: config.network } : {}),
     ...(config.ports ? { ports: config.ports } : {}),
+    ...(mounts.mounts.length > 0 ? { mounts } : {}),
     ...(config.patches
       ? { patches: config.patches, patchMarker: sandboxPaths(home, record.name).patchMarker }
       : {}),

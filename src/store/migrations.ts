@@ -120,6 +120,26 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE sandboxes_v3 RENAME TO sandboxes;
     `,
   },
+  {
+    // Named volumes. A row is inserted (the unique name decides between two creators) before its files are made,
+    // with ready = 0 and the creator's identity; it becomes visible once ready. A not-ready row whose creator
+    // died is an abandoned create, cleaned up by the next create of that name.
+    version: 4,
+    name: "volumes",
+    sql: `
+      CREATE TABLE volumes (
+        name          TEXT PRIMARY KEY,
+        kind          TEXT NOT NULL CHECK (kind IN ('directory','disk')),
+        quota_mib     INTEGER,            -- NULL: a directory volume without a quota
+        labels        TEXT NOT NULL,      -- JSON object
+        ready         INTEGER NOT NULL,   -- 0 while its creator makes the files
+        creator_pid   INTEGER,
+        creator_start INTEGER,            -- /proc/<pid>/stat starttime of the creator
+        baseline_bytes INTEGER NOT NULL DEFAULT 0,  -- used bytes of a disk volume's empty filesystem
+        created_at    INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 /** Brings the database to the latest schema. Throws {@link StoreError} if it was written by a newer version. */

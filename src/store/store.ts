@@ -3,6 +3,7 @@ import type Database from "better-sqlite3";
 import { openDatabase, type OpenDatabaseOptions } from "./database.js";
 import { ImageRepository } from "./image-repository.js";
 import { SandboxRepository } from "./sandbox-repository.js";
+import { VolumeRepository } from "./volume-repository.js";
 
 /** An open store. Close it when done (or use `using`). */
 export class Store implements Disposable {
@@ -11,11 +12,14 @@ export class Store implements Disposable {
   readonly images: ImageRepository;
   /** Sandboxes and their status. */
   readonly sandboxes: SandboxRepository;
+  /** Named volumes. */
+  readonly volumes: VolumeRepository;
 
   private constructor(db: Database.Database) {
     this.#db = db;
     this.images = new ImageRepository(db);
     this.sandboxes = new SandboxRepository(db);
+    this.volumes = new VolumeRepository(db);
   }
 
   /** Opens the database at `options.path` (usually `msbPaths(home).database`), migrating it. */

@@ -183,7 +183,10 @@ describe("Sandbox lifecycle and errors", () => {
     [{ name: "pp", image: "alpine:latest", pullPolicy: "sometimes" }, "pullPolicy"],
     [{ name: "", image: "alpine:latest" }, "name"],
     [{ name: "a/b", image: "alpine:latest" }, "name"],
-    [{ name: "vol", image: "alpine:latest", volumes: {} }, "volumes"],
+    [
+      { name: "vol", image: "alpine:latest", volumes: { "/d": { tmpfs: true, sizeMib: 0 } } },
+      "volumes./d.sizeMib",
+    ],
     [{ name: "typo", image: "alpine:latest", memoryMB: 512 }, "memoryMB"],
   ])("rejects %j before creating anything", async (config, field) => {
     const before = readdirSync(msbPaths(env().home).sandboxesDir, { withFileTypes: true }).length;

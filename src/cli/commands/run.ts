@@ -8,11 +8,13 @@ import type { Command } from "commander";
 import { ImageService } from "../../image/image-service.js";
 import { isLocalImage } from "../../image/rootfs/local-root.js";
 import { Sandbox } from "../../sdk/sandbox.js";
+import { validateSandboxConfig } from "../../sdk/config.js";
 import type { SandboxConfig } from "../../sdk/config.js";
 import type { LogLevel } from "../../sdk/enums.js";
 import { collect, parseCount, parseEnv } from "../options.js";
 import { attach } from "../attach.js";
 import { pullProgress } from "../progress.js";
+import { createMissingVolumes, volumesFromFlags } from "../volume-flags.js";
 
 /** Options shared by `run` and `create`. */
 export interface SandboxOptions {
@@ -26,6 +28,8 @@ export interface SandboxOptions {
   pull?: string;
   logLevel?: string;
   quietLogs?: boolean;
+  volume: string[];
+  tmpfs: string[];
 }
 
 /** Adds the options shared by `run` and `create`. */
@@ -40,18 +44,26 @@ export function sandboxOptions(command: Command): Command {
     .option("-l, --label <KEY=VALUE>", "label (repeatable)", collect, [])
     .option("--pull <policy>", "always, if-missing (default) or never")
     .option("--log-level <level>", "supervisor log level: trace, debug, info (default), warn, error")
-    .option("--quiet-logs", "do not show the sandbox's warnings (they stay in its supervisor log)");
+    .option("--quiet-logs", "do not show the sandbox's warnings (they stay in its supervisor log)")
+    .option(
+      "-v, --volume <SRC:/PATH[:ro]>",
+      "mount a named volume (created if missing), or a host directory (SRC starting with /, ./, ../ or ~) (repeatable)",
+      collect,
+      [],
+    )
+    .option("--tmpfs <PATH[:size=64m,ro]>", "mount a tmpfs (repeatable)", collect, []);
 }
 
 /** The SandboxConfig of the shared options. */
 export async function sandboxConfig(image: string, opts: SandboxOptions): Promise<SandboxConfig> {
+  const volumes = volumesFromFlags(opts.volume, opts.tmpfs); // bad flags fail before any pull
   if (opts.pull !== "never" && !isLocalImage(image)) {
     // Pull first, with a progress bar; the sandbox then finds the image cached.
     await using images = await ImageService.open();
     const policy = opts.pull === "always" ? "always" : "if-missing";
     await images.pull(image, { policy, onProgress: pullProgress() });
   }
-  return {
+  const config: SandboxConfig = {
     name: opts.name ?? `msb-${randomBytes(4).toString("hex")}`,
     image,
     env: parseEnv(opts.env),
@@ -63,8 +75,12 @@ export async function sandboxConfig(image: string, opts: SandboxOptions): Promis
     // Checked by validateSandboxConfig like any other value.
     ...(opts.logLevel === undefined ? {} : { logLevel: opts.logLevel as LogLevel }),
     ...(opts.quietLogs === true ? { quietLogs: true } : {}),
+    ...(volumes === undefined ? {} : { volumes }),
     pullPolicy: "never",
   };
+  validateSandboxConfig(config); // a bad -v fails here, before a volume is created for it
+  await createMissingVolumes(config.volumes);
+  return config;
 }
 
 /** Adds the `run` verb. */
