@@ -1,7 +1,8 @@
 /**
  * Storage benchmark: the same workloads on the root disk (a qcow2 overlay on a raw ext4 base, as every sandbox
- * has), a disk volume (a raw ext4 image on virtio-blk) and a shared host folder (virtio-fs: directory volumes
- * and bind mounts), in one VM, with ratios against the root disk (higher is better: throughput).
+ * has), a disk volume (a raw ext4 image on virtio-blk), a bind mount / plain directory volume (a host folder
+ * shared over virtio-fs) and a directory volume with a quota (the same, of a loop-mounted ext4 image on the
+ * host: needs root), in one VM, with ratios against the root disk (higher is better: throughput).
  * - small files: untar 10,000 files of 1 KiB (100 directories) and `sync`, then (page cache dropped) `find`
  *   and read them all.
  * - sequential write: `dd` of `MSB_BENCH_STORAGE_MIB` MiB (default 256: 1 GiB takes minutes under TCG) with an
@@ -79,99 +80,124 @@ export async function benchStorage(): Promise<BenchResult[]> {
     const share = join(dir, "share");
     mkdirSync(share);
     const tar = smallFilesTar(share);
-    const rootBase = ext4(join(dir, "root.ext4"), mib + 512, busyboxRootfs());
-    const root = join(dir, "root.qcow2");
-    execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "raw", "-b", rootBase, root]);
-    const vm = await MicroVm.boot({
-      rootDisk: { path: root, format: "qcow2" },
-      runDir: join(dir, "run"),
-      mounts: {
-        shares: [{ tag: "vol0", hostPath: share, readonly: false }],
-        disks: [{ path: ext4(join(dir, "volume.img"), mib + 512), serial: "vol1", readonly: false }],
-        mounts: [
-          { kind: "virtiofs", target: "/mnt/share", tag: "vol0", readonly: false },
-          { kind: "disk", target: "/mnt/disk", serial: "vol1", readonly: false },
-        ],
-      },
-    });
+    const quota = join(dir, "quota");
+    mkdirSync(quota);
+    execFileSync("mount", ["-o", "loop", ext4(join(dir, "quota.img"), mib + 512), quota]);
     try {
-      await timed(vm, `cp /mnt/share/${basename(tar)} /tmp/files.tar`);
-      const targets: Target[] = [
-        { name: "root disk", dir: "/bench" },
-        { name: "disk volume", dir: "/mnt/disk/bench" },
-        { name: "virtio-fs share", dir: "/mnt/share/bench" },
-      ];
-      const run = async (t: Target): Promise<{ untar: number; read: number; write: number }> => {
-        const untar = await timed(vm, `mkdir -p ${t.dir} && tar -xf /tmp/files.tar -C ${t.dir} && sync`);
-        const read = await timed(
-          vm,
-          `echo 3 > /proc/sys/vm/drop_caches && find ${t.dir} -type f | xargs cat | wc -c`,
-        );
-        await timed(vm, `rm -rf ${t.dir} && sync`);
-        const write = await timed(
-          vm,
-          `mkdir -p ${t.dir} && dd if=/dev/zero of=${t.dir}/big bs=1M count=${mib} conv=fsync 2>/dev/null`,
-        );
-        await timed(vm, `rm -rf ${t.dir} && sync`);
-        return { untar, read, write };
-      };
-      await run({ name: "warm-up", dir: "/tmp/warm-up" });
-      const figures = new Map<string, { untar: number; read: number; write: number }>();
-      for (let round = 0; round < rounds; round++) {
-        for (let i = 0; i < targets.length; i++) {
-          const t = targets[(i + round) % targets.length];
-          if (t === undefined) continue;
-          const f = await run(t);
-          const best = figures.get(t.name);
-          figures.set(
-            t.name,
-            best === undefined
-              ? f
-              : {
-                  untar: Math.min(best.untar, f.untar),
-                  read: Math.min(best.read, f.read),
-                  write: Math.min(best.write, f.write),
-                },
-          );
-        }
-      }
-      const base = figures.get("root disk");
-      if (base === undefined) throw new Error("no root disk figures");
-      const results: BenchResult[] = [];
-      for (const [name, f] of figures) {
-        const filesPerS = (ms: number): number => FILES / (ms / 1000);
-        const note = `${FILES} files of ${FILE_BYTES} B, best of ${rounds}; ratio vs root disk, higher is better`;
-        results.push({
-          name: `storage.untar-files ${name}`,
-          value: filesPerS(f.untar),
-          unit: "files/s",
-          baseline: filesPerS(base.untar),
-          ratio: base.untar / f.untar,
-          note,
-        });
-        results.push({
-          name: `storage.find-read-files ${name}`,
-          value: filesPerS(f.read),
-          unit: "files/s",
-          baseline: filesPerS(base.read),
-          ratio: base.read / f.read,
-          note,
-        });
-        const mbps = (ms: number): number => (mib * 1024 * 1024) / 1e6 / (ms / 1000);
-        results.push({
-          name: `storage.seq-write ${name}`,
-          value: mbps(f.write),
-          unit: "MB/s",
-          baseline: mbps(base.write),
-          ratio: base.write / f.write,
-          note: `${mib} MiB dd + fsync, best of ${rounds}`,
-        });
-      }
-      return results;
+      return await measure({ dir, share, quota, tar, mib, rounds });
     } finally {
-      await vm.shutdown();
+      execFileSync("umount", [quota]);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Boots the VM with every kind of storage and runs the workloads on each. */
+async function measure(input: {
+  dir: string;
+  share: string;
+  quota: string;
+  tar: string;
+  mib: number;
+  rounds: number;
+}): Promise<BenchResult[]> {
+  const { dir, share, quota, tar, mib, rounds } = input;
+  const rootBase = ext4(join(dir, "root.ext4"), mib + 512, busyboxRootfs());
+  const root = join(dir, "root.qcow2");
+  execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "raw", "-b", rootBase, root]);
+  const vm = await MicroVm.boot({
+    rootDisk: { path: root, format: "qcow2" },
+    runDir: join(dir, "run"),
+    mounts: {
+      shares: [
+        { tag: "vol0", hostPath: share, readonly: false },
+        { tag: "vol2", hostPath: quota, readonly: false },
+      ],
+      disks: [{ path: ext4(join(dir, "volume.img"), mib + 512), serial: "vol1", readonly: false }],
+      mounts: [
+        { kind: "virtiofs", target: "/mnt/share", tag: "vol0", readonly: false },
+        { kind: "disk", target: "/mnt/disk", serial: "vol1", readonly: false },
+        { kind: "virtiofs", target: "/mnt/quota", tag: "vol2", readonly: false },
+      ],
+    },
+  });
+  try {
+    await timed(vm, `cp /mnt/share/${basename(tar)} /tmp/files.tar`);
+    const targets: Target[] = [
+      { name: "root disk", dir: "/bench" },
+      { name: "disk volume", dir: "/mnt/disk/bench" },
+      { name: "bind mount (virtio-fs)", dir: "/mnt/share/bench" },
+      { name: "quota dir volume (virtio-fs)", dir: "/mnt/quota/bench" },
+    ];
+    const run = async (t: Target): Promise<{ untar: number; read: number; write: number }> => {
+      const untar = await timed(vm, `mkdir -p ${t.dir} && tar -xf /tmp/files.tar -C ${t.dir} && sync`);
+      const read = await timed(
+        vm,
+        `echo 3 > /proc/sys/vm/drop_caches && find ${t.dir} -type f | xargs cat | wc -c`,
+      );
+      await timed(vm, `rm -rf ${t.dir} && sync`);
+      const write = await timed(
+        vm,
+        `mkdir -p ${t.dir} && dd if=/dev/zero of=${t.dir}/big bs=1M count=${mib} conv=fsync 2>/dev/null`,
+      );
+      await timed(vm, `rm -rf ${t.dir} && sync`);
+      return { untar, read, write };
+    };
+    await run({ name: "warm-up", dir: "/tmp/warm-up" });
+    const figures = new Map<string, { untar: number; read: number; write: number }>();
+    for (let round = 0; round < rounds; round++) {
+      for (let i = 0; i < targets.length; i++) {
+        const t = targets[(i + round) % targets.length];
+        if (t === undefined) continue;
+        const f = await run(t);
+        const best = figures.get(t.name);
+        figures.set(
+          t.name,
+          best === undefined
+            ? f
+            : {
+                untar: Math.min(best.untar, f.untar),
+                read: Math.min(best.read, f.read),
+                write: Math.min(best.write, f.write),
+              },
+        );
+      }
+    }
+    const base = figures.get("root disk");
+    if (base === undefined) throw new Error("no root disk figures");
+    const results: BenchResult[] = [];
+    for (const [name, f] of figures) {
+      const filesPerS = (ms: number): number => FILES / (ms / 1000);
+      const note = `${FILES} files of ${FILE_BYTES} B, best of ${rounds}; ratio vs root disk, higher is better`;
+      results.push({
+        name: `storage.untar-files ${name}`,
+        value: filesPerS(f.untar),
+        unit: "files/s",
+        baseline: filesPerS(base.untar),
+        ratio: base.untar / f.untar,
+        note,
+      });
+      results.push({
+        name: `storage.find-read-files ${name}`,
+        value: filesPerS(f.read),
+        unit: "files/s",
+        baseline: filesPerS(base.read),
+        ratio: base.read / f.read,
+        note,
+      });
+      const mbps = (ms: number): number => (mib * 1024 * 1024) / 1e6 / (ms / 1000);
+      results.push({
+        name: `storage.seq-write ${name}`,
+        value: mbps(f.write),
+        unit: "MB/s",
+        baseline: mbps(base.write),
+        ratio: base.write / f.write,
+        note: `${mib} MiB dd + fsync, best of ${rounds}`,
+      });
+    }
+    return results;
+  } finally {
+    await vm.shutdown();
   }
 }
