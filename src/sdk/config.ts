@@ -16,8 +16,8 @@ import type { LogLevel } from "./enums.js";
 import { VM_LIMITS } from "../vm/config.js";
 import { checkVolumes } from "./mount-config.js";
 import type { MountConfig } from "./mount-config.js";
-import type { PatchConfig } from "./patch.js";
-import { validatePatches, validateScripts } from "./patch-validate.js";
+import type { PatchConfig } from "../storage/patch.js";
+import { validatePatches, validateScripts } from "../storage/patch-validate.js";
 
 /** Registry credentials (Basic auth) for pulling the image. Never persisted. */
 export interface RegistryAuth {

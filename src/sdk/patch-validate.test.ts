@@ -4,15 +4,15 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { InvalidConfigError } from "../errors.js";
 import { validateSandboxConfig } from "./config.js";
-import { Patch } from "./patch.js";
-import type { PatchConfig } from "./patch.js";
+import { Patch } from "../storage/patch.js";
+import type { PatchConfig } from "../storage/patch.js";
 import {
   netFileOf,
   PATCH_LIMITS,
   resolvePatchSources,
   validatePatches,
   validateScripts,
-} from "./patch-validate.js";
+} from "../storage/patch-validate.js";
 
 function fieldOf(run: () => unknown): string {
   try {

@@ -33,7 +33,7 @@ import { execDefaults, mainProcess, stopSignalOf } from "./defaults.js";
 import type { ExecDefaults } from "./defaults.js";
 import { PendingSupervisor } from "./launch.js";
 import { LOCAL_IMAGE_CONFIG, storedImageConfig } from "./local-image-config.js";
-import { resolvePatchSources } from "./patch-validate.js";
+import { resolvePatchSources } from "../storage/patch-validate.js";
 import { removeSandbox, SandboxHandle } from "./sandbox-handle.js";
 import { relaySandboxWarnings } from "./sandbox-warnings.js";
 

@@ -16,7 +16,7 @@ import { FsError, InvalidConfigError, ProtocolError } from "../errors.js";
 import type { AgentMessage, ErrorMessage, FsMessage } from "../protocol/messages.js";
 import { MessageError, fsKind, int } from "../protocol/messages.js";
 import type { SupervisorConnection } from "./connection.js";
-import { extractArchive, packDirectory } from "./host-archive.js";
+import { extractArchive, packDirectory } from "../storage/host-archive.js";
 
 /** What an entry is. */
 export type FsEntryKind = "file" | "directory" | "symlink" | "other";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { NetConfigureMessage } from "../protocol/messages.js";
-import { Patch } from "../sdk/patch.js";
+import { Patch } from "../storage/patch.js";
 import { patchNetFiles } from "./rootfs-patches.js";
 
 const generated: NetConfigureMessage = {

@@ -14,10 +14,10 @@ import { OperationWritable } from "../agent-client/operation-streams.js";
 import type { ReplyError } from "../agent-client/reply-error.js";
 import { FsError, PatchFailedError, ProtocolError } from "../errors.js";
 import type { FsMessage, NetConfigureMessage } from "../protocol/messages.js";
-import { packDirectory } from "../sdk/host-archive.js";
-import type { PatchConfig } from "../sdk/patch.js";
-import { patchTarget } from "../sdk/patch.js";
-import { netFileOf } from "../sdk/patch-validate.js";
+import { packDirectory } from "../storage/host-archive.js";
+import type { PatchConfig } from "../storage/patch.js";
+import { patchTarget } from "../storage/patch.js";
+import { netFileOf } from "../storage/patch-validate.js";
 
 /** The guest directory of `scripts` (kept in step with `sdk/defaults.ts`). */
 const SCRIPTS_DIR = "/.msb/scripts";

@@ -6,7 +6,7 @@ import type { Level } from "../logs/logger.js";
 import type { NetworkConfig } from "../net/policy/types.js";
 import type { PortsConfig } from "../net/ports/config.js";
 import type { MountPlan } from "../storage/mount-plan.js";
-import type { PatchConfig } from "../sdk/patch.js";
+import type { PatchConfig } from "../storage/patch.js";
 import type { RootDiskOptions } from "../vm/microvm.js";
 import type { WireError } from "../wire-error.js";
 
