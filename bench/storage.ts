@@ -127,8 +127,8 @@ async function measure(input: {
     const targets: Target[] = [
       { name: "root disk", dir: "/bench" },
       { name: "disk volume", dir: "/mnt/disk/bench" },
-      { name: "bind mount (virtio-fs)", dir: "/mnt/share/bench" },
-      { name: "quota dir volume (virtio-fs)", dir: "/mnt/quota/bench" },
+      { name: "bind mount", dir: "/mnt/share/bench" },
+      { name: "quota dir volume", dir: "/mnt/quota/bench" },
     ];
     const run = async (t: Target): Promise<{ untar: number; read: number; write: number }> => {
       const untar = await timed(vm, `mkdir -p ${t.dir} && tar -xf /tmp/files.tar -C ${t.dir} && sync`);
