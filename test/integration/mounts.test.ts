@@ -12,31 +12,19 @@ import type { MountPlan } from "../../src/storage/mount-plan.js";
 import type { MicroVm } from "../../src/vm/microvm.js";
 import { repoRoot } from "../fixtures/artifacts.js";
 import { freePort } from "../fixtures/registry/process.js";
-import { bootBusyboxVm, qemuProcessesMentioning, useRunDirFixture, vmRunDir } from "../fixtures/vm.js";
+import {
+  bootBusyboxVm,
+  processesMentioning,
+  qemuProcessesMentioning,
+  useRunDirFixture,
+  vmRunDir,
+} from "../fixtures/vm.js";
 
 /** A sparse ext4 image of `mib` MiB. */
 function ext4Image(path: string, mib: number): string {
   execFileSync("truncate", ["-s", `${mib}M`, path]);
   execFileSync("mkfs.ext4", ["-q", "-F", "-E", "root_owner=0:0", path]);
   return path;
-}
-
-/** Pids of live processes whose command line mentions both `a` and `b`. */
-function processesMentioning(a: string, b: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    let cmdline: string;
-    try {
-      cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8");
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === "ENOENT" || code === "ESRCH") continue;
-      throw err;
-    }
-    if (cmdline.includes(a) && cmdline.includes(b)) pids.push(Number(entry));
-  }
-  return pids;
 }
 
 async function sh(vm: MicroVm, script: string): Promise<{ code: number; out: string }> {
