@@ -8,6 +8,7 @@
 import { readFileSync, realpathSync } from "node:fs";
 import { PrivilegeRequiredError, SetupError } from "../errors.js";
 import { describeToolFailure, runTool } from "../image/tool.js";
+import { hasSysAdmin } from "../os/capabilities.js";
 
 /** The privilege a quota directory needs, as errors name it. */
 export const LOOP_MOUNT_PRIVILEGE =
@@ -41,13 +42,13 @@ export function isMountPoint(dir: string): boolean {
 }
 
 /** Throws {@link PrivilegeRequiredError} (naming the privilege) unless this process may loop-mount. */
-export function requireRoot(what: string): void {
-  if (process.geteuid?.() !== 0) throw new PrivilegeRequiredError(LOOP_MOUNT_PRIVILEGE, what);
+export function requireMountPrivilege(what: string): void {
+  if (!hasSysAdmin()) throw new PrivilegeRequiredError(LOOP_MOUNT_PRIVILEGE, what);
 }
 
 /** Mounts the ext4 `image` on `dir` through a loop device (freed again at unmount). */
 export async function mountLoop(image: string, dir: string): Promise<void> {
-  requireRoot(`cannot mount the quota volume at ${dir}`);
+  requireMountPrivilege(`cannot mount the quota volume at ${dir}`);
   const args = ["-t", "ext4", "-o", "loop,nosuid,nodev,noatime", image, dir];
   const result = await runTool("mount", { args, timeoutMs: 60_000, maxOutputBytes: 64 * 1024 });
   if (result.code !== 0)
@@ -57,7 +58,7 @@ export async function mountLoop(image: string, dir: string): Promise<void> {
 /** Unmounts `dir` (a quota volume's mount), if it is mounted. */
 export async function unmountIfMounted(dir: string): Promise<void> {
   if (!isMountPoint(dir)) return;
-  requireRoot(`cannot unmount the quota volume at ${dir}`);
+  requireMountPrivilege(`cannot unmount the quota volume at ${dir}`);
   const result = await runTool("umount", { args: [dir], timeoutMs: 60_000, maxOutputBytes: 64 * 1024 });
   if (result.code !== 0)
     throw new SetupError(`cannot unmount ${dir}: ${describeToolFailure("umount", result)}`);

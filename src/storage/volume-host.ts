@@ -18,7 +18,7 @@ import type { Store } from "../store/store.js";
 import type { VolumeKind, VolumeRecord } from "../store/volume-repository.js";
 import { directoryUsedBytes, mountedUsedBytes } from "./dir-usage.js";
 import { makeExt4Image, readExt4Usage } from "./ext4-image.js";
-import { isMountPoint, mountLoop, requireRoot, unmountIfMounted } from "./host-mount.js";
+import { isMountPoint, mountLoop, requireMountPrivilege, unmountIfMounted } from "./host-mount.js";
 import { volumeReferences } from "./volume-references.js";
 import { volumePaths } from "./volume-paths.js";
 
@@ -41,7 +41,7 @@ export interface VolumeHostContext {
 /** Creates a volume's files and row, atomically. Throws `VolumeAlreadyExistsError` when the name is taken. */
 export async function createVolume(ctx: VolumeHostContext, volume: NewVolume): Promise<VolumeRecord> {
   if (volume.kind === "directory" && volume.quotaMib !== undefined) {
-    requireRoot(`cannot create the quota volume ${volume.name}`); // before anything is made
+    requireMountPrivilege(`cannot create the quota volume ${volume.name}`); // before anything is made
   }
   // While the claim is not ready nothing else uses these paths (readers and mounters see no volume): no lock.
   const { abandoned } = ctx.store.volumes.claim({ ...volume, creator: identityOf(process.pid) });

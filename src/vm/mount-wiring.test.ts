@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { InvalidConfigError } from "../errors.js";
 import type { MountPlan } from "../storage/mount-plan.js";
 import { checkMountPlan, extraDisks, shareFiles } from "./mount-wiring.js";
-import { hasSysAdmin } from "./virtiofsd.js";
+import { hasSysAdmin } from "../os/capabilities.js";
 
 const plan: MountPlan = {
   shares: [{ tag: "vol0", hostPath: "/srv/a", readonly: true }],

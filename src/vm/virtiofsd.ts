@@ -7,9 +7,10 @@
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { readEnv } from "../config/env.js";
+import { hasSysAdmin } from "../os/capabilities.js";
 import { PrivilegeRequiredError, RuntimeNotInstalledError, VmError } from "../errors.js";
 import type { LogLimits } from "../logs/rotating-writer.js";
 import { RotatingWriter } from "../logs/rotating-writer.js";
@@ -32,22 +33,12 @@ export function findVirtiofsd(explicit: string | undefined = readEnv().virtiofsd
   return findExecutable("virtiofsd");
 }
 
-/** Linux capability number of CAP_SYS_ADMIN (bit in `CapEff` of /proc/self/status). */
-const CAP_SYS_ADMIN = 21;
-
-/** True when this process has CAP_SYS_ADMIN (root usually has): virtiofsd and its read-only bind need it. */
-export function hasSysAdmin(status: string = readFileSync("/proc/self/status", "utf8")): boolean {
-  const hex = /^CapEff:\s*([0-9a-fA-F]+)$/m.exec(status)?.[1];
-  if (hex === undefined) return false;
-  return ((BigInt(`0x${hex}`) >> BigInt(CAP_SYS_ADMIN)) & 1n) === 1n;
-}
-
 /** The privilege virtiofsd needs, as errors name it. */
 export const VIRTIOFSD_PRIVILEGE = "root (CAP_SYS_ADMIN)";
 
 /** Throws {@link PrivilegeRequiredError} when this process cannot run virtiofsd. */
 export function checkVirtiofsdPrivilege(): void {
-  if (process.platform !== "linux" || !hasSysAdmin()) {
+  if (!hasSysAdmin()) {
     throw new PrivilegeRequiredError(
       VIRTIOFSD_PRIVILEGE,
       "sharing a host folder (bind mounts, directory volumes) runs virtiofsd",

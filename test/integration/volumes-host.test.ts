@@ -6,7 +6,6 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import {
-  chmodSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -181,9 +180,8 @@ describe("creation is atomic", () => {
 });
 
 describe("privileges", () => {
-  it("a quota directory without root: PrivilegeRequiredError naming it, nothing made", () => {
-    const dir = mkdtempSync(join(tmpdir(), "msb-vol-nobody-"));
-    chmodSync(dir, 0o777);
+  it("a quota directory without CAP_SYS_ADMIN: PrivilegeRequiredError naming it, nothing made", () => {
+    const dir = mkdtempSync(join(tmpdir(), "msb-vol-nocaps-"));
     const script = join(dir, "create.mts");
     const sdk = join(repoRoot, "src/sdk/volume.ts");
     writeFileSync(
@@ -195,17 +193,8 @@ describe("privileges", () => {
     try {
       const out = execFileSync(
         "setpriv",
-        [
-          "--reuid",
-          "65534",
-          "--regid",
-          "65534",
-          "--clear-groups",
-          process.execPath,
-          "--import",
-          "tsx",
-          script,
-        ],
+        // Still uid 0 (the repository may sit where only root can read it), with no capabilities at all.
+        ["--inh-caps=-all", "--bounding-set=-all", "--", process.execPath, "--import", "tsx", script],
         { cwd: repoRoot, env: { ...process.env, MSB_HOME: join(dir, "home") } },
       ).toString();
       expect(JSON.parse(out)).toEqual({
