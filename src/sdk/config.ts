@@ -5,7 +5,7 @@
  */
 import { checkEnvironment } from "./exec-limits.js";
 import { guestSignalNumber } from "../protocol/signals.js";
-import { InvalidConfigError } from "../errors.js";
+import { failConfig as fail } from "../config/invalid.js";
 import type { PullPolicy } from "../image/image-service.js";
 import { compilePolicy } from "../net/policy/compile.js";
 import type { NetworkConfig } from "../net/policy/types.js";
@@ -134,10 +134,6 @@ const KNOWN = new Set<string>([
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
-
-function fail(field: string, message: string, hint?: string): never {
-  throw new InvalidConfigError(field, message, hint === undefined ? {} : { hint });
-}
 
 function checkStringRecord(field: string, value: unknown): void {
   if (value === undefined) return;

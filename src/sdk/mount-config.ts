@@ -4,8 +4,8 @@
  * the creator's working directory at create time and stored absolute, so `start` works from any directory.
  */
 import { homedir } from "node:os";
-import { posix, resolve } from "node:path";
-import { InvalidConfigError } from "../errors.js";
+import { resolve } from "node:path";
+import { failConfig as fail, guestPath } from "../config/invalid.js";
 import { requireHostDirectory } from "../storage/plan-mounts.js";
 import type { VolumeMountSpec } from "../storage/plan-mounts.js";
 import { VOLUME_NAME, MAX_TMPFS_MIB } from "../storage/volume-rules.js";
@@ -41,19 +41,11 @@ export const Mount = {
 const RESERVED_TARGETS = ["/proc", "/sys", "/dev", "/.msb"];
 /** The agent's bounds: mounts per sandbox, bytes of a guest path. */
 const MAX_MOUNTS = 128;
-const MAX_TARGET_BYTES = 4095;
 const MOUNT_KEYS = new Set(["bind", "named", "tmpfs", "readonly", "sizeMib"]);
-
-function fail(field: string, message: string, hint?: string): never {
-  throw new InvalidConfigError(field, message, hint === undefined ? {} : { hint });
-}
 
 /** The normalised guest path of key `key` (absolute, no `.`/`..`/trailing `/`), or an error naming it. */
 export function normaliseTarget(key: string, field: string): string {
-  if (!key.startsWith("/")) fail(field, "must be an absolute guest path");
-  if (Buffer.byteLength(key) > MAX_TARGET_BYTES || /[\0\n]/.test(key)) fail(field, "is not a usable path");
-  const target = posix.normalize(key).replace(/\/+$/, "");
-  if (target === "") fail(field, "cannot be / (the root disk is the image's)");
+  const target = guestPath(field, key);
   for (const reserved of RESERVED_TARGETS) {
     if (target === reserved || target.startsWith(`${reserved}/`))
       fail(field, `cannot be on or under ${reserved}`);

@@ -4,6 +4,7 @@
  */
 import { statSync } from "node:fs";
 import { posix, resolve } from "node:path";
+import { failConfig as fail, guestPath } from "../config/invalid.js";
 import { InvalidConfigError } from "../errors.js";
 import { PATCH_KINDS, patchTarget } from "./patch.js";
 import type { PatchConfig, PatchKind } from "./patch.js";
@@ -46,18 +47,6 @@ const FIELDS: Record<PatchKind, { required: readonly string[]; optional: readonl
   remove: { required: ["path"], optional: [] },
 };
 
-function fail(field: string, message: string, hint?: string): never {
-  throw new InvalidConfigError(field, message, hint === undefined ? {} : { hint });
-}
-
-function checkGuestPath(field: string, value: unknown): void {
-  if (typeof value !== "string" || !value.startsWith("/"))
-    fail(field, `must be an absolute guest path, got ${JSON.stringify(value)}`);
-  if (value.includes("\0")) fail(field, "must not contain a NUL byte");
-  if (posix.normalize(value) === "/") fail(field, "must not be the root directory");
-  if (value.length >= 4096) fail(field, "is longer than PATH_MAX");
-}
-
 /** Validates `patches` (shape only: host sources are checked at create). Throws {@link InvalidConfigError}. */
 export function validatePatches(value: unknown): void {
   if (value === undefined) return;
@@ -85,7 +74,7 @@ export function validatePatches(value: unknown): void {
       if (patch[key] === undefined) fail(`${at}.${key}`, `is required by a ${kind} patch`);
     }
     for (const key of ["path", "dst", "link"]) {
-      if (patch[key] !== undefined) checkGuestPath(`${at}.${key}`, patch[key]);
+      if (patch[key] !== undefined) guestPath(`${at}.${key}`, patch[key]);
     }
     const content = patch["content"];
     if (content !== undefined) {

@@ -1,5 +1,5 @@
 /** The rules of named volumes and mounts: names, sizes, defaults. Pure. */
-import { InvalidConfigError } from "../errors.js";
+import { failConfig as fail } from "../config/invalid.js";
 import type { VolumeKind } from "../store/volume-repository.js";
 
 /** A volume name: as a sandbox name, 1-63 letters, digits, `.`, `_`, `-`, starting with a letter or digit. */
@@ -24,10 +24,6 @@ export interface VolumeSpec {
   /** Always set for a disk (default {@link DEFAULT_DISK_MIB}); undefined for a directory without a quota. */
   readonly quotaMib: number | undefined;
   readonly labels: Readonly<Record<string, string>>;
-}
-
-function fail(field: string, message: string): never {
-  throw new InvalidConfigError(field, message);
 }
 
 /** Validates `Volume.create`'s options (untyped input); errors name the field. */
