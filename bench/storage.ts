@@ -171,34 +171,31 @@ async function measure(input: {
     const base = figures.get("root disk");
     if (base === undefined) throw new Error("no root disk figures");
     const results: BenchResult[] = [];
-    for (const [name, f] of figures) {
-      const filesPerS = (ms: number): number => FILES / (ms / 1000);
-      const note = `${FILES} files of ${FILE_BYTES} B, best of ${rounds}; ratio vs root disk, higher is better`;
-      results.push({
-        name: `storage.untar-files ${name}`,
-        value: filesPerS(f.untar),
-        unit: "files/s",
-        baseline: filesPerS(base.untar),
-        ratio: base.untar / f.untar,
-        note,
-      });
-      results.push({
-        name: `storage.find-read-files ${name}`,
-        value: filesPerS(f.read),
-        unit: "files/s",
-        baseline: filesPerS(base.read),
-        ratio: base.read / f.read,
-        note,
-      });
-      const mbps = (ms: number): number => (mib * 1024 * 1024) / 1e6 / (ms / 1000);
-      results.push({
-        name: `storage.seq-write ${name}`,
-        value: mbps(f.write),
+    const filesPerS = (ms: number): number => FILES / (ms / 1000);
+    const mbps = (ms: number): number => (mib * 1024 * 1024) / 1e6 / (ms / 1000);
+    const filesNote = `${FILES} files of ${FILE_BYTES} B, best of ${rounds}; ratio vs root disk, higher is better`;
+    const measures = [
+      { key: "untar", label: "untar-files", unit: "files/s", rate: filesPerS, note: filesNote },
+      { key: "read", label: "find-read-files", unit: "files/s", rate: filesPerS, note: filesNote },
+      {
+        key: "write",
+        label: "seq-write",
         unit: "MB/s",
-        baseline: mbps(base.write),
-        ratio: base.write / f.write,
+        rate: mbps,
         note: `${mib} MiB dd + fsync, best of ${rounds}`,
-      });
+      },
+    ] as const;
+    for (const [name, f] of figures) {
+      for (const m of measures) {
+        results.push({
+          name: `storage.${m.label} ${name}`,
+          value: m.rate(f[m.key]),
+          unit: m.unit,
+          baseline: m.rate(base[m.key]),
+          ratio: base[m.key] / f[m.key],
+          note: m.note,
+        });
+      }
     }
     return results;
   } finally {
