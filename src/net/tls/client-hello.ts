@@ -104,17 +104,17 @@ function parseHandshake(body: Uint8Array): ClientHelloResult {
   reader.skip(reader.u8()); // session id
   reader.skip(reader.u16()); // cipher suites
   reader.skip(reader.u8()); // compression methods
-  if (reader.failed) return invalid("truncated hello");
+  if (reader.failed()) return invalid("truncated hello");
   if (reader.remaining === 0) return { kind: "hello", hello: { serverName: undefined, alpn: [] } };
   const extensions = reader.sub(reader.u16());
-  if (reader.failed) return invalid("truncated extensions");
+  if (reader.failed()) return invalid("truncated extensions");
   let serverName: string | undefined;
   let alpn: string[] = [];
   const seen = new Set<number>();
   while (extensions.remaining > 0) {
     const type = extensions.u16();
     const data = extensions.sub(extensions.u16());
-    if (extensions.failed) return invalid("truncated extension");
+    if (extensions.failed()) return invalid("truncated extension");
     if (seen.has(type)) return invalid(`duplicate extension ${type}`);
     seen.add(type);
     if (type === EXT_SERVER_NAME) {
@@ -123,7 +123,7 @@ function parseHandshake(body: Uint8Array): ClientHelloResult {
       serverName = name;
     } else if (type === EXT_ALPN) {
       const protocols = parseAlpn(data);
-      if (!Array.isArray(protocols)) return protocols as ClientHelloResult;
+      if (!Array.isArray(protocols)) return protocols;
       alpn = protocols;
     }
   }
@@ -136,7 +136,7 @@ function parseServerName(data: Reader): string | undefined | ClientHelloResult {
   while (list.remaining > 0) {
     const type = list.u8();
     const value = list.bytes(list.u16());
-    if (list.failed || value === undefined) return invalid("truncated server name");
+    if (list.failed() || value === undefined) return invalid("truncated server name");
     if (type !== 0 || name !== undefined) continue; // only the first host_name counts
     let text = "";
     for (const byte of value) text += String.fromCharCode(byte);
@@ -145,7 +145,7 @@ function parseServerName(data: Reader): string | undefined | ClientHelloResult {
     if (text.length === 0 || text.length > 253 || !HOST_NAME.test(text)) return invalid("bad server name");
     name = text;
   }
-  if (data.failed) return invalid("truncated server name");
+  if (data.failed()) return invalid("truncated server name");
   return name;
 }
 
@@ -154,10 +154,10 @@ function parseAlpn(data: Reader): string[] | ClientHelloResult {
   const out: string[] = [];
   while (list.remaining > 0) {
     const value = list.bytes(list.u8());
-    if (list.failed || value === undefined || value.length === 0) return invalid("bad ALPN list");
+    if (list.failed() || value === undefined || value.length === 0) return invalid("bad ALPN list");
     if (out.length < 16) out.push(Buffer.from(value).toString("latin1"));
   }
-  if (data.failed) return invalid("bad ALPN list");
+  if (data.failed()) return invalid("bad ALPN list");
   return out;
 }
 
@@ -168,11 +168,21 @@ function readU16(bytes: Uint8Array, at: number): number {
 /** A bounds-checked cursor: reading past the end sets `failed` and returns zeros. */
 class Reader {
   #at = 0;
-  failed = false;
-  constructor(private readonly view: Uint8Array) {}
+  #failed = false;
+  readonly view: Uint8Array;
+
+  constructor(view: Uint8Array, failed = false) {
+    this.view = view;
+    this.#failed = failed;
+  }
+
+  /** True once a read went past the end. */
+  failed(): boolean {
+    return this.#failed;
+  }
 
   get remaining(): number {
-    return this.failed ? 0 : this.view.length - this.#at;
+    return this.#failed ? 0 : this.view.length - this.#at;
   }
 
   u8(): number {
@@ -196,14 +206,12 @@ class Reader {
 
   sub(n: number): Reader {
     const bytes = this.bytes(n);
-    const reader = new Reader(bytes ?? new Uint8Array(0));
-    reader.failed = bytes === undefined;
-    return reader;
+    return new Reader(bytes ?? new Uint8Array(0), bytes === undefined);
   }
 
   #take(n: number): boolean {
-    if (this.failed || this.#at + n > this.view.length) {
-      this.failed = true;
+    if (this.#failed || this.#at + n > this.view.length) {
+      this.#failed = true;
       return false;
     }
     this.#at += n;
