@@ -9,8 +9,8 @@
 export * from "./errors.js";
 export * from "./sdk/index.js";
 export { ExecEventType, LogLevel, PolicyAction, PullPolicy } from "./sdk/enums.js";
-export { Secret } from "./sdk/not-yet.js";
-export type { SecretEntry, SecretEnvOptions } from "./sdk/not-yet.js";
+export { Secret } from "./secrets/config.js";
+export type { SecretEntry, SecretEnvOptions, SecretViolationAction } from "./secrets/config.js";
 export { Patch } from "./storage/patch.js";
 export type { PatchConfig, PatchKind, PatchOptions, PatchReplaceOptions } from "./storage/patch.js";
 export { Mount } from "./sdk/mount-config.js";

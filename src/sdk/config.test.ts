@@ -36,7 +36,6 @@ describe("validateSandboxConfig", () => {
     [{ name: "a", image: "x", hostname: "bad_host" }, "hostname"],
     [{ name: "a", image: "x", cmd: "not-an-array" }, "cmd"],
     [{ name: "a", image: "x", registryAuth: { username: "u" } }, "registryAuth"],
-    [{ name: "a", image: "x", secrets: [] }, "secrets"],
     [{ name: "a", image: "x", ports: { "8080": 0 } }, "ports.8080"],
     [{ name: "a", image: "x", network: { policy: "sometimes" } }, "network.policy"],
     [{ name: "a", image: "x", network: { tls: { verifyUpstream: "yes" } } }, "network.tls.verifyUpstream"],

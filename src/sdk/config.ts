@@ -18,6 +18,8 @@ import { checkVolumes } from "./mount-config.js";
 import type { MountConfig } from "./mount-config.js";
 import type { PatchConfig } from "../storage/patch.js";
 import { validatePatches, validateScripts } from "../storage/patch-validate.js";
+import { redactSecret, validateSecrets } from "../secrets/config.js";
+import type { SecretEntry } from "../secrets/config.js";
 
 /** Registry credentials (Basic auth) for pulling the image. Never persisted. */
 export interface RegistryAuth {
@@ -94,6 +96,13 @@ export interface SandboxConfig {
   readonly patches?: readonly PatchConfig[];
   /** Scripts written to `/.msb/scripts/<name>` (mode 0755) at every boot; that directory is on `PATH`. */
   readonly scripts?: Readonly<Record<string, string>>;
+  /**
+   * Secrets that never enter the VM: `[Secret.env("OPENAI_API_KEY", { value, allowHosts })]`. The guest's
+   * environment holds a placeholder; the host puts the value in its place only in requests to allowed hosts
+   * (over TLS with a verified upstream, unless `requireTls: false`) and blocks the placeholder anywhere else.
+   * Setting any turns TLS interception on for every host not bypassed.
+   */
+  readonly secrets?: readonly SecretEntry[];
 }
 
 /** The least `memoryMib` a sandbox accepts: measured, the guest does not boot or work reliably below it. */
@@ -103,7 +112,7 @@ export const MIN_MEMORY_MIB = VM_LIMITS.minMemoryMib;
 export const STOP_GRACE_MS = 10_000;
 
 /** Seed fields that a later release implements; rejected rather than ignored. */
-const NOT_YET = ["secrets"] as const;
+const NOT_YET: readonly string[] = [];
 
 const KNOWN = new Set<string>([
   "name",
@@ -130,6 +139,7 @@ const KNOWN = new Set<string>([
   "volumes",
   "patches",
   "scripts",
+  "secrets",
 ]);
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
@@ -178,7 +188,7 @@ export function validateSandboxConfig(input: unknown): SandboxConfig {
   if (typeof input !== "object" || input === null) fail("config", "must be an object");
   const config = input as Record<string, unknown>;
   for (const key of Object.keys(config)) {
-    if ((NOT_YET as readonly string[]).includes(key)) {
+    if (NOT_YET.includes(key)) {
       fail(key, "is not supported by this release of microsandbox yet", "remove it; see CHANGELOG.md");
     }
     if (!KNOWN.has(key)) fail(key, "is not a sandbox option");
@@ -240,15 +250,20 @@ export function validateSandboxConfig(input: unknown): SandboxConfig {
   checkVolumes(config["volumes"]);
   validatePatches(config["patches"]);
   validateScripts(config["scripts"]);
+  validateSecrets(config["secrets"], config["env"] as Record<string, unknown> | undefined);
   return config as unknown as SandboxConfig;
 }
 
-/** The config as persisted: the registry password is never stored. */
+/**
+ * The config as persisted (the database, `configJson`): the registry password is never stored, nor any secret's
+ * value (secrets keep every other field, defaults resolved; the values of a restart are sealed apart, see
+ * `secrets/sealed-store.ts`).
+ */
 export function persistableConfig(config: SandboxConfig): string {
-  const { registryAuth, ...rest } = config;
-  return JSON.stringify(
-    registryAuth
-      ? { ...rest, registryAuth: { username: registryAuth.username, password: "[redacted]" } }
-      : rest,
-  );
+  const { registryAuth, secrets, ...rest } = config;
+  return JSON.stringify({
+    ...rest,
+    ...(registryAuth ? { registryAuth: { username: registryAuth.username, password: "[redacted]" } } : {}),
+    ...(secrets ? { secrets: validateSecrets(secrets, config.env).map(redactSecret) } : {}),
+  });
 }

@@ -13,6 +13,8 @@ export interface SandboxPaths {
    * a boot applies them (on the host: nothing in the guest decides whether patches run again).
    */
   readonly patchMarker: string;
+  /** `<dir>/secrets.sealed`: the secret values a restart needs, sealed (0600; see `secrets/sealed-store.ts`). */
+  readonly sealedSecrets: string;
   /** `<dir>/logs`: console, main and supervisor logs, each rotated (they outlive a stop, not a remove). */
   readonly logDir: string;
   /** The supervisor's JSON-lines log. */
@@ -29,6 +31,7 @@ export function sandboxPaths(home: string, name: string): SandboxPaths {
     dir,
     rootDisk: join(dir, "root.qcow2"),
     patchMarker: join(dir, "patched"),
+    sealedSecrets: join(dir, "secrets.sealed"),
     logDir,
     supervisorLog: logPath(logDir, "supervisor"),
     supervisorStderr: join(logDir, SUPERVISOR_STDERR_NAME),

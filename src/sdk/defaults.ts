@@ -2,6 +2,7 @@
 import type { ImageConfig } from "../image/image-config.js";
 import { guestSignalNumber } from "../protocol/signals.js";
 import type { SandboxConfig } from "./config.js";
+import { defaultPlaceholder, placeholderEnv } from "../secrets/config.js";
 
 /** Defaults applied to each command run in a sandbox. */
 export interface ExecDefaults {
@@ -27,9 +28,20 @@ function envList(list: readonly string[]): Record<string, string> {
   return env;
 }
 
-/** The image's Env, WorkingDir and User apply unless the config overrides them. */
+/**
+ * The image's Env, WorkingDir and User apply unless the config overrides them. Each secret's variable holds its
+ * placeholder, never its value.
+ */
 export function execDefaults(config: SandboxConfig, image: ImageConfig): ExecDefaults {
-  const env: Record<string, string> = { ...envList(image.env), ...(config.env ?? {}) };
+  const secrets = (config.secrets ?? []).map((s) => ({
+    envVar: s.envVar,
+    placeholder: s.placeholder ?? defaultPlaceholder(s.envVar),
+  }));
+  const env: Record<string, string> = {
+    ...envList(image.env),
+    ...(config.env ?? {}),
+    ...placeholderEnv(secrets),
+  };
   if (config.scripts !== undefined && Object.keys(config.scripts).length > 0) {
     env["PATH"] = `${env["PATH"] ?? DEFAULT_PATH}:${SCRIPTS_DIR}`;
   }

@@ -36,6 +36,9 @@ import { LOCAL_IMAGE_CONFIG, storedImageConfig } from "./local-image-config.js";
 import { resolvePatchSources } from "../storage/patch-validate.js";
 import { removeSandbox, SandboxHandle } from "./sandbox-handle.js";
 import { relaySandboxWarnings } from "./sandbox-warnings.js";
+import { validateSecrets } from "../secrets/config.js";
+import type { SecretEntry } from "../secrets/config.js";
+import { openSealedSecrets, sealSecrets } from "../secrets/sealed-store.js";
 
 /** A sandbox that booted and is connected: what a live `Sandbox` is made of. */
 export interface BootedSandbox {
@@ -105,6 +108,7 @@ export async function createSandbox(
   try {
     pending = spawnSupervisor(paths, runDir, detached);
     rmSync(paths.patchMarker, { force: true }); // a new disk has none of its patches yet
+    sealValues(home, paths.sealedSecrets, id, config.secrets);
     let rootDisk: RootDiskOptions;
     if (local) {
       rootDisk = await createLocalRootDisk(local, paths.rootDisk, await findImageTools(readEnv().searchPath));
@@ -153,10 +157,11 @@ export async function startSandbox(
   }
   let pending: PendingSupervisor | undefined;
   try {
-    const config = validateSandboxConfig(JSON.parse(record.configJson) as SandboxConfig);
+    const paths = sandboxPaths(home, name);
+    const stored = JSON.parse(record.configJson) as SandboxConfig;
+    const config = validateSandboxConfig(withSealedValues(home, paths.sealedSecrets, record.id, stored));
     await using images = await ImageService.open({ store });
     const imageConfig = storedImageConfig(images, record);
-    const paths = sandboxPaths(home, name);
     pending = spawnSupervisor(paths, record.runDir, detached);
     const rootDisk: RootDiskOptions = { path: paths.rootDisk, format: "qcow2" };
     return await launch({
@@ -175,6 +180,28 @@ export async function startSandbox(
     store.sandboxes.setStatus(record.id, "crashed", { exitReason }, ["starting"]);
     throw err;
   }
+}
+
+/** Seals the secret values of sandbox incarnation `id` for its restarts (nothing when it has none). */
+function sealValues(
+  home: string,
+  path: string,
+  id: string,
+  secrets: readonly SecretEntry[] | undefined,
+): void {
+  rmSync(path, { force: true });
+  if (secrets === undefined || secrets.length === 0) return;
+  sealSecrets(home, path, `sandbox:${id}`, Object.fromEntries(secrets.map((s) => [s.envVar, s.value])));
+}
+
+/** The stored (redacted) config with its secrets' values back from the sealed file. */
+function withSealedValues(home: string, path: string, id: string, config: SandboxConfig): SandboxConfig {
+  if (config.secrets === undefined || config.secrets.length === 0) return config;
+  const values = openSealedSecrets(home, path, `sandbox:${id}`);
+  return {
+    ...config,
+    secrets: config.secrets.map((secret) => ({ ...secret, value: values[secret.envVar] ?? "" })),
+  };
 }
 
 /** Makes the sandbox's log and run directories and spawns its supervisor (which waits for its spec). */
@@ -240,6 +267,9 @@ async function launch(plan: LaunchPlan): Promise<BootedSandbox> {
       ? { patches: config.patches, patchMarker: sandboxPaths(home, record.name).patchMarker }
       : {}),
     ...(config.scripts ? { scripts: config.scripts } : {}),
+    ...(config.secrets && config.secrets.length > 0
+      ? { secrets: validateSecrets(config.secrets, config.env) }
+      : {}),
     ...(main ? { main: { argv: main, env: defaults.env, cwd: defaults.cwd, user: defaults.user } } : {}),
   };
   const launched = await plan.pending.start(spec);

@@ -1,12 +1,13 @@
 /**
  * What the SDK hands a supervisor process on its standard input: everything needed to boot and serve one
- * sandbox. It carries no secrets (none exist yet; when they do, they travel this way, never on argv).
+ * sandbox. Secret values travel this way only (never on argv, never in the database).
  */
 import type { Level } from "../logs/logger.js";
 import type { NetworkConfig } from "../net/policy/types.js";
 import type { PortsConfig } from "../net/ports/config.js";
 import type { MountPlan } from "../storage/mount-plan.js";
 import type { PatchConfig } from "../storage/patch.js";
+import type { ResolvedSecret } from "../secrets/config.js";
 import type { RootDiskOptions } from "../vm/microvm.js";
 import type { WireError } from "../wire-error.js";
 
@@ -52,6 +53,8 @@ export interface SupervisorSpec {
   readonly maxDurationMs?: number;
   /** TLS interception: present when the stack intercepts (the guest is made to trust `caCertPem`). */
   readonly tls?: TlsSpec;
+  /** Secrets, values included: the guard of the network stack substitutes them (see `secrets/guard.ts`). */
+  readonly secrets?: readonly ResolvedSecret[];
 }
 
 /**
@@ -112,6 +115,7 @@ export function parseSpec(text: string): SupervisorSpec {
     typeof value.hostname === "string" &&
     typeof value.detached === "boolean" &&
     (value.tls === undefined || typeof value.tls.caCertPem === "string") &&
+    (value.secrets === undefined || Array.isArray(value.secrets)) &&
     (value.mounts === undefined ||
       (Array.isArray(value.mounts.mounts) &&
         Array.isArray(value.mounts.shares) &&
