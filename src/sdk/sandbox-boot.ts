@@ -49,6 +49,12 @@ export interface BootedSandbox {
   readonly connection: SupervisorConnection;
 }
 
+/**
+ * Spec fields the config cannot produce yet, added to the supervisor's spec as they are (internal: for tests of
+ * the supervisor's layers through the real create and start paths).
+ */
+export type SpecOverrides = Partial<Pick<SupervisorSpec, "tls">>;
+
 /** What {@link launch} boots. */
 interface LaunchPlan {
   readonly store: Store;
@@ -59,6 +65,7 @@ interface LaunchPlan {
   readonly rootDisk: RootDiskOptions;
   readonly detached: boolean;
   readonly pending: PendingSupervisor;
+  readonly overrides?: SpecOverrides | undefined;
 }
 
 /** Creates and boots a new sandbox from a validated `config`. */
@@ -67,6 +74,7 @@ export async function createSandbox(
   home: string,
   requested: SandboxConfig,
   detached: boolean,
+  overrides?: SpecOverrides,
 ): Promise<BootedSandbox> {
   const volumes = resolveVolumes(requested.volumes, process.cwd()); // bind paths stored absolute
   let config: SandboxConfig = volumes === undefined ? requested : { ...requested, volumes };
@@ -124,6 +132,7 @@ export async function createSandbox(
       rootDisk,
       detached,
       pending,
+      overrides,
     });
   } catch (err) {
     await abandon(pending);
@@ -144,6 +153,7 @@ export async function startSandbox(
   home: string,
   name: string,
   detached: boolean,
+  overrides?: SpecOverrides,
 ): Promise<BootedSandbox> {
   const record = store.sandboxes.get(name);
   if (record === undefined) throw new SandboxNotFoundError(name);
@@ -168,6 +178,7 @@ export async function startSandbox(
       rootDisk,
       detached,
       pending,
+      overrides,
     });
   } catch (err) {
     await abandon(pending);
@@ -241,6 +252,7 @@ async function launch(plan: LaunchPlan): Promise<BootedSandbox> {
       : {}),
     ...(config.scripts ? { scripts: config.scripts } : {}),
     ...(main ? { main: { argv: main, env: defaults.env, cwd: defaults.cwd, user: defaults.user } } : {}),
+    ...plan.overrides,
   };
   const launched = await plan.pending.start(spec);
   if (config.quietLogs !== true) relaySandboxWarnings(record.name, launched.warnings);
