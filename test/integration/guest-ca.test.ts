@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { msbPaths } from "../../src/config/paths.js";
 import { Sandbox } from "../../src/sdk/sandbox.js";
+import { Patch } from "../../src/storage/patch.js";
 import { validateSandboxConfig } from "../../src/sdk/config.js";
 import type { SandboxConfig } from "../../src/sdk/config.js";
 import { createSandbox, startSandbox } from "../../src/sdk/sandbox-boot.js";
@@ -234,5 +235,23 @@ describe("guest trust in the TLS interception CA", () => {
     } finally {
       await (await Sandbox.get(config.name)).kill();
     }
+  }, 240_000);
+
+  it("writes a bundle reached through a symlink once, and keeps the link (Alpine's /etc/ssl/cert.pem)", async () => {
+    const ca = makeTestCa();
+    const own = makeTestCa("the image's own root").caCertPem;
+    const config: SandboxConfig = {
+      name: "ca-link",
+      image: "alpine:latest",
+      patches: [Patch.text(BUNDLE, own), Patch.symlink("certs/ca-certificates.crt", "/etc/ssl/cert.pem")],
+    };
+    const box = await boot(config, ca.caCertPem);
+    const bundle = await box.fs().readString(BUNDLE);
+    expect(bundle.startsWith(own)).toBe(true);
+    expect(bundle.split(BEGIN)).toHaveLength(2);
+    expect(certCount(bundle)).toBe(2);
+    expect(await sh(box, "readlink /etc/ssl/cert.pem")).toBe("certs/ca-certificates.crt\n");
+    expect(await sh(box, "echo $SSL_CERT_FILE")).toBe(`${BUNDLE}\n`);
+    await box.stopAndWait();
   }, 240_000);
 });

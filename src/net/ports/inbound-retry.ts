@@ -21,8 +21,8 @@ export interface InboundRetry {
 }
 
 /**
- * 10 s, at most ~24 attempts: `python3 -m http.server &` answered the first request after 3.1 s under TCG on a
- * loaded 2-core machine (KVM: well under a second); a port where nothing ever listens resets its client after
+ * 10 s, at most ~24 attempts: `python3 -m http.server &` answered the first request after 3.1 to 5.3 s under TCG on
+ * a loaded 2-core machine (KVM: well under a second); a port where nothing ever listens resets its client after
  * the window.
  */
 export const DEFAULT_INBOUND_RETRY: InboundRetry = Object.freeze({
