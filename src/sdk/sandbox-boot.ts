@@ -52,6 +52,12 @@ export interface BootedSandbox {
   readonly connection: SupervisorConnection;
 }
 
+/**
+ * Spec fields the config cannot produce yet, added to the supervisor's spec as they are (internal: for tests of
+ * the supervisor's layers through the real create and start paths).
+ */
+export type SpecOverrides = Partial<Pick<SupervisorSpec, "tls">>;
+
 /** What {@link launch} boots. */
 interface LaunchPlan {
   readonly store: Store;
@@ -62,6 +68,7 @@ interface LaunchPlan {
   readonly rootDisk: RootDiskOptions;
   readonly detached: boolean;
   readonly pending: PendingSupervisor;
+  readonly overrides?: SpecOverrides | undefined;
 }
 
 /** Creates and boots a new sandbox from a validated `config`. */
@@ -70,6 +77,7 @@ export async function createSandbox(
   home: string,
   requested: SandboxConfig,
   detached: boolean,
+  overrides?: SpecOverrides,
 ): Promise<BootedSandbox> {
   const volumes = resolveVolumes(requested.volumes, process.cwd()); // bind paths stored absolute
   let config: SandboxConfig = volumes === undefined ? requested : { ...requested, volumes };
@@ -128,6 +136,7 @@ export async function createSandbox(
       rootDisk,
       detached,
       pending,
+      overrides,
     });
   } catch (err) {
     await abandon(pending);
@@ -148,6 +157,7 @@ export async function startSandbox(
   home: string,
   name: string,
   detached: boolean,
+  overrides?: SpecOverrides,
 ): Promise<BootedSandbox> {
   const record = store.sandboxes.get(name);
   if (record === undefined) throw new SandboxNotFoundError(name);
@@ -173,6 +183,7 @@ export async function startSandbox(
       rootDisk,
       detached,
       pending,
+      overrides,
     });
   } catch (err) {
     await abandon(pending);
@@ -271,6 +282,7 @@ async function launch(plan: LaunchPlan): Promise<BootedSandbox> {
       ? { secrets: validateSecrets(config.secrets, config.env) }
       : {}),
     ...(main ? { main: { argv: main, env: defaults.env, cwd: defaults.cwd, user: defaults.user } } : {}),
+    ...plan.overrides,
   };
   const launched = await plan.pending.start(spec);
   if (config.quietLogs !== true) relaySandboxWarnings(record.name, launched.warnings);

@@ -3,15 +3,18 @@
  * operations as root (as `rootfs-patches.ts` writes scripts): the certificate at {@link GUEST_CA_PATH}, and the
  * marked block at the end of every system bundle the image has (a bundle reached through a symlink is written
  * through it), or a new bundle when it has none. Everything is written to the sandbox's own disk (its qcow2
- * overlay), never to the image's shared base. Bundles are the guest's files: each read is bounded.
+ * overlay), never to the image's shared base. Bundles are the guest's files: each read is bounded. Where the
+ * image has a local-CA directory of its distribution's bundle builder, the CA goes there too.
  */
+import { posix } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { AgentConnection } from "../agent-client/connection.js";
 import { OperationReadable, OperationWritable } from "../agent-client/operation-streams.js";
 import type { ReplyError } from "../agent-client/reply-error.js";
-import { FsError } from "../errors.js";
+import { FsError, ProtocolError } from "../errors.js";
 import {
+  ANCHOR_DIRS,
   CREATED_BUNDLE,
   GUEST_CA_PATH,
   MAX_BUNDLE_BYTES,
@@ -30,12 +33,20 @@ export interface GuestCaResult {
   readonly created: boolean;
   /** Bundles left alone, with why (too large, not a regular file...). */
   readonly skipped: readonly { readonly path: string; readonly reason: string }[];
+  /** Files written in the local-CA directories the image has (see {@link ANCHOR_DIRS}). */
+  readonly anchors: readonly string[];
 }
 
 /** Installs `caCertPem` (PEM certificates; checked) in the guest. */
 export async function installGuestCa(agent: AgentConnection, caCertPem: string): Promise<GuestCaResult> {
   const ca = normalizeCaPem(caCertPem);
   await writeFile(agent, GUEST_CA_PATH, ca, 0o644);
+  const anchors: string[] = [];
+  for (const [dir, name] of Object.entries(ANCHOR_DIRS)) {
+    if ((await kindOf(agent, dir)) !== "directory") continue;
+    await writeFile(agent, posix.join(dir, name), ca, 0o644);
+    anchors.push(posix.join(dir, name));
+  }
   const written: string[] = [];
   const skipped: { path: string; reason: string }[] = [];
   let bundle: string | undefined;
@@ -52,9 +63,9 @@ export async function installGuestCa(agent: AgentConnection, caCertPem: string):
     await writeFile(agent, path, next);
     written.push(path);
   }
-  if (bundle !== undefined) return { bundle, written, created: false, skipped };
+  if (bundle !== undefined) return { bundle, written, created: false, skipped, anchors };
   await writeFile(agent, CREATED_BUNDLE, withCaBlock("", ca), 0o644);
-  return { bundle: CREATED_BUNDLE, written: [CREATED_BUNDLE], created: true, skipped };
+  return { bundle: CREATED_BUNDLE, written: [CREATED_BUNDLE], created: true, skipped, anchors };
 }
 
 type BundleText =
@@ -87,6 +98,18 @@ async function readBounded(agent: AgentConnection, path: string): Promise<Bundle
     return { kind: "unusable", reason: err.message };
   }
   return { kind: "text", text: Buffer.concat(chunks, size).toString("utf8") };
+}
+
+/** What `path` is (a symlink as itself), or undefined when nothing is there. */
+async function kindOf(agent: AgentConnection, path: string): Promise<string | undefined> {
+  try {
+    const reply = await agent.call({ type: "fs.stat", path }, replyError(path));
+    if (reply.type !== "fs.stat.result") throw new ProtocolError(`fs.stat answered ${reply.type}`);
+    return reply.kind;
+  } catch (err) {
+    if (err instanceof FsError && (err.errno === "ENOENT" || err.errno === "ENOTDIR")) return undefined;
+    throw err;
+  }
 }
 
 /** Replaces a guest file atomically (through symlinks; parents created; a replaced file keeps its mode). */

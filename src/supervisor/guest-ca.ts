@@ -22,6 +22,16 @@ export const SYSTEM_BUNDLES: readonly string[] = Object.freeze([
   "/etc/ssl/cert.pem",
 ]);
 
+/**
+ * Where the distributions' own bundle builders look for local CAs (`update-ca-certificates` on Debian, Ubuntu
+ * and Alpine; `update-ca-trust` on Fedora and RHEL): directory → file name. The CA is put there too when the
+ * directory exists, so a bundle the guest rebuilds (a package upgrade does) still holds it.
+ */
+export const ANCHOR_DIRS: Readonly<Record<string, string>> = Object.freeze({
+  "/usr/local/share/ca-certificates": "microsandbox-ca.crt",
+  "/etc/pki/ca-trust/source/anchors": "microsandbox-ca.pem",
+});
+
 /** The bundle created when the image has none (busybox, distroless...). */
 export const CREATED_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
 

@@ -84,6 +84,24 @@ describe("sandbox networking", () => {
     }
   });
 
+  it("answers the first request to a published port sent right after the guest server started (&)", async () => {
+    const port = await freePort();
+    await using web = await Sandbox.create({
+      name: "web-early",
+      image: "python:3.12",
+      ports: { [String(port)]: 8000 },
+    });
+    await web.fs().write("/srv/index.html", "early bird\n");
+    // The seed's port example: a server started in the background, then at once one request (no retry here:
+    // the stack retries the guest while nothing listens yet, instead of resetting the client).
+    await web.shell("cd /srv && python3 -m http.server 8000 > /dev/null 2>&1 &");
+    const started = performance.now();
+    const res = await fetch(`http://127.0.0.1:${port}/index.html`, { signal: AbortSignal.timeout(15_000) });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("early bird\n");
+    process.stderr.write(`[msb] first answer after ${Math.round(performance.now() - started)} ms\n`);
+  });
+
   it("gives NetworkPolicy.none() sandboxes loopback only", async () => {
     await using isolated = await Sandbox.create({
       name: "isolated",

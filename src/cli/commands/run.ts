@@ -15,6 +15,7 @@ import { collect, parseCount, parseEnv } from "../options.js";
 import { attach } from "../attach.js";
 import { pullProgress } from "../progress.js";
 import { createMissingVolumes, volumesFromFlags } from "../volume-flags.js";
+import { networkFromFlags, portsFromFlags, secretsFromFlags } from "../network-flags.js";
 
 /** Options shared by `run` and `create`. */
 export interface SandboxOptions {
@@ -30,6 +31,10 @@ export interface SandboxOptions {
   quietLogs?: boolean;
   volume: string[];
   tmpfs: string[];
+  publish: string[];
+  network?: string;
+  blockDomain: string[];
+  secret: string[];
 }
 
 /** Adds the options shared by `run` and `create`. */
@@ -51,12 +56,36 @@ export function sandboxOptions(command: Command): Command {
       collect,
       [],
     )
-    .option("--tmpfs <PATH[:size=64m,ro]>", "mount a tmpfs (repeatable)", collect, []);
+    .option("--tmpfs <PATH[:size=64m,ro]>", "mount a tmpfs (repeatable)", collect, [])
+    .option(
+      "-p, --publish <HOST:GUEST[/udp]>",
+      "publish a guest port on the host's loopback (repeatable)",
+      collect,
+      [],
+    )
+    .option("--network <policy>", "none, public-only (default) or allow-all")
+    .option(
+      "--block-domain <NAME>",
+      "a name the sandbox's DNS refuses; *.NAME: every subdomain too (repeatable)",
+      collect,
+      [],
+    )
+    .option(
+      "--secret <ENV=VALUE@HOST>",
+      "a secret the guest sees as a placeholder, sent only to HOST (comma-separated; *.domain patterns); " +
+        "ENV@HOST takes the value from msb's environment, keeping it off the command line (repeatable)",
+      collect,
+      [],
+    );
 }
 
 /** The SandboxConfig of the shared options. */
 export async function sandboxConfig(image: string, opts: SandboxOptions): Promise<SandboxConfig> {
-  const volumes = volumesFromFlags(opts.volume, opts.tmpfs); // bad flags fail before any pull
+  // Bad flags fail before any pull.
+  const volumes = volumesFromFlags(opts.volume, opts.tmpfs);
+  const ports = portsFromFlags(opts.publish);
+  const network = networkFromFlags(opts.network, opts.blockDomain);
+  const secrets = secretsFromFlags(opts.secret, process.env);
   if (opts.pull !== "never" && !isLocalImage(image)) {
     // Pull first, with a progress bar; the sandbox then finds the image cached.
     await using images = await ImageService.open();
@@ -76,6 +105,9 @@ export async function sandboxConfig(image: string, opts: SandboxOptions): Promis
     ...(opts.logLevel === undefined ? {} : { logLevel: opts.logLevel as LogLevel }),
     ...(opts.quietLogs === true ? { quietLogs: true } : {}),
     ...(volumes === undefined ? {} : { volumes }),
+    ...(ports === undefined ? {} : { ports }),
+    ...(network === undefined ? {} : { network }),
+    ...(secrets === undefined ? {} : { secrets }),
     pullPolicy: "never",
   };
   validateSandboxConfig(config); // a bad -v fails here, before a volume is created for it
