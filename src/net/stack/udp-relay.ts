@@ -20,6 +20,10 @@ export interface UdpRelayOptions {
   readonly idleTimeoutMs?: number;
   /** DNS queries being resolved at most (default 64); further queries are dropped. */
   readonly maxPendingDns?: number;
+  /** `network.tls.blockQuic`: new flows to these ports get ICMP admin-prohibited (clients fall back to TCP). */
+  readonly blockedPorts?: ReadonlySet<number>;
+  /** Counted per refused datagram of {@link UdpRelayOptions.blockedPorts}. */
+  readonly onBlocked?: () => void;
 }
 
 interface UdpFlow {
@@ -39,6 +43,8 @@ export class UdpRelay {
   readonly #maxFlows: number;
   readonly #idleMs: number;
   readonly #maxPendingDns: number;
+  readonly #blockedPorts: ReadonlySet<number>;
+  readonly #onBlocked: (() => void) | undefined;
   readonly #sweep: NodeJS.Timeout;
   readonly #inbound = new Map<number, (payload: Uint8Array) => void>();
   #pendingDns = 0;
@@ -49,6 +55,8 @@ export class UdpRelay {
     this.#maxFlows = options.maxFlows ?? 256;
     this.#idleMs = options.idleTimeoutMs ?? 60_000;
     this.#maxPendingDns = options.maxPendingDns ?? 64;
+    this.#blockedPorts = options.blockedPorts ?? new Set();
+    this.#onBlocked = options.onBlocked;
     this.#sweep = setInterval(
       () => {
         this.#expire();
@@ -81,6 +89,11 @@ export class UdpRelay {
     if (flow === undefined) {
       if (this.#ctx.isLocal(ip.destination)) {
         this.#ctx.unreachable(raw, UnreachableCode.port);
+        return;
+      }
+      if (this.#blockedPorts.has(udp.destinationPort)) {
+        this.#onBlocked?.();
+        this.#ctx.unreachable(raw, UnreachableCode.administrativelyProhibited);
         return;
       }
       const decision = this.#ctx.decide("outbound", "udp", ipText(ip.destination), udp.destinationPort);
