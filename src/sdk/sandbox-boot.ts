@@ -36,6 +36,7 @@ import { LOCAL_IMAGE_CONFIG, storedImageConfig } from "./local-image-config.js";
 import { resolvePatchSources } from "../storage/patch-validate.js";
 import { removeSandbox, SandboxHandle } from "./sandbox-handle.js";
 import { relaySandboxWarnings } from "./sandbox-warnings.js";
+import { buildTlsSpec, resolveTlsPaths } from "./tls-spec.js";
 
 /** A sandbox that booted and is connected: what a live `Sandbox` is made of. */
 export interface BootedSandbox {
@@ -78,6 +79,7 @@ export async function createSandbox(
     ...config,
     ...(local ? { image: local.path } : {}),
     ...(config.patches ? { patches: resolvePatchSources(config.patches, process.cwd()) } : {}),
+    ...(config.network ? { network: resolveTlsPaths(config.network, process.cwd()) } : {}),
   };
   await using images = await ImageService.open({ store });
   const image = local
@@ -219,6 +221,7 @@ async function launch(plan: LaunchPlan): Promise<BootedSandbox> {
     volumeMountSpecs(config.volumes),
     record.id,
   );
+  const tls = await buildTlsSpec(config, home);
   const spec: SupervisorSpec = {
     name: record.name,
     id: record.id,
@@ -235,6 +238,7 @@ async function launch(plan: LaunchPlan): Promise<BootedSandbox> {
     ...(config.maxDurationSecs === undefined ? {} : { maxDurationMs: config.maxDurationSecs * 1000 }),
     ...(config.network ? { network: config.network } : {}),
     ...(config.ports ? { ports: config.ports } : {}),
+    ...(tls ? { tls } : {}),
     ...(mounts.mounts.length > 0 ? { mounts } : {}),
     ...(config.patches
       ? { patches: config.patches, patchMarker: sandboxPaths(home, record.name).patchMarker }

@@ -33,6 +33,8 @@ export interface SupervisorSpec {
   readonly network?: NetworkConfig;
   /** Published ports. */
   readonly ports?: PortsConfig;
+  /** TLS interception (present when on: `network.tls` given, or secrets). */
+  readonly tls?: TlsSpec;
   /** The sandbox's volumes, resolved (see `storage/mount-plan.ts`). */
   readonly mounts?: MountPlan;
   /**
@@ -50,6 +52,16 @@ export interface SupervisorSpec {
   readonly stop: StopSpec;
   /** The sandbox stops itself this long after it started running (`maxDurationSecs`). */
   readonly maxDurationMs?: number;
+}
+
+/** What the supervisor needs to intercept TLS (built by the SDK, `sdk/tls-spec.ts`). */
+export interface TlsSpec {
+  /** The CA certificate leaves are signed with (PEM): the one the guest must trust. */
+  readonly caCertPem: string;
+  /** Where the supervisor reads that CA's private key (the key itself never travels in the spec). */
+  readonly caKeyPath: string;
+  /** Extra CAs trusted for upstream certificates (PEM): `network.tls.upstreamCaCert`, `NODE_EXTRA_CA_CERTS`. */
+  readonly upstreamCaPems: readonly string[];
 }
 
 /** How a sandbox stops: its main process gets `signal`, and `graceMs` to exit before the VM powers off. */
@@ -101,6 +113,10 @@ export function parseSpec(text: string): SupervisorSpec {
     typeof value.memoryMib === "number" &&
     typeof value.hostname === "string" &&
     typeof value.detached === "boolean" &&
+    (value.tls === undefined ||
+      (typeof value.tls.caCertPem === "string" &&
+        typeof value.tls.caKeyPath === "string" &&
+        Array.isArray(value.tls.upstreamCaPems))) &&
     (value.mounts === undefined ||
       (Array.isArray(value.mounts.mounts) &&
         Array.isArray(value.mounts.shares) &&

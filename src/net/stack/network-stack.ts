@@ -80,7 +80,7 @@ export interface NetworkStackOptions {
   /** Sees the plaintext of intercepted TLS and of the plain TCP it asks for (the secrets guard). */
   readonly relay?: PlaintextRelay;
   /** Interception and relay decisions (never plaintext, never secret values). */
-  readonly log?: (message: string, fields: Readonly<Record<string, unknown>>) => void;
+  readonly log?: RelayContext["log"];
 }
 
 /** Options of the TLS interception of {@link NetworkStack.start}. */

@@ -18,7 +18,7 @@ export interface RelayContext {
   readonly counters: TlsCounters;
   readonly connectTimeoutMs: number;
   /** Logs a decision (never plaintext, never secret values). */
-  readonly log: (message: string, fields: Readonly<Record<string, unknown>>) => void;
+  readonly log: (level: "debug" | "warn", message: string, fields: Readonly<Record<string, unknown>>) => void;
 }
 
 /** Connects a plain host socket to `address:port`; `onConnect` once connected, `onFail` on error or timeout. */
@@ -57,7 +57,7 @@ export function relayPlaintext(
     session,
     onBlock: (reason) => {
       rc.counters.relayBlocked++;
-      rc.log("connection blocked by the relay", { host: flow.host, port: flow.port, reason });
+      rc.log("warn", "connection blocked by the relay", { host: flow.host, port: flow.port, reason });
     },
   });
 }

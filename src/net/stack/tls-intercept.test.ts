@@ -53,7 +53,9 @@ beforeAll(async () => {
   tlsServer = createTlsServer(
     {
       SNICallback: (name, done) => {
-        upstreamMinter.context(name).then((c) => { done(null, c); }, done);
+        upstreamMinter.context(name).then((c) => {
+          done(null, c);
+        }, done);
       },
       secureContext: serverContext,
       ALPNProtocols: ["http/1.1"],
@@ -110,7 +112,7 @@ async function setup(tls: Record<string, unknown>, opened: RelayFlow[], network:
     relay: upperRelay(opened, tls["plain"] === true),
     counters,
     connectTimeoutMs: 2000,
-    log: (message) => logged.push(message),
+    log: (_level, message) => logged.push(message),
     tls: policy.tls ?? compileTls({}),
     minter: await LeafMinter.create(interceptCa),
     upstreamTrust: upstreamTrust(tls["trustUpstream"] === false ? [] : [upstreamCa.certPem]),
@@ -251,7 +253,9 @@ describe("TLS interception (in memory guest, loopback upstream)", () => {
     const reply = await new Promise<string>((resolve) => {
       let text = "";
       guest.client.on("data", (d: Buffer) => (text += d.toString()));
-      guest.client.on("end", () => { resolve(text); });
+      guest.client.on("end", () => {
+        resolve(text);
+      });
       guest.client.end("GET / HTTP/1.0\r\n\r\n");
     });
     expect(reply).toBe("plain:GET / HTTP/1.0\r\n\r\n".toUpperCase().replace("PLAIN:", "plain:"));
@@ -268,7 +272,9 @@ describe("plain TCP relay", () => {
     const reply = await new Promise<string>((resolve) => {
       let text = "";
       guest.client.on("data", (d: Buffer) => (text += d.toString()));
-      guest.client.on("end", () => { resolve(text); });
+      guest.client.on("end", () => {
+        resolve(text);
+      });
       guest.client.end("abc");
     });
     expect(reply).toBe("plain:ABC");

@@ -109,13 +109,13 @@ function decide(
   const fields = { sni: sni ?? null, address: target.address, port: target.port };
   if (decision.action === "deny") {
     ic.counters.tlsSniDenied++;
-    ic.log("TLS connection denied", { ...fields, reason: decision.reason });
+    ic.log("warn", "TLS connection denied", { ...fields, reason: decision.reason });
     stream.destroy();
     return;
   }
   if (isBypassed(ic.tls, sni)) {
     ic.counters.tlsBypassed++;
-    ic.log("TLS bypassed", fields);
+    ic.log("debug", "TLS bypassed", fields);
     connectPlain(target.address, target.port, ic.connectTimeoutMs, {
       onConnect: (socket) => {
         pump({ guest: stream, guestRaw: stream, upstream: socket, session: undefined });
@@ -148,7 +148,7 @@ function intercept(
   });
   const fail = (what: string, error: unknown): void => {
     ic.counters.tlsHandshakeFailed++;
-    ic.log(`TLS ${what} failed`, { ...fields, error: String(error) });
+    ic.log("warn", `TLS ${what} failed`, { ...fields, error: String(error) });
     upstream.destroy();
     stream.destroy();
   };
@@ -164,7 +164,10 @@ function intercept(
     if (ic.tls.verifyUpstream && !upstream.authorized) {
       clearTimeout(timer);
       ic.counters.tlsUpstreamVerifyFailed++;
-      ic.log("upstream certificate rejected", { ...fields, error: String(upstream.authorizationError) });
+      ic.log("warn", "upstream certificate rejected", {
+        ...fields,
+        error: String(upstream.authorizationError),
+      });
       upstream.destroy();
       stream.destroy();
       return;
@@ -184,7 +187,11 @@ function intercept(
         guest.once("secure", () => {
           clearTimeout(timer);
           ic.counters.tlsIntercepted++;
-          ic.log("TLS intercepted", { ...fields, alpn: agreed ?? null, verified: upstream.authorized });
+          ic.log("debug", "TLS intercepted", {
+            ...fields,
+            alpn: agreed ?? null,
+            verified: upstream.authorized,
+          });
           relayPlaintext(
             ic,
             { guest, guestRaw: stream, upstream },
@@ -218,7 +225,7 @@ function plain(
   why: string,
 ): void {
   const decision = ctx.decide("outbound", "tcp", target.address, target.port);
-  ic.log("not TLS on an intercepted port", { address: target.address, port: target.port, why });
+  ic.log("debug", "not TLS on an intercepted port", { address: target.address, port: target.port, why });
   if (decision.action === "deny") {
     stream.destroy();
     return;
