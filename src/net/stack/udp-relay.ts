@@ -34,7 +34,12 @@ interface UdpFlow {
   lastActive: number;
   /** Header + 8 bytes of the latest guest datagram, quoted if the host reports the port unreachable. */
   quote: Uint8Array;
+  /** Datagrams held until the socket's connect completes (Node refuses a send without a port before). */
+  pending: Uint8Array[] | undefined;
 }
+
+/** Datagrams held per flow while its socket connects; more are dropped (UDP may lose them anyway). */
+const MAX_PENDING = 64;
 
 /** Outbound UDP of one sandbox. */
 export class UdpRelay {
@@ -110,7 +115,8 @@ export class UdpRelay {
     }
     flow.lastActive = performance.now();
     flow.quote = Uint8Array.from(raw.subarray(0, ip.headerLength + 8));
-    flow.socket.send(udp.payload);
+    if (flow.pending === undefined) flow.socket.send(udp.payload);
+    else if (flow.pending.length < MAX_PENDING) flow.pending.push(Uint8Array.from(udp.payload));
   }
 
   /**
@@ -145,6 +151,7 @@ export class UdpRelay {
       remotePort: udp.destinationPort,
       lastActive: performance.now(),
       quote: new Uint8Array(0),
+      pending: [],
     };
     this.#flows.set(key, flow);
     const maxPayload = this.#ctx.link.mtu - 28;
@@ -164,8 +171,12 @@ export class UdpRelay {
       }
       this.#drop(key);
     });
-    // Datagrams sent before the connect completes are queued by Node.
-    socket.connect(udp.destinationPort, ipText(ip.destination));
+    // Node throws on a send without a port until the connect completes: hold datagrams until then.
+    socket.connect(udp.destinationPort, ipText(ip.destination), () => {
+      const held = flow.pending ?? [];
+      flow.pending = undefined;
+      if (this.#flows.get(key) === flow) for (const payload of held) socket.send(payload);
+    });
     return flow;
   }
 
