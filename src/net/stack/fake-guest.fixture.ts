@@ -17,6 +17,8 @@ export interface FakeGuest {
   attach(endpoint: TcpEndpoint): void;
   /** Resolves once the host refused, reset, or closed the connection. */
   readonly gone: Promise<string>;
+  /** The attached host side (to inject machine events such as a guest RST). */
+  readonly endpoint: TcpEndpoint | undefined;
 }
 
 /** A fake guest connection delivering guest bytes `pieceSize` at a time. */
@@ -87,6 +89,9 @@ export function fakeGuest(pieceSize = 64 * 1024): FakeGuest {
     gone,
     attach: (e) => {
       endpoint = e;
+    },
+    get endpoint() {
+      return endpoint;
     },
   };
 }

@@ -282,3 +282,24 @@ describe("plain TCP relay", () => {
     expect(opened[0]).toMatchObject({ tls: false, host: "127.0.0.1", upstreamVerified: false });
   });
 });
+
+describe("TLS interception, hostile guests", () => {
+  it("opens nothing upstream when the guest resets before its hello is complete", async () => {
+    const { counters, open } = await setup({}, []);
+    const before = received.length;
+    const guest = open(tlsPort);
+    guest.client.write(Buffer.from([0x16, 3, 1, 0, 200, 1, 0, 0, 196]));
+    await new Promise((r) => setTimeout(r, 50));
+    guest.endpoint?.closed("reset");
+    await new Promise((r) => setTimeout(r, 700)); // past the hello timeout
+    expect(counters).toMatchObject({ tlsIntercepted: 0, tlsNotTls: 0, tlsHandshakeFailed: 0 });
+    expect(received.length).toBe(before);
+  });
+
+  it("relays a guest that never sends a hello as plain TCP after the timeout (server speaks first)", async () => {
+    const { counters, open } = await setup({}, []);
+    open(plainPort);
+    await new Promise((r) => setTimeout(r, 800));
+    expect(counters.tlsNotTls).toBe(1);
+  });
+});

@@ -71,6 +71,8 @@ function readHello(
     clearTimeout(timer);
     stream.off("data", onData);
     stream.off("end", onEnd);
+    stream.off("close", onClose);
+    if (stream.destroyed) return; // the guest reset: nothing goes upstream
     stream.pause();
     if (size > 0) stream.unshift(Buffer.concat(chunks, size));
     done(hello, reason);
@@ -86,12 +88,16 @@ function readHello(
   const onEnd = (): void => {
     finish(undefined, "the guest ended before a hello");
   };
+  const onClose = (): void => {
+    finish(undefined, "the guest connection closed");
+  };
   const timer = setTimeout(() => {
     finish(undefined, "no hello in time");
   }, timeoutMs);
   timer.unref();
   stream.on("data", onData);
   stream.on("end", onEnd);
+  stream.on("close", onClose);
 }
 
 type Target = { readonly address: string; readonly port: number };
