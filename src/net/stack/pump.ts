@@ -23,6 +23,12 @@ export interface PumpSides {
   readonly onDone?: () => void;
 }
 
+/**
+ * Bytes a side may hold queued for writing before its source is paused. Larger than a stream's default
+ * high-water mark (16 KiB): pausing at every TLS record costs an event-loop turn each and left the pipe idle.
+ */
+const QUEUED_HIGH_WATER = 1024 * 1024;
+
 /** A side still open this long after the other closed is destroyed. */
 const LINGER_MS = 30_000;
 
@@ -42,9 +48,8 @@ export function pump(sides: PumpSides): void {
       resetBoth();
       return false;
     }
-    let room = true;
-    for (const chunk of verdict.forward) if (chunk.length > 0) room = to.write(chunk) && room;
-    if (!room && !from.isPaused()) {
+    for (const chunk of verdict.forward) if (chunk.length > 0) to.write(chunk);
+    if (to.writableLength >= QUEUED_HIGH_WATER && !from.isPaused()) {
       from.pause();
       to.once("drain", () => from.resume());
     }
