@@ -12,6 +12,7 @@ import { benchList } from "./list.js";
 import { benchSandbox } from "./sandbox.js";
 import { benchNet } from "./net.js";
 import { benchStorage } from "./storage.js";
+import { benchTls } from "./tls.js";
 import type { BenchResult } from "./result.js";
 
 const suites: Record<string, () => Promise<BenchResult[]>> = {
@@ -25,6 +26,7 @@ const suites: Record<string, () => Promise<BenchResult[]>> = {
   metrics: benchMetrics,
   list: benchList,
   storage: benchStorage,
+  tls: benchTls,
 };
 
 const args = process.argv.slice(2);

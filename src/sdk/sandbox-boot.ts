@@ -39,6 +39,7 @@ import { relaySandboxWarnings } from "./sandbox-warnings.js";
 import { validateSecrets } from "../secrets/config.js";
 import type { SecretEntry } from "../secrets/config.js";
 import { openSealedSecrets, sealSecrets } from "../secrets/sealed-store.js";
+import { buildTlsSpec, resolveTlsPaths } from "./tls-spec.js";
 
 /** A sandbox that booted and is connected: what a live `Sandbox` is made of. */
 export interface BootedSandbox {
@@ -52,12 +53,6 @@ export interface BootedSandbox {
   readonly connection: SupervisorConnection;
 }
 
-/**
- * Spec fields the config cannot produce yet, added to the supervisor's spec as they are (internal: for tests of
- * the supervisor's layers through the real create and start paths).
- */
-export type SpecOverrides = Partial<Pick<SupervisorSpec, "tls">>;
-
 /** What {@link launch} boots. */
 interface LaunchPlan {
   readonly store: Store;
@@ -68,7 +63,6 @@ interface LaunchPlan {
   readonly rootDisk: RootDiskOptions;
   readonly detached: boolean;
   readonly pending: PendingSupervisor;
-  readonly overrides?: SpecOverrides | undefined;
 }
 
 /** Creates and boots a new sandbox from a validated `config`. */
@@ -77,7 +71,6 @@ export async function createSandbox(
   home: string,
   requested: SandboxConfig,
   detached: boolean,
-  overrides?: SpecOverrides,
 ): Promise<BootedSandbox> {
   const volumes = resolveVolumes(requested.volumes, process.cwd()); // bind paths stored absolute
   let config: SandboxConfig = volumes === undefined ? requested : { ...requested, volumes };
@@ -89,6 +82,7 @@ export async function createSandbox(
     ...config,
     ...(local ? { image: local.path } : {}),
     ...(config.patches ? { patches: resolvePatchSources(config.patches, process.cwd()) } : {}),
+    ...(config.network ? { network: resolveTlsPaths(config.network, process.cwd()) } : {}),
   };
   await using images = await ImageService.open({ store });
   const image = local
@@ -136,7 +130,6 @@ export async function createSandbox(
       rootDisk,
       detached,
       pending,
-      overrides,
     });
   } catch (err) {
     await abandon(pending);
@@ -157,7 +150,6 @@ export async function startSandbox(
   home: string,
   name: string,
   detached: boolean,
-  overrides?: SpecOverrides,
 ): Promise<BootedSandbox> {
   const record = store.sandboxes.get(name);
   if (record === undefined) throw new SandboxNotFoundError(name);
@@ -183,7 +175,6 @@ export async function startSandbox(
       rootDisk,
       detached,
       pending,
-      overrides,
     });
   } catch (err) {
     await abandon(pending);
@@ -257,6 +248,7 @@ async function launch(plan: LaunchPlan): Promise<BootedSandbox> {
     volumeMountSpecs(config.volumes),
     record.id,
   );
+  const tls = await buildTlsSpec(config, home);
   const spec: SupervisorSpec = {
     name: record.name,
     id: record.id,
@@ -273,6 +265,7 @@ async function launch(plan: LaunchPlan): Promise<BootedSandbox> {
     ...(config.maxDurationSecs === undefined ? {} : { maxDurationMs: config.maxDurationSecs * 1000 }),
     ...(config.network ? { network: config.network } : {}),
     ...(config.ports ? { ports: config.ports } : {}),
+    ...(tls ? { tls } : {}),
     ...(mounts.mounts.length > 0 ? { mounts } : {}),
     ...(config.patches
       ? { patches: config.patches, patchMarker: sandboxPaths(home, record.name).patchMarker }
@@ -282,7 +275,6 @@ async function launch(plan: LaunchPlan): Promise<BootedSandbox> {
       ? { secrets: validateSecrets(config.secrets, config.env) }
       : {}),
     ...(main ? { main: { argv: main, env: defaults.env, cwd: defaults.cwd, user: defaults.user } } : {}),
-    ...plan.overrides,
   };
   const launched = await plan.pending.start(spec);
   if (config.quietLogs !== true) relaySandboxWarnings(record.name, launched.warnings);

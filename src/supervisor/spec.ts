@@ -34,6 +34,8 @@ export interface SupervisorSpec {
   readonly network?: NetworkConfig;
   /** Published ports. */
   readonly ports?: PortsConfig;
+  /** TLS interception (present when on: `network.tls` given, or secrets). */
+  readonly tls?: TlsSpec;
   /** The sandbox's volumes, resolved (see `storage/mount-plan.ts`). */
   readonly mounts?: MountPlan;
   /**
@@ -51,18 +53,21 @@ export interface SupervisorSpec {
   readonly stop: StopSpec;
   /** The sandbox stops itself this long after it started running (`maxDurationSecs`). */
   readonly maxDurationMs?: number;
-  /** TLS interception: present when the stack intercepts (the guest is made to trust `caCertPem`). */
-  readonly tls?: TlsSpec;
   /** Secrets, values included: the guard of the network stack substitutes them (see `secrets/guard.ts`). */
   readonly secrets?: readonly ResolvedSecret[];
 }
 
 /**
- * TLS interception's part of the spec. `caCertPem` (the interception CA's certificate, PEM) is installed in
- * the guest at every boot (`guest-ca-install.ts`).
+ * What the supervisor needs to intercept TLS (built by the SDK, `sdk/tls-spec.ts`). `caCertPem` is also
+ * installed in the guest at every boot (`guest-ca-install.ts`).
  */
 export interface TlsSpec {
+  /** The CA certificate leaves are signed with (PEM): the one the guest must trust. */
   readonly caCertPem: string;
+  /** Where the supervisor reads that CA's private key (the key itself never travels in the spec). */
+  readonly caKeyPath: string;
+  /** Extra CAs trusted for upstream certificates (PEM): `network.tls.upstreamCaCert`, `NODE_EXTRA_CA_CERTS`. */
+  readonly upstreamCaPems: readonly string[];
 }
 
 /** How a sandbox stops: its main process gets `signal`, and `graceMs` to exit before the VM powers off. */
@@ -114,7 +119,10 @@ export function parseSpec(text: string): SupervisorSpec {
     typeof value.memoryMib === "number" &&
     typeof value.hostname === "string" &&
     typeof value.detached === "boolean" &&
-    (value.tls === undefined || typeof value.tls.caCertPem === "string") &&
+    (value.tls === undefined ||
+      (typeof value.tls.caCertPem === "string" &&
+        typeof value.tls.caKeyPath === "string" &&
+        Array.isArray(value.tls.upstreamCaPems))) &&
     (value.secrets === undefined || Array.isArray(value.secrets)) &&
     (value.mounts === undefined ||
       (Array.isArray(value.mounts.mounts) &&

@@ -32,6 +32,7 @@ import { readEnv } from "../config/env.js";
 import { openSandboxLogs } from "./sandbox-logs.js";
 import type { SandboxLogs } from "./sandbox-logs.js";
 import { CONTROL_SOCKET } from "./spec.js";
+import { tlsInterceptionOf } from "./tls-interception.js";
 import type { SupervisorReport, SupervisorSpec } from "./spec.js";
 
 /** How the supervisor process talks to its launcher. */
@@ -96,6 +97,10 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
       hostname: spec.hostname,
       ...(spec.network ? { network: spec.network } : {}),
       ...(spec.ports ? { ports: spec.ports } : {}),
+      ...(spec.tls ? { tlsInterception: tlsInterceptionOf(spec.tls) } : {}),
+      log: (level, message, fields) => {
+        log.log(level, message, fields);
+      },
     });
     vm = booted = await MicroVm.boot({
       network: { nic: net.nic, configure: patchNetFiles(net.guestConfig, spec.patches) },

@@ -1,7 +1,6 @@
 /**
- * The guest trusts the sandbox's TLS interception CA without the user doing anything: with `tls.caCertPem` in
- * the supervisor's spec (through the real create and start paths; the config cannot produce it until TLS
- * interception lands), the certificate is at /.msb/tls/ca.pem, ends the system bundle (whose own certificates
+ * The guest trusts the sandbox's TLS interception CA without the user doing anything: given its own CA
+ * (`network.tls.caCert`/`caKey`), the certificate is at /.msb/tls/ca.pem, ends the system bundle (whose own certificates
  * stay), the TLS variables are set for exec and the main process (the user's own win), a restart does not
  * append it twice, the image's shared base disk is unchanged, and an image without a bundle gets one. A TLS
  * server inside the guest with a leaf the CA signed proves curl and Python really trust it. No network
@@ -9,18 +8,14 @@
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createReadStream, readFileSync } from "node:fs";
+import { createReadStream, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { msbPaths } from "../../src/config/paths.js";
 import { Sandbox } from "../../src/sdk/sandbox.js";
 import { Patch } from "../../src/storage/patch.js";
-import { validateSandboxConfig } from "../../src/sdk/config.js";
 import type { SandboxConfig } from "../../src/sdk/config.js";
-import { createSandbox, startSandbox } from "../../src/sdk/sandbox-boot.js";
 import { sandboxPaths } from "../../src/sdk/context.js";
-import { Store } from "../../src/store/store.js";
-import { makeTestCa } from "../fixtures/test-ca.js";
+import { type TestCa, makeTestCa } from "../fixtures/test-ca.js";
 import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
 
 const env = useSandboxEnv({ python: true });
@@ -28,20 +23,20 @@ const env = useSandboxEnv({ python: true });
 const BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
 const BEGIN = "# BEGIN microsandbox TLS interception CA";
 
-/** Boots `config` detached with `caCertPem` in the spec (create, or start again when `start`), then connects. */
-async function boot(config: SandboxConfig, caCertPem: string, start = false): Promise<Sandbox> {
-  const home = env().home;
-  const store = Store.open({ path: msbPaths(home).database });
-  try {
-    const overrides = { tls: { caCertPem } };
-    const booted = start
-      ? await startSandbox(store, home, config.name, true, overrides)
-      : await createSandbox(store, home, validateSandboxConfig(config), true, overrides);
-    booted.connection.close();
-  } finally {
-    store.close();
-  }
-  return (await Sandbox.get(config.name)).connect();
+/**
+ * Boots `config` with `ca` as its interception CA (`network.tls.caCert`/`caKey`, files kept per sandbox):
+ * create, or start again when `start` (the files are rewritten first, so a restart may bring a new CA).
+ */
+async function boot(config: SandboxConfig, ca: TestCa, start = false): Promise<Sandbox> {
+  const dir = join(env().home, `ca-${config.name}`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "ca.pem"), ca.caCertPem);
+  writeFileSync(join(dir, "ca.key"), ca.caKeyPem, { mode: 0o600 });
+  if (start) return Sandbox.start(config.name);
+  return Sandbox.create({
+    ...config,
+    network: { ...config.network, tls: { caCert: join(dir, "ca.pem"), caKey: join(dir, "ca.key") } },
+  });
 }
 
 async function sh(box: Sandbox, script: string): Promise<string> {
@@ -113,7 +108,7 @@ describe("guest trust in the TLS interception CA", () => {
       env: { CURL_CA_BUNDLE: "/etc/ssl/certs/ca-certificates.crt", MSB_MARK: "1" },
       cmd: ["sh", "-c", "env > /tmp/main.env; exec sleep 100000"],
     };
-    const box = await boot(config, ca.caCertPem);
+    const box = await boot(config, ca);
     const base = baseDiskOf(config.name);
     const baseHash = await sha256(base);
     const original = ext4File(base, BUNDLE);
@@ -187,16 +182,16 @@ describe("guest trust in the TLS interception CA", () => {
 
       // A restart: the block is replaced, never appended twice; a changed CA replaces the old one.
       await box.stopAndWait();
-      const again = await boot(config, ca.caCertPem, true);
+      const again = await boot(config, ca, true);
       const restarted = await again.fs().readString(BUNDLE);
       expect(restarted.startsWith(rebuilt)).toBe(true);
       expect(restarted.split(BEGIN)).toHaveLength(2);
       await again.stopAndWait();
-      const third0 = await boot(config, ca.caCertPem, true);
+      const third0 = await boot(config, ca, true);
       expect(await third0.fs().readString(BUNDLE)).toBe(restarted);
       await third0.stopAndWait();
       const next = makeTestCa("microsandbox test CA 2");
-      const third = await boot(config, next.caCertPem, true);
+      const third = await boot(config, next, true);
       const replaced = await third.fs().readString(BUNDLE);
       expect(replaced.startsWith(withoutBlock(restarted))).toBe(true);
       expect(replaced.slice(withoutBlock(restarted).length)).toContain(next.caCertPem);
@@ -220,7 +215,7 @@ describe("guest trust in the TLS interception CA", () => {
   it("gives an image without a bundle one (busybox)", async () => {
     const ca = makeTestCa();
     const config: SandboxConfig = { name: "ca-busybox", image: "alpine:latest" };
-    const box = await boot(config, ca.caCertPem);
+    const box = await boot(config, ca);
     try {
       expect(await sh(box, "ls /etc/ssl/certs")).toBe("ca-certificates.crt\n");
       const bundle = await box.fs().readString(BUNDLE);
@@ -229,7 +224,7 @@ describe("guest trust in the TLS interception CA", () => {
       expect(await box.fs().readString("/.msb/tls/ca.pem")).toBe(ca.caCertPem);
       expect(await sh(box, "echo $SSL_CERT_FILE $NODE_EXTRA_CA_CERTS")).toBe(`${BUNDLE} /.msb/tls/ca.pem\n`);
       await box.stopAndWait();
-      const again = await boot(config, ca.caCertPem, true);
+      const again = await boot(config, ca, true);
       expect(await again.fs().readString(BUNDLE)).toBe(bundle);
       await again.stopAndWait();
     } finally {
@@ -245,7 +240,7 @@ describe("guest trust in the TLS interception CA", () => {
       image: "alpine:latest",
       patches: [Patch.text(BUNDLE, own), Patch.symlink("certs/ca-certificates.crt", "/etc/ssl/cert.pem")],
     };
-    const box = await boot(config, ca.caCertPem);
+    const box = await boot(config, ca);
     const bundle = await box.fs().readString(BUNDLE);
     expect(bundle.startsWith(own)).toBe(true);
     expect(bundle.split(BEGIN)).toHaveLength(2);

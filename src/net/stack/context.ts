@@ -76,14 +76,18 @@ export class StackContext {
     return address === this.link.gateway || address === this.link.dns;
   }
 
-  /** The policy decision for a flow, with the names the resolver learned for the address. */
+  /**
+   * The policy decision for a flow, with the names the resolver learned for the address and `extraNames` (the
+   * TLS server name) first.
+   */
   decide(
     direction: PolicyDirection,
     protocol: PolicyProtocol,
     address: string,
     port?: number,
+    extraNames: readonly string[] = [],
   ): PolicyDecision {
-    const names = direction === "outbound" ? this.names.namesOf(address) : [];
+    const names = this.namesFor(direction, address, extraNames);
     const decision = decideFlow(this.policy, {
       direction,
       protocol,
@@ -93,6 +97,12 @@ export class StackContext {
     });
     if (decision.action === "deny") this.counters.denied++;
     return decision;
+  }
+
+  /** `extraNames`, then the names the resolver learned for `address` (outbound only), without repeats. */
+  namesFor(direction: PolicyDirection, address: string, extraNames: readonly string[] = []): string[] {
+    const learned = direction === "outbound" ? this.names.namesOf(address) : [];
+    return [...new Set([...extraNames, ...learned])];
   }
 
   /** Answers `ipPacket` (a guest IPv4 packet, header first) with ICMP destination unreachable `code`. */

@@ -129,7 +129,10 @@ export function stackHarness(
         handle,
       ),
   });
-  const udp = new UdpRelay(ctx);
+  const udp = new UdpRelay(
+    ctx,
+    policy.tls?.blockQuic === true ? { blockedPorts: policy.tls.interceptedPorts } : {},
+  );
   const handlers = { ctx, tcp, udp };
   return {
     ctx,

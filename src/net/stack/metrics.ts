@@ -7,9 +7,10 @@
 import type { DnsCounters } from "../dns/resolver.js";
 import type { LinkCounters } from "../link/stream-link.js";
 import type { StackCounters } from "./context.js";
+import { type TlsCounters, newTlsCounters } from "./tls-counters.js";
 
-/** A snapshot of one sandbox's network counters. */
-export interface NetworkMetrics {
+/** A snapshot of one sandbox's network counters (TLS interception's included). */
+export interface NetworkMetrics extends Readonly<TlsCounters> {
   /** Ethernet bytes delivered to the guest (frames without the stream prefix). */
   readonly bytesIn: number;
   /** Frames delivered to the guest. */
@@ -45,8 +46,10 @@ export function collectMetrics(parts: {
   dns?: DnsCounters;
   tcp?: { readonly size: number };
   udp?: { readonly size: number };
+  tls?: TlsCounters;
 }): NetworkMetrics {
   return {
+    ...(parts.tls ?? newTlsCounters()),
     bytesIn: parts.link?.bytesToGuest ?? 0,
     packetsIn: parts.link?.framesToGuest ?? 0,
     bytesOut: parts.link?.bytesFromGuest ?? 0,

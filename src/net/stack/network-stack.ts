@@ -15,7 +15,7 @@ import { DnsResolver } from "../dns/resolver.js";
 import { type DnsServer, hostDnsServers, parseDnsServers } from "../dns/servers.js";
 import { StreamLink } from "../link/stream-link.js";
 import { allocateFrame } from "./frames.js";
-import { compilePolicy } from "../policy/compile.js";
+import { type CompiledPolicy, compilePolicy } from "../policy/compile.js";
 import type { NetworkConfig } from "../policy/types.js";
 import { type PortsConfig, checkBindAddress, parsePorts } from "../ports/config.js";
 import { SourcePorts } from "../ports/source-ports.js";
@@ -35,6 +35,14 @@ import { type NetworkMetrics, collectMetrics } from "./metrics.js";
 import { connectOutbound } from "./outbound.js";
 import { TcpRelay } from "./tcp-relay.js";
 import { UdpRelay } from "./udp-relay.js";
+import type { CaMaterial } from "../tls/ca.js";
+import { compileTls } from "../tls/config.js";
+import { LeafMinter } from "../tls/leaf-minter.js";
+import type { PlaintextRelay } from "../tls/plaintext-relay.js";
+import { upstreamTrust } from "../tls/upstream-trust.js";
+import type { RelayContext } from "./relayed-flow.js";
+import { newTlsCounters } from "./tls-counters.js";
+import type { TlsInterception } from "./tls-intercept.js";
 
 /** Options of {@link NetworkStack.start}. */
 export interface NetworkStackOptions {
@@ -64,6 +72,28 @@ export interface NetworkStackOptions {
   readonly dnsTimeoutMs?: number;
   /** The link to QEMU failed (bad framing from the guest side, socket error). The stack keeps its state. */
   readonly onLinkError?: (error: Error) => void;
+  /**
+   * TLS interception (on when given; the caller decides with `interceptionEnabled`): the CA leaves are signed
+   * with, and the PEMs of extra upstream CAs. Its settings are `network.tls` (defaults when absent).
+   */
+  readonly tlsInterception?: TlsInterceptionOptions;
+  /** Sees the plaintext of intercepted TLS and of the plain TCP it asks for (the secrets guard). */
+  readonly relay?: PlaintextRelay;
+  /** Interception and relay decisions (never plaintext, never secret values). */
+  readonly log?: RelayContext["log"];
+}
+
+/** Options of the TLS interception of {@link NetworkStack.start}. */
+export interface TlsInterceptionOptions {
+  readonly ca: CaMaterial;
+  /** Extra CAs trusted for upstream certificates (PEM), besides the host's store. */
+  readonly upstreamCaPems?: readonly string[];
+  /** Leaf contexts cached (default 1000). */
+  readonly leafCacheSize?: number;
+  /** The guest must send its ClientHello within this (default 10 s). */
+  readonly helloTimeoutMs?: number;
+  /** Each TLS handshake must finish within this (default 10 s). */
+  readonly handshakeTimeoutMs?: number;
 }
 
 /** What the supervisor gives QEMU: the `-netdev stream` socket and the NIC's MAC; absent = no NIC at all. */
@@ -136,6 +166,14 @@ export class NetworkStack {
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
       readBuffer: Buffer.allocUnsafe(256 * 1024),
     };
+    const tlsCounters = newTlsCounters();
+    const relayContext: RelayContext = {
+      relay: options.relay,
+      counters: tlsCounters,
+      connectTimeoutMs: outbound.connectTimeoutMs,
+      log: options.log ?? (() => undefined),
+    };
+    const interception = await startInterception(options, policy.tls, relayContext);
     const tcp = new TcpRelay(ctx, {
       connection: {
         mss: link.mtu - 40,
@@ -144,10 +182,18 @@ export class NetworkStack {
         ...options.tcp,
       },
       ...(options.tcpSendBudgetBytes === undefined ? {} : { sendBudgetBytes: options.tcpSendBudgetBytes }),
-      onConnect: (flow, remote, handle) => connectOutbound(ctx, outbound, flow, remote, handle),
+      onConnect: (flow, remote, handle) =>
+        connectOutbound(ctx, outbound, flow, remote, handle, {
+          ...(interception === undefined ? {} : { interception }),
+          relay: relayContext,
+        }),
     });
     const udp = new UdpRelay(ctx, {
       ...(options.udpIdleTimeoutMs === undefined ? {} : { idleTimeoutMs: options.udpIdleTimeoutMs }),
+      ...(policy.tls?.blockQuic === true ? { blockedPorts: policy.tls.interceptedPorts } : {}),
+      onBlocked: () => {
+        tlsCounters.quicBlocked++;
+      },
     });
     const closers: (() => void)[] = [
       () => {
@@ -202,6 +248,7 @@ export class NetworkStack {
             dns: resolver.counters,
             tcp,
             udp,
+            tls: tlsCounters,
           }),
       });
     } catch (err) {
@@ -221,6 +268,25 @@ export class NetworkStack {
     this.#closed = true;
     for (const c of this.#closers.splice(0).reverse()) c();
   }
+}
+
+async function startInterception(
+  options: NetworkStackOptions,
+  tls: CompiledPolicy["tls"],
+  relayContext: RelayContext,
+): Promise<TlsInterception | undefined> {
+  const given = options.tlsInterception;
+  if (given === undefined) return undefined;
+  return {
+    ...relayContext,
+    tls: tls ?? compileTls({}),
+    minter: await LeafMinter.create(given.ca, {
+      ...(given.leafCacheSize === undefined ? {} : { maxEntries: given.leafCacheSize }),
+    }),
+    upstreamTrust: upstreamTrust(given.upstreamCaPems ?? []),
+    helloTimeoutMs: given.helloTimeoutMs ?? 10_000,
+    handshakeTimeoutMs: given.handshakeTimeoutMs ?? 10_000,
+  };
 }
 
 function upstreamServers(explicit: readonly string[] | undefined): DnsServer[] {

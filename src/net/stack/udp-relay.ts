@@ -20,6 +20,10 @@ export interface UdpRelayOptions {
   readonly idleTimeoutMs?: number;
   /** DNS queries being resolved at most (default 64); further queries are dropped. */
   readonly maxPendingDns?: number;
+  /** `network.tls.blockQuic`: new flows to these ports get ICMP admin-prohibited (clients fall back to TCP). */
+  readonly blockedPorts?: ReadonlySet<number>;
+  /** Counted per refused datagram of {@link UdpRelayOptions.blockedPorts}. */
+  readonly onBlocked?: () => void;
 }
 
 interface UdpFlow {
@@ -30,7 +34,12 @@ interface UdpFlow {
   lastActive: number;
   /** Header + 8 bytes of the latest guest datagram, quoted if the host reports the port unreachable. */
   quote: Uint8Array;
+  /** Datagrams held until the socket's connect completes (Node refuses a send without a port before). */
+  pending: Uint8Array[] | undefined;
 }
+
+/** Datagrams held per flow while its socket connects; more are dropped (UDP may lose them anyway). */
+const MAX_PENDING = 64;
 
 /** Outbound UDP of one sandbox. */
 export class UdpRelay {
@@ -39,6 +48,8 @@ export class UdpRelay {
   readonly #maxFlows: number;
   readonly #idleMs: number;
   readonly #maxPendingDns: number;
+  readonly #blockedPorts: ReadonlySet<number>;
+  readonly #onBlocked: (() => void) | undefined;
   readonly #sweep: NodeJS.Timeout;
   readonly #inbound = new Map<number, (payload: Uint8Array) => void>();
   #pendingDns = 0;
@@ -49,6 +60,8 @@ export class UdpRelay {
     this.#maxFlows = options.maxFlows ?? 256;
     this.#idleMs = options.idleTimeoutMs ?? 60_000;
     this.#maxPendingDns = options.maxPendingDns ?? 64;
+    this.#blockedPorts = options.blockedPorts ?? new Set();
+    this.#onBlocked = options.onBlocked;
     this.#sweep = setInterval(
       () => {
         this.#expire();
@@ -83,6 +96,11 @@ export class UdpRelay {
         this.#ctx.unreachable(raw, UnreachableCode.port);
         return;
       }
+      if (this.#blockedPorts.has(udp.destinationPort)) {
+        this.#onBlocked?.();
+        this.#ctx.unreachable(raw, UnreachableCode.administrativelyProhibited);
+        return;
+      }
       const decision = this.#ctx.decide("outbound", "udp", ipText(ip.destination), udp.destinationPort);
       if (decision.action === "deny") {
         this.#ctx.unreachable(raw, UnreachableCode.administrativelyProhibited);
@@ -97,7 +115,8 @@ export class UdpRelay {
     }
     flow.lastActive = performance.now();
     flow.quote = Uint8Array.from(raw.subarray(0, ip.headerLength + 8));
-    flow.socket.send(udp.payload);
+    if (flow.pending === undefined) flow.socket.send(udp.payload);
+    else if (flow.pending.length < MAX_PENDING) flow.pending.push(Uint8Array.from(udp.payload));
   }
 
   /**
@@ -132,6 +151,7 @@ export class UdpRelay {
       remotePort: udp.destinationPort,
       lastActive: performance.now(),
       quote: new Uint8Array(0),
+      pending: [],
     };
     this.#flows.set(key, flow);
     const maxPayload = this.#ctx.link.mtu - 28;
@@ -151,8 +171,12 @@ export class UdpRelay {
       }
       this.#drop(key);
     });
-    // Datagrams sent before the connect completes are queued by Node.
-    socket.connect(udp.destinationPort, ipText(ip.destination));
+    // Node throws on a send without a port until the connect completes: hold datagrams until then.
+    socket.connect(udp.destinationPort, ipText(ip.destination), () => {
+      const held = flow.pending ?? [];
+      flow.pending = undefined;
+      if (this.#flows.get(key) === flow) for (const payload of held) socket.send(payload);
+    });
     return flow;
   }
 

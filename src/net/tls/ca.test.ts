@@ -44,7 +44,7 @@ async function handshake(minter: LeafMinter, servername: string, caPem: string) 
           const cert = client.getPeerCertificate();
           resolve({
             authorized: client.authorized,
-            issuer: cert.issuer.CN ?? "",
+            issuer: String(cert.issuer.CN),
             subjectAltName: cert.subjectaltname ?? "",
           });
           client.destroy();
