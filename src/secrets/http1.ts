@@ -121,8 +121,9 @@ export class Http1RequestRewriter {
         return data.subarray(take);
       }
       case "chunk-crlf": {
-        this.#pending = Buffer.concat([this.#pending, data.subarray(0, 2 - this.#pending.length)]);
-        const rest = data.subarray(Math.min(data.length, 2));
+        const take = Math.min(2 - this.#pending.length, data.length);
+        this.#pending = Buffer.concat([this.#pending, data.subarray(0, take)]);
+        const rest = data.subarray(take);
         if (this.#pending.length < 2) return rest;
         if (!this.#pending.equals(CRLF))
           throw new BlockSignal("malformed chunked body (no CRLF after a chunk)");
