@@ -282,14 +282,13 @@ export class Http2RequestRewriter {
 
   /** Sends `pieces` as DATA frames of at most {@link HTTP2_LIMITS.outFrame}; `flags` on the last. */
   #emitData(stream: number, pieces: readonly ScanPiece[], flags: number, out: Uint8Array[]): void {
-    let extra = 0;
+    let consumed = 0;
     for (const piece of pieces) {
-      if (piece.kind === "match") {
-        extra += this.#resolve(piece.index).length - (this.#placeholders[piece.index]?.length ?? 0);
-      }
+      consumed +=
+        piece.kind === "bytes" ? piece.bytes.length : (this.#placeholders[piece.index]?.length ?? 0);
     }
     const bytes = renderJoined(pieces, this.#resolve);
-    this.#owe(stream, extra);
+    this.#owe(stream, bytes.length - consumed);
     if (bytes.length === 0 && flags === 0) return;
     let at = 0;
     do {
