@@ -38,7 +38,7 @@ describe("validateSandboxConfig", () => {
     [{ name: "a", image: "x", registryAuth: { username: "u" } }, "registryAuth"],
     [{ name: "a", image: "x", ports: { "8080": 0 } }, "ports.8080"],
     [{ name: "a", image: "x", network: { policy: "sometimes" } }, "network.policy"],
-    [{ name: "a", image: "x", network: { tls: {} } }, "network.tls"],
+    [{ name: "a", image: "x", network: { tls: { verifyUpstream: "yes" } } }, "network.tls.verifyUpstream"],
     [{ name: "a", image: "x", stopSignal: "SIGNOPE" }, "stopSignal"],
     [{ name: "a", image: "x", stopSignal: 99 }, "stopSignal"],
     [{ name: "a", image: "x", maxDurationSecs: 0 }, "maxDurationSecs"],

@@ -226,14 +226,7 @@ export function validateSandboxConfig(input: unknown): SandboxConfig {
     fail("registryAuth", "must be { username: string, password: string }");
   }
   const network = config["network"] as NetworkConfig | undefined;
-  // Compiling checks every rule (naming the field); TLS interception is a later release.
-  if (network !== undefined && typeof network === "object" && "tls" in network) {
-    fail(
-      "network.tls",
-      "TLS interception is not supported by this release yet",
-      "remove it; see CHANGELOG.md",
-    );
-  }
+  // Compiling checks every rule and `network.tls` (naming the field).
   compilePolicy(network, { field: "network" });
   parsePorts(config["ports"] as PortsConfig | undefined, "ports");
   const stopSignal = config["stopSignal"];

@@ -22,6 +22,8 @@ import type { SessionHost, SessionTotals } from "./client-session.js";
 /** What the fake agent saw. */
 interface AgentLog {
   opened: string[];
+  /** The messages the streams were opened with. */
+  messages: Record<string, unknown>[];
   cancelled: number;
 }
 
@@ -31,6 +33,7 @@ function fakeAgent(log: AgentLog, options: { inputEnds?: boolean } = {}): AgentC
     openStreams: 0,
     openStream(message: { type: string }) {
       log.opened.push(message.type);
+      log.messages.push(message);
       return {
         isFinished: false,
         cancel: () => {
@@ -57,6 +60,7 @@ interface Harness {
       drains: number;
       detaches: number;
       refuse: MsbError | undefined;
+      execEnv: Readonly<Record<string, string>> | undefined;
     };
   readonly log: AgentLog;
   readonly totals: SessionTotals;
@@ -76,7 +80,7 @@ async function harness(): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "msb-session-"));
   dirs.push(dir);
   const path = join(dir, "s.sock");
-  const log: AgentLog = { opened: [], cancelled: 0 };
+  const log: AgentLog = { opened: [], messages: [], cancelled: 0 };
   const totals: SessionTotals = { clients: 0, streams: 0 };
   const host = {
     agent: fakeAgent(log),
@@ -84,6 +88,7 @@ async function harness(): Promise<Harness> {
     drains: 0,
     detaches: 0,
     refuse: undefined as MsbError | undefined,
+    execEnv: undefined as Readonly<Record<string, string>> | undefined,
     requestStop: () => Promise.resolve(),
     drain() {
       host.drains++;
@@ -195,6 +200,25 @@ describe("ClientSession with a hostile client", () => {
     for (let i = 0; i < 200 && h.log.cancelled === 0; i++) await sleep(5);
     expect(h.log.cancelled).toBe(1);
     expect(h.totals.clients).toBe(0);
+  });
+
+  it("puts the sandbox's exec environment under each exec's own (the request's values win)", async () => {
+    const h = await greeted();
+    h.host.execEnv = {
+      SSL_CERT_FILE: "/etc/ssl/certs/ca-certificates.crt",
+      NODE_EXTRA_CA_CERTS: "/.msb/tls/ca.pem",
+    };
+    const env = { SSL_CERT_FILE: "/mine.pem", HOME: "/root" };
+    h.client.write(encodeFrame(1, FrameKind.CONTROL, json(execStartMessage({ argv: ["env"], env }))));
+    h.client.write(encodeFrame(3, FrameKind.CONTROL, json({ type: "fs.stat", path: "/" })));
+    for (let i = 0; i < 200 && h.log.messages.length < 2; i++) await sleep(5);
+    expect(h.log.messages[0]?.["env"]).toEqual({
+      SSL_CERT_FILE: "/mine.pem",
+      HOME: "/root",
+      NODE_EXTRA_CA_CERTS: "/.msb/tls/ca.pem",
+    });
+    expect(h.log.messages[1]).toEqual({ type: "fs.stat", path: "/" });
+    h.client.destroy();
   });
 
   it("survives input sent after the end of input (a rejected write is not an unhandled rejection)", async () => {

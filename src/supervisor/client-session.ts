@@ -66,6 +66,11 @@ export interface SessionHost {
   readonly totals: SessionTotals;
   /** A metrics sample (`sup.metrics`); rejects with an `MsbError` when the sandbox is not running. */
   metrics(): Promise<AgentMessage>;
+  /**
+   * Environment every relayed `exec.start` gets under its own (the request's values win): the TLS CA's
+   * variables when the guest trusts an interception CA (`guest-ca.ts`).
+   */
+  readonly execEnv?: Readonly<Record<string, string>> | undefined;
 }
 
 interface Relay {
@@ -315,9 +320,14 @@ export class ClientSession {
       this.#fail(id, "EAGAIN", new StreamLimitError(MAX_STREAMS_PER_SESSION));
       return;
     }
+    const base = this.#host.execEnv;
+    const request =
+      message.type === "exec.start" && base !== undefined
+        ? { ...message, env: { ...base, ...message.env } }
+        : message;
     let upstream: AgentStream;
     try {
-      upstream = this.#host.agent.openStream(message, {
+      upstream = this.#host.agent.openStream(request, {
         onMessage: (m) => {
           if (upstream.isFinished) this.#ended(id, upstream);
           this.#reply(id, m);

@@ -51,8 +51,18 @@ export interface SupervisorSpec {
   readonly stop: StopSpec;
   /** The sandbox stops itself this long after it started running (`maxDurationSecs`). */
   readonly maxDurationMs?: number;
+  /** TLS interception: present when the stack intercepts (the guest is made to trust `caCertPem`). */
+  readonly tls?: TlsSpec;
   /** Secrets, values included: the guard of the network stack substitutes them (see `secrets/guard.ts`). */
   readonly secrets?: readonly ResolvedSecret[];
+}
+
+/**
+ * TLS interception's part of the spec. `caCertPem` (the interception CA's certificate, PEM) is installed in
+ * the guest at every boot (`guest-ca-install.ts`).
+ */
+export interface TlsSpec {
+  readonly caCertPem: string;
 }
 
 /** How a sandbox stops: its main process gets `signal`, and `graceMs` to exit before the VM powers off. */
@@ -104,6 +114,7 @@ export function parseSpec(text: string): SupervisorSpec {
     typeof value.memoryMib === "number" &&
     typeof value.hostname === "string" &&
     typeof value.detached === "boolean" &&
+    (value.tls === undefined || typeof value.tls.caCertPem === "string") &&
     (value.secrets === undefined || Array.isArray(value.secrets)) &&
     (value.mounts === undefined ||
       (Array.isArray(value.mounts.mounts) &&

@@ -22,6 +22,8 @@ import { toWireError } from "../wire-error.js";
 import { ClientSession } from "./client-session.js";
 import type { SessionTotals } from "./client-session.js";
 import { crashReason, readTail } from "./crash-reason.js";
+import { guestCaEnv } from "./guest-ca.js";
+import { installGuestCa } from "./guest-ca-install.js";
 import { SandboxLifecycle } from "./lifecycle.js";
 import { startMainProcess } from "./main-process.js";
 import { samplerFor } from "./metrics-sampler.js";
@@ -85,6 +87,8 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
   let vm: MicroVm;
   let net: NetworkStack | undefined;
   let booted: MicroVm | undefined;
+  /** Environment under every exec's and the main process's own (the TLS CA's variables). */
+  let execEnv: Readonly<Record<string, string>> | undefined;
   try {
     // The stack listens before QEMU starts: QEMU is the client of the -netdev stream socket.
     net = await NetworkStack.start({
@@ -113,6 +117,19 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
       const ms = Math.round(performance.now() - prepared);
       log.info("guest prepared", { patched, scripts: spec.scripts !== undefined, ms });
     }
+    if (spec.tls !== undefined) {
+      const started = performance.now();
+      const ca = await installGuestCa(vm.agent, spec.tls.caCertPem);
+      execEnv = guestCaEnv(ca.bundle);
+      const ms = Math.round(performance.now() - started);
+      log.info("guest trusts the TLS CA", {
+        bundle: ca.bundle,
+        written: ca.written,
+        created: ca.created,
+        ms,
+      });
+      for (const { path, reason } of ca.skipped) log.warn("CA bundle left alone", { path, reason });
+    }
   } catch (err) {
     log.error("boot failed", { error: err });
     await booted?.kill();
@@ -130,7 +147,9 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
   const sessions = new Set<ClientSession>();
   const totals: SessionTotals = { clients: 0, streams: 0 };
   const sampler = samplerFor(vm, net, { memoryMib: spec.memoryMib, intervalMs: readEnv().metricsIntervalMs });
-  const main = spec.main ? startMainProcess(vm.agent, spec.main, logs.openMain()) : undefined;
+  const main = spec.main
+    ? startMainProcess(vm.agent, { ...spec.main, env: { ...execEnv, ...spec.main.env } }, logs.openMain())
+    : undefined;
   const lifecycle = new SandboxLifecycle({
     name: spec.name,
     id: spec.id,
@@ -158,6 +177,7 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
       },
       refusal: () => lifecycle.refusal(),
       metrics: () => sampler.sample(),
+      execEnv,
     });
     sessions.add(session);
     log.debug("client connected", { clients: sessions.size });

@@ -40,7 +40,7 @@ describe("compilePolicy defaults", () => {
     expect(compilePolicy({ policy: "none" }).defaultAction).toBe("deny");
   });
 
-  it("passes tls through and normalises block lists", () => {
+  it("compiles tls and normalises block lists", () => {
     const tls = { bypass: ["*.internal"], interceptedPorts: [443, 8443] };
     const compiled = compilePolicy({
       tls,
@@ -49,7 +49,8 @@ describe("compilePolicy defaults", () => {
       maxConnections: 10,
       dnsRebindProtection: false,
     });
-    expect(compiled.tls).toBe(tls);
+    expect(compiled.tls?.bypassSuffixes).toEqual(["internal"]);
+    expect([...(compiled.tls?.interceptedPorts ?? [])]).toEqual([443, 8443]);
     expect(compiled.blockDomains).toEqual(["ads.example.com"]);
     expect(compiled.blockDomainSuffixes).toEqual(["tracker.net", "evil.org"]);
     expect(compiled.maxConnections).toBe(10);

@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import { InvalidConfigError } from "../../errors.js";
+import { type CompiledTls, compileTls } from "../tls/config.js";
 import { parseDomainName } from "./domain.js";
 import { type CompiledRule, compileRule } from "./rule.js";
 import {
@@ -13,7 +14,6 @@ import {
   type PolicyAction,
   type PolicyPreset,
   type NetworkConfig,
-  type TlsConfig,
 } from "./types.js";
 
 /** Default `maxConnections`. */
@@ -31,7 +31,8 @@ export interface CompiledPolicy {
   readonly blockDomainSuffixes: readonly string[];
   readonly dnsRebindProtection: boolean;
   readonly maxConnections: number;
-  readonly tls: TlsConfig | undefined;
+  /** `network.tls`, validated; undefined when absent (interception may still be on for secrets). */
+  readonly tls: CompiledTls | undefined;
 }
 
 /** Options of {@link compilePolicy}. */
@@ -132,10 +133,7 @@ export function compilePolicy(
   const rebind = record["dnsRebindProtection"];
   if (rebind !== undefined && typeof rebind !== "boolean")
     throw new InvalidConfigError(`${field}.dnsRebindProtection`, "must be a boolean");
-  const tls = record["tls"];
-  if (tls !== undefined && (typeof tls !== "object" || tls === null || Array.isArray(tls))) {
-    throw new InvalidConfigError(`${field}.tls`, "must be an object");
-  }
+  const tls = record["tls"] === undefined ? undefined : compileTls(record["tls"], `${field}.tls`);
   return Object.freeze<CompiledPolicy>({
     preset,
     rules: Object.freeze(

@@ -46,7 +46,7 @@ export interface PolicyRule {
   readonly port?: string;
 }
 
-/** TLS interception settings (enforced by the TLS proxy, not by the policy; passed through unchanged). */
+/** TLS interception settings (validated by `net/tls/config.ts`, enforced by the stack's TLS interception). */
 export interface TlsConfig {
   /** Hosts never intercepted (`*.suffix` wildcards). */
   readonly bypass?: readonly string[];
@@ -60,6 +60,8 @@ export interface TlsConfig {
   readonly caCert?: string;
   /** PEM path of that CA's private key. */
   readonly caKey?: string;
+  /** PEM paths of extra CAs trusted for upstream certificates (besides the host's store). */
+  readonly upstreamCaCert?: string | readonly string[];
 }
 
 /** The `network` field of a sandbox configuration. */
