@@ -148,6 +148,19 @@ describe("HTTP/1.1 rewriting", () => {
     }
   });
 
+  it("substitutes inside Basic credentials (curl -u user:$KEY) and blocks them toward other hosts", () => {
+    const basic = (credentials: string): string => Buffer.from(credentials).toString("base64");
+    const text = `GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Basic ${basic("user:$MSB_API_KEY")}\r\n\r\n`;
+    const { guard } = testGuard(secrets);
+    const out = forwarded(feed(guard.open(flowTo("api.example.com")) ?? fail(), Buffer.from(text), 7));
+    expect(out.toString()).toContain(`Authorization: Basic ${basic(`user:${VALUE}`)}\r\n`);
+    const other = testGuard(secrets);
+    expect(feed(other.guard.open(flowTo("evil.example.net")) ?? fail(), Buffer.from(text), 7)).toHaveProperty(
+      "block",
+    );
+    expect(other.guard.counters.violations).toBe(1);
+  });
+
   it("scans other protocols as raw bytes", () => {
     const { guard } = testGuard(secrets);
     const out = feed(

@@ -7,6 +7,7 @@
  *
  * @packageDocumentation
  */
+import { isCredentialHeader, rewriteBasicCredentials } from "./basic-auth.js";
 import { PlaceholderScanner } from "./scanner.js";
 import { BlockSignal, render, renderJoined, totalLength } from "./substitute.js";
 import type { PlaceholderResolver } from "./substitute.js";
@@ -169,15 +170,24 @@ export class Http1RequestRewriter {
     const section = buffer.subarray(0, length);
     const rest = Buffer.from(buffer.subarray(length));
     this.#pending = Buffer.alloc(0);
-    const text = renderJoined(
-      new PlaceholderScanner(this.#placeholders).scanAll(section),
-      this.#resolve,
-    ).toString("latin1");
+    const scanner = new PlaceholderScanner(this.#placeholders);
+    const text = renderJoined(scanner.scanAll(section), this.#resolve)
+      .toString("latin1")
+      .split("\r\n")
+      .map((line) => this.#credentials(line, scanner))
+      .join("\r\n");
     if (kind === "trailers") {
       out.push(Buffer.from(text, "latin1"));
       this.#state = { kind: "head" };
     } else this.#startRequest(text, out);
     return rest;
+  }
+
+  /** A header line with placeholders inside Basic credentials replaced. */
+  #credentials(line: string, scanner: PlaceholderScanner): string {
+    const colon = line.indexOf(":");
+    if (colon <= 0 || !isCredentialHeader(line.slice(0, colon).trim())) return line;
+    return `${line.slice(0, colon + 1)}${rewriteBasicCredentials(line.slice(colon + 1), scanner, this.#resolve)}`;
   }
 
   #startRequest(head: string, out: Uint8Array[]): void {

@@ -115,18 +115,25 @@ describe("HTTP/2 rewriting (node:http2 client → guard → node:http2 server, l
     const setup = await setUp("api.example.com");
     close = setup.close;
     const body = `{"key":"${PLACEHOLDER}","tiny":"$MSB_TINY"}`;
-    const reply = await post(setup.url, { authorization: `Bearer ${PLACEHOLDER}`, "x-two": "$MSB_TINY" }, [
-      ...Array.from(Buffer.from(body), (b) => String.fromCharCode(b)),
-    ]);
+    const reply = await post(
+      setup.url,
+      {
+        authorization: `Bearer ${PLACEHOLDER}`,
+        "x-two": "$MSB_TINY",
+        "proxy-authorization": `Basic ${Buffer.from(`u:${PLACEHOLDER}`).toString("base64")}`,
+      },
+      [...Array.from(Buffer.from(body), (b) => String.fromCharCode(b))],
+    );
     const expected = `{"key":"${VALUE}","tiny":"t"}`;
     expect(reply).toBe(`got ${expected.length}`);
     expect(setup.received).toHaveLength(1);
     const [got] = setup.received;
     expect(got?.headers.authorization).toBe(`Bearer ${VALUE}`);
     expect(got?.headers["x-two"]).toBe("t");
+    expect(got?.headers["proxy-authorization"]).toBe(`Basic ${Buffer.from(`u:${VALUE}`).toString("base64")}`);
     expect(got?.headers[":path"]).toBe(`/echo?k=${VALUE}`);
     expect(got?.body).toBe(expected);
-    expect(setup.guard.counters).toMatchObject({ substituted: 5, violations: 0, blocked: 0 });
+    expect(setup.guard.counters).toMatchObject({ substituted: 6, violations: 0, blocked: 0 });
   });
 
   it("keeps flow control consistent over bodies larger than the windows, on one connection", async () => {

@@ -13,6 +13,7 @@
  */
 import { encodeHeaders, HpackDecoder, HpackError } from "./hpack.js";
 import type { HeaderField } from "./hpack.js";
+import { isCredentialHeader, rewriteBasicCredentials } from "./basic-auth.js";
 import { PlaceholderScanner } from "./scanner.js";
 import type { ScanPiece } from "./scanner.js";
 import { BlockSignal, renderJoined } from "./substitute.js";
@@ -219,6 +220,11 @@ export class Http2RequestRewriter {
       const name = scanner.scanAll(field.name);
       const value = scanner.scanAll(field.value);
       const changed = [...name, ...value].some((p) => p.kind === "match");
+      if (!changed && isCredentialHeader(field.name.toString("latin1"))) {
+        const text = field.value.toString("latin1");
+        const basic = rewriteBasicCredentials(text, scanner, this.#resolve);
+        if (basic !== text) return { name: field.name, value: Buffer.from(basic, "latin1"), sensitive: true };
+      }
       if (!changed) return field;
       // A substituted value is sensitive: intermediaries must never index it.
       return {
