@@ -5,7 +5,10 @@ import type { SecretEntry } from "./config.js";
 import { SecretGuard } from "./guard.js";
 
 /** A guard over `secrets`, with what it logged and every termination it asked for. */
-export function testGuard(secrets: readonly SecretEntry[]): {
+export function testGuard(
+  secrets: readonly SecretEntry[],
+  bufferBudgetBytes?: number,
+): {
   guard: SecretGuard;
   logs: string[];
   terminations: string[];
@@ -16,6 +19,7 @@ export function testGuard(secrets: readonly SecretEntry[]): {
     secrets: validateSecrets(secrets, undefined),
     log: (level, message, fields) => logs.push(`${level} ${message} ${JSON.stringify(fields)}`),
     terminate: (reason) => terminations.push(reason),
+    ...(bufferBudgetBytes === undefined ? {} : { bufferBudgetBytes }),
   });
   return { guard, logs, terminations };
 }

@@ -130,6 +130,22 @@ describe("HTTP/1.1 rewriting", () => {
     expect(blocked).toMatchObject({ block: expect.stringMatching(/cannot be substituted/) as unknown });
   });
 
+  it("bounds the bodies held across all connections, and gives a closed connection's share back", () => {
+    const { guard } = testGuard(secrets, 1000);
+    const head = "POST / HTTP/1.1\r\nContent-Length: 600\r\n\r\n";
+    const first = guard.open(flowTo("api.example.com")) ?? fail();
+    expect(first.fromGuest(Buffer.from(head + "a".repeat(500)))).toEqual({ forward: [] });
+    const second = guard.open(flowTo("api.example.com")) ?? fail();
+    expect(second.fromGuest(Buffer.from(head + "b".repeat(600)))).toMatchObject({
+      block: expect.stringMatching(/exceed 1000 bytes/) as unknown,
+    });
+    first.close();
+    second.close();
+    const third = guard.open(flowTo("api.example.com")) ?? fail();
+    const done = third.fromGuest(Buffer.from(head + "c".repeat(600)));
+    expect("forward" in done && Buffer.concat(done.forward).length).toBe(head.length + 600);
+  });
+
   it("blocks malformed or oversized requests", () => {
     const cases = [
       "GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",

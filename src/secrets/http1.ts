@@ -8,6 +8,7 @@
  * @packageDocumentation
  */
 import { isCredentialHeader, rewriteBasicCredentials } from "./basic-auth.js";
+import type { BufferBudget } from "./buffer-budget.js";
 import { PlaceholderScanner } from "./scanner.js";
 import { BlockSignal, render, renderJoined, totalLength } from "./substitute.js";
 import type { PlaceholderResolver } from "./substitute.js";
@@ -44,9 +45,20 @@ export class Http1RequestRewriter {
   #pending: Buffer = Buffer.alloc(0);
   #body: PlaceholderScanner | undefined;
 
-  constructor(placeholders: readonly Uint8Array[], resolve: PlaceholderResolver) {
+  readonly #budget: BufferBudget;
+  /** Bytes of {@link #budget} this connection holds. */
+  #held = 0;
+
+  constructor(placeholders: readonly Uint8Array[], resolve: PlaceholderResolver, budget: BufferBudget) {
     this.#placeholders = placeholders;
     this.#resolve = resolve;
+    this.#budget = budget;
+  }
+
+  /** The connection is gone: what it held goes back to the budget. */
+  close(): void {
+    this.#budget.give(this.#held);
+    this.#held = 0;
   }
 
   /** Guest bytes in; bytes for upstream out. Throws {@link BlockSignal}. */
@@ -88,9 +100,18 @@ export class Http1RequestRewriter {
         return this.#chunkLine(data, out);
       case "body-buffered": {
         const take = Math.min(state.remaining, data.length);
+        if (!this.#budget.take(take)) {
+          throw new BlockSignal(
+            `the request bodies held for substitution exceed ${this.#budget.limit} bytes in all`,
+          );
+        }
+        this.#held += take;
         state.parts.push(Buffer.from(data.subarray(0, take)));
         state.remaining -= take;
-        if (state.remaining === 0) this.#finishBuffered(state.head, Buffer.concat(state.parts), out);
+        if (state.remaining === 0) {
+          this.#finishBuffered(state.head, Buffer.concat(state.parts), out);
+          this.close();
+        }
         return data.subarray(take);
       }
       case "body-stream": {
