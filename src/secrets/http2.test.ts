@@ -166,6 +166,47 @@ describe("HTTP/2 rewriting (node:http2 client → guard → node:http2 server, l
     }
   });
 
+  it("fixes content-length: held bodies, a placeholder early in a larger body, concurrent requests", async () => {
+    const setup = await setUp("api.example.com");
+    close = setup.close;
+    const client = h2connect(setup.url);
+    const send = (body: string, parts = 4): Promise<string> =>
+      new Promise<string>((resolve, reject) => {
+        const req = client.request({
+          ":method": "POST",
+          ":path": "/len",
+          "content-length": String(Buffer.byteLength(body)),
+        });
+        let reply = "";
+        req.setEncoding("utf8");
+        req.on("data", (c: string) => (reply += c));
+        req.on("end", () => {
+          resolve(reply);
+        });
+        req.on("error", reject);
+        const size = Math.ceil(body.length / parts);
+        for (let at = 0; at < body.length; at += size) req.write(body.slice(at, at + size));
+        req.end();
+      });
+    try {
+      const small = `k=${PLACEHOLDER}`;
+      const early = `${PLACEHOLDER}${"e".repeat(100_000)}`;
+      // Concurrent: the second stream's HEADERS may come while the first is held.
+      const replies = await Promise.all([send(small), send(early, 20), send("no placeholder here")]);
+      expect(replies).toEqual([
+        `got ${small.replace(PLACEHOLDER, VALUE).length}`,
+        `got ${early.replace(PLACEHOLDER, VALUE).length}`,
+        "got 19",
+      ]);
+      const late = `${"l".repeat(40_000)}${PLACEHOLDER}`;
+      const blocked = await send(late, 8).catch((err: unknown) => `failed: ${String(err)}`);
+      expect(blocked).not.toMatch(/^got/);
+      expect(setup.blocks[0]).toMatch(/content-length cannot be substituted/);
+    } finally {
+      client.close();
+    }
+  });
+
   it("blocks a placeholder in a header bound for another host", async () => {
     const setup = await setUp("evil.example.net");
     close = setup.close;
