@@ -88,11 +88,20 @@ describe("secrets", () => {
           onViolation: "block-and-log",
         }),
       ];
-      await using sandbox = await Sandbox.create({ name: "secrets", image: "python:3.12", secrets });
+      await using sandbox = await Sandbox.create({
+        name: "secrets",
+        image: "python:3.12",
+        secrets,
+        cmd: ["sh", "-c", 'echo "main:$API_KEY"; exec sleep 3600'],
+      });
 
       // The guest sees placeholders.
       const echoed = await sh(sandbox, 'echo "$API_KEY|$TLS_KEY|$OTHER_KEY"');
       expect(echoed.out).toBe("$MSB_API_KEY|$MSB_TLS_KEY|$MSB_OTHER_KEY\n");
+      const mainLog = join(env().home, "sandboxes", "secrets", "logs", "main.log");
+      const deadlineMain = Date.now() + 10_000;
+      while (!readFileSync(mainLog, "utf8").includes("main:") && Date.now() < deadlineMain) await sleep(200);
+      expect(readFileSync(mainLog, "utf8")).toContain("main:$MSB_API_KEY\n");
 
       // Header and body, over plain HTTP with requireTls: false.
       const curl = await sh(
