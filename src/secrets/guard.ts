@@ -11,6 +11,7 @@
 import type { PlaintextRelay, RelayFlow, RelaySession, RelayVerdict } from "../net/tls/plaintext-relay.js";
 import { refusalFor } from "./allow.js";
 import type { ResolvedSecret } from "./config.js";
+import { BufferBudget } from "./buffer-budget.js";
 import { Http1RequestRewriter } from "./http1.js";
 import { Http2RequestRewriter } from "./http2.js";
 import { PlaceholderScanner } from "./scanner.js";
@@ -30,6 +31,8 @@ export interface SecretGuardOptions {
   readonly log: GuardLog;
   /** Stops the sandbox (`block-and-terminate`). */
   readonly terminate: (reason: string) => void;
+  /** Request-body bytes held for substitution across all connections (default {@link GUARD_BUFFER_BUDGET}). */
+  readonly bufferBudgetBytes?: number;
 }
 
 /** The guard's counters. */
@@ -48,7 +51,11 @@ interface Rewriter {
   push(chunk: Uint8Array): Uint8Array[];
   end(): Uint8Array[];
   fromUpstream?(chunk: Uint8Array): Uint8Array[];
+  close?(): void;
 }
+
+/** Request bodies held in memory for substitution, across all of a guard's connections. */
+export const GUARD_BUFFER_BUDGET = 64 * 1024 * 1024;
 
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 const TOKEN_BYTE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]$/;
@@ -72,9 +79,11 @@ export class SecretGuard implements PlaintextRelay {
   readonly #options: SecretGuardOptions;
   readonly #placeholders: readonly Buffer[];
   readonly #values: readonly Buffer[];
+  readonly #budget: BufferBudget;
 
   constructor(options: SecretGuardOptions) {
     this.#options = options;
+    this.#budget = new BufferBudget(options.bufferBudgetBytes ?? GUARD_BUFFER_BUDGET);
     this.#placeholders = options.secrets.map((s) => Buffer.from(s.placeholder));
     this.#values = options.secrets.map((s) => Buffer.from(s.value));
   }
@@ -97,7 +106,7 @@ export class SecretGuard implements PlaintextRelay {
 
   #rewriterFor(resolve: PlaceholderResolver): (kind: "h1" | "h2" | "raw") => Rewriter {
     return (kind) => {
-      if (kind === "h1") return new Http1RequestRewriter(this.#placeholders, resolve);
+      if (kind === "h1") return new Http1RequestRewriter(this.#placeholders, resolve, this.#budget);
       if (kind === "h2") return new Http2RequestRewriter(this.#placeholders, resolve);
       const scanner = new PlaceholderScanner(this.#placeholders);
       return {
@@ -206,6 +215,7 @@ class GuardSession implements RelaySession {
   }
 
   close(): void {
+    this.#rewriter?.close?.();
     this.#rewriter = undefined;
     this.#head = Buffer.alloc(0);
   }

@@ -7,6 +7,8 @@
  *
  * @packageDocumentation
  */
+import { isCredentialHeader, rewriteBasicCredentials } from "./basic-auth.js";
+import type { BufferBudget } from "./buffer-budget.js";
 import { PlaceholderScanner } from "./scanner.js";
 import { BlockSignal, render, renderJoined, totalLength } from "./substitute.js";
 import type { PlaceholderResolver } from "./substitute.js";
@@ -43,9 +45,20 @@ export class Http1RequestRewriter {
   #pending: Buffer = Buffer.alloc(0);
   #body: PlaceholderScanner | undefined;
 
-  constructor(placeholders: readonly Uint8Array[], resolve: PlaceholderResolver) {
+  readonly #budget: BufferBudget;
+  /** Bytes of {@link #budget} this connection holds. */
+  #held = 0;
+
+  constructor(placeholders: readonly Uint8Array[], resolve: PlaceholderResolver, budget: BufferBudget) {
     this.#placeholders = placeholders;
     this.#resolve = resolve;
+    this.#budget = budget;
+  }
+
+  /** The connection is gone: what it held goes back to the budget. */
+  close(): void {
+    this.#budget.give(this.#held);
+    this.#held = 0;
   }
 
   /** Guest bytes in; bytes for upstream out. Throws {@link BlockSignal}. */
@@ -87,9 +100,18 @@ export class Http1RequestRewriter {
         return this.#chunkLine(data, out);
       case "body-buffered": {
         const take = Math.min(state.remaining, data.length);
+        if (!this.#budget.take(take)) {
+          throw new BlockSignal(
+            `the request bodies held for substitution exceed ${this.#budget.limit} bytes in all`,
+          );
+        }
+        this.#held += take;
         state.parts.push(Buffer.from(data.subarray(0, take)));
         state.remaining -= take;
-        if (state.remaining === 0) this.#finishBuffered(state.head, Buffer.concat(state.parts), out);
+        if (state.remaining === 0) {
+          this.#finishBuffered(state.head, Buffer.concat(state.parts), out);
+          this.close();
+        }
         return data.subarray(take);
       }
       case "body-stream": {
@@ -121,8 +143,9 @@ export class Http1RequestRewriter {
         return data.subarray(take);
       }
       case "chunk-crlf": {
-        this.#pending = Buffer.concat([this.#pending, data.subarray(0, 2 - this.#pending.length)]);
-        const rest = data.subarray(Math.min(data.length, 2));
+        const take = Math.min(2 - this.#pending.length, data.length);
+        this.#pending = Buffer.concat([this.#pending, data.subarray(0, take)]);
+        const rest = data.subarray(take);
         if (this.#pending.length < 2) return rest;
         if (!this.#pending.equals(CRLF))
           throw new BlockSignal("malformed chunked body (no CRLF after a chunk)");
@@ -168,15 +191,24 @@ export class Http1RequestRewriter {
     const section = buffer.subarray(0, length);
     const rest = Buffer.from(buffer.subarray(length));
     this.#pending = Buffer.alloc(0);
-    const text = renderJoined(
-      new PlaceholderScanner(this.#placeholders).scanAll(section),
-      this.#resolve,
-    ).toString("latin1");
+    const scanner = new PlaceholderScanner(this.#placeholders);
+    const text = renderJoined(scanner.scanAll(section), this.#resolve)
+      .toString("latin1")
+      .split("\r\n")
+      .map((line) => this.#credentials(line, scanner))
+      .join("\r\n");
     if (kind === "trailers") {
       out.push(Buffer.from(text, "latin1"));
       this.#state = { kind: "head" };
     } else this.#startRequest(text, out);
     return rest;
+  }
+
+  /** A header line with placeholders inside Basic credentials replaced. */
+  #credentials(line: string, scanner: PlaceholderScanner): string {
+    const colon = line.indexOf(":");
+    if (colon <= 0 || !isCredentialHeader(line.slice(0, colon).trim())) return line;
+    return `${line.slice(0, colon + 1)}${rewriteBasicCredentials(line.slice(colon + 1), scanner, this.#resolve)}`;
   }
 
   #startRequest(head: string, out: Uint8Array[]): void {

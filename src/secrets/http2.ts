@@ -2,7 +2,10 @@
  * HTTP/2 request rewriting for the secrets guard (guest → upstream). Header blocks (HEADERS + CONTINUATION) are
  * collected (bounded), HPACK-decoded, substituted and re-encoded without the dynamic table; DATA frames stream
  * through one scanner per stream (a placeholder split across frames is found) and leave as new DATA frames whose
- * lengths match what they carry; padding is dropped. Every other frame passes unchanged.
+ * lengths match what they carry; padding is dropped. Every other frame passes unchanged. A request whose HEADERS
+ * carry a content-length is held with its body up to {@link HTTP2_LIMITS.heldBody} bytes, so the length can be
+ * fixed (servers check it); past that the request goes on with the length fixed so far, and a later substitution
+ * that would change it blocks the connection.
  *
  * Flow control: when a substitution makes a stream's bytes longer (or dropped padding makes them shorter), the
  * difference is owed; the upstream's WINDOW_UPDATE frames to the guest are reduced by what is owed (or raised by
@@ -13,9 +16,27 @@
  */
 import { encodeHeaders, HpackDecoder, HpackError } from "./hpack.js";
 import type { HeaderField } from "./hpack.js";
+import { FlowDebt } from "./http2-flow.js";
+import { rewriteFields } from "./http2-headers.js";
 import { PlaceholderScanner } from "./scanner.js";
 import type { ScanPiece } from "./scanner.js";
 import { BlockSignal, renderJoined } from "./substitute.js";
+import {
+  CONTINUATION,
+  DATA,
+  END_HEADERS,
+  END_STREAM,
+  frame,
+  HEADERS,
+  headerFrames,
+  PADDED,
+  parseHeader,
+  PREFACE,
+  PRIORITY,
+  RST_STREAM,
+  UpstreamFrames,
+} from "./http2-frames.js";
+import type { FrameHeader } from "./http2-frames.js";
 import type { PlaceholderResolver } from "./substitute.js";
 
 /** Bounds of the HTTP/2 rewriter. */
@@ -26,28 +47,16 @@ export const HTTP2_LIMITS = {
   controlFrame: 64 * 1024,
   /** Streams with state (open request bodies) at once. */
   streams: 1024,
+  /**
+   * A request body with a content-length is held (its HEADERS too) up to this many bytes, so that the length
+   * can be fixed when a substitution changes it; past it the request goes on with the length fixed so far.
+   */
+  heldBody: 16 * 1024,
+  /** All bodies held on one connection: well under the 65535-byte initial window, so holding never stalls it. */
+  heldConnection: 32 * 1024,
   /** Largest frame payload we send: the minimum every peer accepts (SETTINGS_MAX_FRAME_SIZE default). */
   outFrame: 16_384,
 } as const;
-
-const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
-const DATA = 0x0;
-const HEADERS = 0x1;
-const RST_STREAM = 0x3;
-const CONTINUATION = 0x9;
-const WINDOW_UPDATE = 0x8;
-const END_STREAM = 0x1;
-const END_HEADERS = 0x4;
-const PADDED = 0x8;
-const PRIORITY = 0x20;
-const MAX_WINDOW = 2 ** 31 - 1;
-
-interface FrameHeader {
-  readonly length: number;
-  readonly type: number;
-  readonly flags: number;
-  readonly stream: number;
-}
 
 interface DataFrame {
   readonly header: FrameHeader;
@@ -57,30 +66,24 @@ interface DataFrame {
   padding: number | undefined;
 }
 
+/** A request whose HEADERS carried a content-length, held with its body so far. */
+interface HeldRequest {
+  readonly stream: number;
+  readonly fields: HeaderField[];
+  readonly priority: Buffer | undefined;
+  readonly declared: number;
+  readonly data: Buffer[];
+  size: number;
+  /** Bytes substitutions added (or removed) so far. */
+  extra: number;
+}
+
 interface HeaderBlock {
   readonly stream: number;
   readonly flags: number;
   readonly priority: Buffer | undefined;
   readonly fragments: Buffer[];
   size: number;
-}
-
-function parseHeader(bytes: Buffer): FrameHeader {
-  return {
-    length: bytes.readUIntBE(0, 3),
-    type: bytes[3] ?? 0,
-    flags: bytes[4] ?? 0,
-    stream: bytes.readUInt32BE(5) & 0x7fffffff,
-  };
-}
-
-function frame(type: number, flags: number, stream: number, payload: Uint8Array): Buffer {
-  const header = Buffer.alloc(9);
-  header.writeUIntBE(payload.length, 0, 3);
-  header[3] = type;
-  header[4] = flags;
-  header.writeUInt32BE(stream, 5);
-  return Buffer.concat([header, payload]);
 }
 
 /** Rewrites one HTTP/2 connection's client side. */
@@ -93,9 +96,13 @@ export class Http2RequestRewriter {
   #data: DataFrame | undefined;
   #block: HeaderBlock | undefined;
   readonly #scanners = new Map<number, PlaceholderScanner>();
+  readonly #held = new Map<number, HeldRequest>();
+  #heldBytes = 0;
+  /** Streams whose content-length went upstream: a substitution that changes their length blocks. */
+  readonly #fixedLength = new Set<number>();
   /** Bytes owed per stream (0 = the connection): positive when more was sent upstream than the guest counted. */
-  readonly #owed = new Map<number, number>();
-  readonly #upstream = new UpstreamFrames((stream, increment) => this.#adjustWindow(stream, increment));
+  readonly #debt = new FlowDebt();
+  readonly #upstream = new UpstreamFrames((stream, increment) => this.#debt.adjust(stream, increment));
 
   constructor(placeholders: readonly Uint8Array[], resolve: PlaceholderResolver) {
     this.#placeholders = placeholders;
@@ -198,8 +205,10 @@ export class Http2RequestRewriter {
         throw new BlockSignal(`a header block over ${HTTP2_LIMITS.headerBlock} bytes`);
       block.fragments.push(Buffer.from(payload));
     } else {
+      // A held request the guest cancels never reached upstream: its RST_STREAM goes nowhere either.
+      const held = header.type === RST_STREAM && this.#held.has(header.stream);
       if (header.type === RST_STREAM) this.#forget(header.stream);
-      out.push(frame(header.type, header.flags, header.stream, payload));
+      if (!held) out.push(frame(header.type, header.flags, header.stream, payload));
       return;
     }
     if ((header.flags & END_HEADERS) !== 0 && this.#block !== undefined) this.#finishBlock(this.#block, out);
@@ -214,35 +223,36 @@ export class Http2RequestRewriter {
       if (err instanceof HpackError) throw new BlockSignal(`malformed HPACK: ${err.message}`);
       throw err;
     }
-    const scanner = new PlaceholderScanner(this.#placeholders);
-    const rewritten = fields.map((field) => {
-      const name = scanner.scanAll(field.name);
-      const value = scanner.scanAll(field.value);
-      const changed = [...name, ...value].some((p) => p.kind === "match");
-      if (!changed) return field;
-      // A substituted value is sensitive: intermediaries must never index it.
-      return {
-        name: renderJoined(name, this.#resolve),
-        value: renderJoined(value, this.#resolve),
-        sensitive: true,
-      };
-    });
-    const encoded = encodeHeaders(rewritten);
-    const first = block.priority === undefined ? Buffer.alloc(0) : block.priority;
-    const room = HTTP2_LIMITS.outFrame - first.length;
-    const flags = (block.flags & (END_STREAM | PRIORITY)) | (encoded.length <= room ? END_HEADERS : 0);
-    out.push(frame(HEADERS, flags, block.stream, Buffer.concat([first, encoded.subarray(0, room)])));
-    for (let at = room; at < encoded.length; at += HTTP2_LIMITS.outFrame) {
-      const end = Math.min(at + HTTP2_LIMITS.outFrame, encoded.length);
-      out.push(
-        frame(
-          CONTINUATION,
-          end === encoded.length ? END_HEADERS : 0,
-          block.stream,
-          encoded.subarray(at, end),
-        ),
-      );
+    const rewritten = rewriteFields(fields, new PlaceholderScanner(this.#placeholders), this.#resolve);
+    const held = this.#held.get(block.stream);
+    if (held !== undefined) this.#release(held, out); // trailers: the body is complete
+    const opening =
+      held === undefined && !this.#scanners.has(block.stream) && !this.#fixedLength.has(block.stream);
+    const length = rewritten.find((f) => f.name.toString("latin1") === "content-length");
+    if (opening && (block.flags & END_STREAM) === 0 && length !== undefined) {
+      const declared = length.value.toString("latin1");
+      if (!/^\d{1,15}$/.test(declared)) throw new BlockSignal("malformed content-length");
+      this.#held.set(block.stream, {
+        stream: block.stream,
+        fields: rewritten,
+        priority: block.priority,
+        declared: Number(declared),
+        data: [],
+        size: 0,
+        extra: 0,
+      });
+      return;
     }
+    this.#releaseBelow(block.stream, out);
+    out.push(
+      ...headerFrames(
+        block.stream,
+        block.flags,
+        block.priority,
+        encodeHeaders(rewritten),
+        HTTP2_LIMITS.outFrame,
+      ),
+    );
     if (block.flags & END_STREAM) this.#forget(block.stream);
   }
 
@@ -253,7 +263,7 @@ export class Http2RequestRewriter {
       state.remaining -= 1;
       rest = rest.subarray(1);
       if (state.padding > state.remaining) throw new BlockSignal("HTTP/2 padding longer than the frame");
-      this.#owe(state.header.stream, -(1 + state.padding));
+      this.#debt.owe(state.header.stream, -(1 + state.padding));
     }
     const dataLeft = state.remaining - state.padding;
     const take = Math.min(dataLeft, rest.length);
@@ -282,14 +292,33 @@ export class Http2RequestRewriter {
 
   /** Sends `pieces` as DATA frames of at most {@link HTTP2_LIMITS.outFrame}; `flags` on the last. */
   #emitData(stream: number, pieces: readonly ScanPiece[], flags: number, out: Uint8Array[]): void {
-    let extra = 0;
+    let consumed = 0;
     for (const piece of pieces) {
-      if (piece.kind === "match") {
-        extra += this.#resolve(piece.index).length - (this.#placeholders[piece.index]?.length ?? 0);
-      }
+      consumed +=
+        piece.kind === "bytes" ? piece.bytes.length : (this.#placeholders[piece.index]?.length ?? 0);
     }
     const bytes = renderJoined(pieces, this.#resolve);
-    this.#owe(stream, extra);
+    const extra = bytes.length - consumed;
+    this.#debt.owe(stream, extra);
+    const held = this.#held.get(stream);
+    if (held !== undefined) {
+      held.data.push(bytes);
+      held.size += bytes.length;
+      held.extra += extra;
+      this.#heldBytes += bytes.length;
+      const full = held.size > HTTP2_LIMITS.heldBody || this.#heldBytes > HTTP2_LIMITS.heldConnection;
+      if ((flags & END_STREAM) !== 0 || full) this.#release(held, out, flags);
+      return;
+    }
+    if (extra !== 0 && this.#fixedLength.has(stream)) {
+      throw new BlockSignal(
+        `a placeholder past the first ${HTTP2_LIMITS.heldBody} bytes of an HTTP/2 request body with a content-length cannot be substituted`,
+      );
+    }
+    this.#dataFrames(stream, bytes, flags, out);
+  }
+
+  #dataFrames(stream: number, bytes: Buffer, flags: number, out: Uint8Array[]): void {
     if (bytes.length === 0 && flags === 0) return;
     let at = 0;
     do {
@@ -297,6 +326,30 @@ export class Http2RequestRewriter {
       out.push(frame(DATA, end === bytes.length ? flags : 0, stream, bytes.subarray(at, end)));
       at = end;
     } while (at < bytes.length);
+  }
+
+  /**
+   * Sends a held request: its HEADERS with the content-length its body has so far, then that body (`flags` on the
+   * last DATA frame). Lower held streams go first: a stream's HEADERS must not follow a higher stream's.
+   */
+  #release(held: HeldRequest, out: Uint8Array[], flags = 0): void {
+    this.#releaseBelow(held.stream, out);
+    this.#held.delete(held.stream);
+    this.#heldBytes -= held.size;
+    const length = Buffer.from(String(held.declared + held.extra));
+    const fields = held.fields.map((f) =>
+      f.name.toString("latin1") === "content-length" ? { ...f, value: length } : f,
+    );
+    out.push(...headerFrames(held.stream, 0, held.priority, encodeHeaders(fields), HTTP2_LIMITS.outFrame));
+    if ((flags & END_STREAM) === 0) this.#fixedLength.add(held.stream);
+    this.#dataFrames(held.stream, Buffer.concat(held.data), flags, out);
+  }
+
+  #releaseBelow(stream: number, out: Uint8Array[]): void {
+    const lower = [...this.#held.values()]
+      .filter((h) => h.stream < stream)
+      .sort((a, b) => a.stream - b.stream);
+    for (const held of lower) this.#release(held, out);
   }
 
   #scanner(stream: number): PlaceholderScanner {
@@ -310,78 +363,11 @@ export class Http2RequestRewriter {
   }
 
   #forget(stream: number): void {
+    const held = this.#held.get(stream);
+    if (held !== undefined) this.#heldBytes -= held.size;
+    this.#held.delete(stream);
+    this.#fixedLength.delete(stream);
     this.#scanners.delete(stream);
-    this.#owed.delete(stream);
-  }
-
-  #owe(stream: number, bytes: number): void {
-    if (bytes === 0) return;
-    for (const key of [0, stream]) this.#owed.set(key, (this.#owed.get(key) ?? 0) + bytes);
-  }
-
-  /** The increment the guest gets for an upstream WINDOW_UPDATE of `increment` (0: drop the frame). */
-  #adjustWindow(stream: number, increment: number): number {
-    const owed = this.#owed.get(stream) ?? 0;
-    if (owed === 0) return increment;
-    const given = Math.min(MAX_WINDOW, Math.max(0, increment - owed));
-    const remaining = owed - (increment - given);
-    if (remaining === 0 || (stream !== 0 && !this.#scanners.has(stream))) this.#owed.delete(stream);
-    else this.#owed.set(stream, remaining);
-    return given;
-  }
-}
-
-/**
- * The upstream → guest direction: frames pass through untouched (DATA payloads as slices, without copying),
- * except WINDOW_UPDATE, whose increment `adjust` may change (0 drops the frame).
- */
-class UpstreamFrames {
-  readonly #adjust: (stream: number, increment: number) => number;
-  #header: Buffer = Buffer.alloc(0);
-  #skip = 0;
-  #window: Buffer | undefined;
-
-  constructor(adjust: (stream: number, increment: number) => number) {
-    this.#adjust = adjust;
-  }
-
-  push(chunk: Uint8Array): Uint8Array[] {
-    const out: Uint8Array[] = [];
-    let data = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
-    while (data.length > 0) {
-      if (this.#skip > 0) {
-        const take = Math.min(this.#skip, data.length);
-        if (this.#window !== undefined) this.#window = Buffer.concat([this.#window, data.subarray(0, take)]);
-        else out.push(data.subarray(0, take));
-        this.#skip -= take;
-        data = data.subarray(take);
-        if (this.#skip === 0 && this.#window !== undefined) this.#windowUpdate(this.#window, out);
-        continue;
-      }
-      const take = Math.min(9 - this.#header.length, data.length);
-      this.#header = Buffer.concat([this.#header, data.subarray(0, take)]);
-      data = data.subarray(take);
-      if (this.#header.length < 9) continue;
-      const header = parseHeader(this.#header);
-      if (header.type === WINDOW_UPDATE && header.length === 4) this.#window = this.#header;
-      else out.push(this.#header);
-      this.#header = Buffer.alloc(0);
-      this.#skip = header.length;
-    }
-    return out;
-  }
-
-  #windowUpdate(frameBytes: Buffer, out: Uint8Array[]): void {
-    this.#window = undefined;
-    const header = parseHeader(frameBytes);
-    const increment = frameBytes.readUInt32BE(9) & 0x7fffffff;
-    const given = increment === 0 ? 0 : this.#adjust(header.stream, increment);
-    if (increment === 0)
-      out.push(frameBytes); // a protocol error the guest must see as it is
-    else if (given > 0) {
-      const copy = Buffer.from(frameBytes);
-      copy.writeUInt32BE(given, 9);
-      out.push(copy);
-    }
+    this.#debt.forget(stream);
   }
 }

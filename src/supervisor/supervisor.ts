@@ -27,6 +27,7 @@ import { installGuestCa } from "./guest-ca-install.js";
 import { SandboxLifecycle } from "./lifecycle.js";
 import { startMainProcess } from "./main-process.js";
 import { samplerFor } from "./metrics-sampler.js";
+import { secretGuardFor } from "./secret-guard.js";
 import { applyPatchesOnce, patchNetFiles, writeScripts } from "./rootfs-patches.js";
 import { readEnv } from "../config/env.js";
 import { openSandboxLogs } from "./sandbox-logs.js";
@@ -90,6 +91,14 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
   let booted: MicroVm | undefined;
   /** Environment under every exec's and the main process's own (the TLS CA's variables). */
   let execEnv: Readonly<Record<string, string>> | undefined;
+  // A block-and-terminate violation stops the sandbox; one before it is running stops it as soon as it is.
+  const violation: { reason?: string; stop?: (reason: string) => void } = {};
+  const guard = secretGuardFor(spec, log, (reason) => {
+    if (violation.stop) violation.stop(reason);
+    else violation.reason ??= reason;
+  });
+  // The guard sees every intercepted TLS connection and every plain TCP connection (NetworkStack's `relay`).
+  const relay = guard ? { relay: guard } : {};
   try {
     // The stack listens before QEMU starts: QEMU is the client of the -netdev stream socket.
     net = await NetworkStack.start({
@@ -101,6 +110,7 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
       log: (level, message, fields) => {
         log.log(level, message, fields);
       },
+      ...relay,
     });
     vm = booted = await MicroVm.boot({
       network: { nic: net.nic, configure: patchNetFiles(net.guestConfig, spec.patches) },
@@ -222,6 +232,10 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
   if (!recorded) stopFor("its record changed while it booted (removed or replaced)")();
   if (owner.gone) stopFor("creator exited")();
   else onOwnerGone = stopFor("creator exited");
+  violation.stop = (reason) => {
+    stopFor(reason)();
+  };
+  if (violation.reason !== undefined) stopFor(violation.reason)();
   process.once("SIGTERM", stopFor("SIGTERM"));
   process.once("SIGINT", stopFor("SIGINT"));
   const limit =
@@ -249,6 +263,7 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
   }
   for (const session of sessions) session.close();
   server.close();
+  if (guard) log.info("secrets guard totals", { ...guard.counters });
   net.close();
   rmSync(socketPath, { force: true });
   store.close();
