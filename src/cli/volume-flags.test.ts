@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fieldOf } from "../sdk/field-of.fixture.js";
+import { fieldOf } from "../config/field-of.fixture.js";
 import {
   isHostPath,
   parseSizeMib,

@@ -1,16 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { InvalidConfigError } from "../errors.js";
+import { fieldOf } from "./field-of.fixture.js";
 import { MAX_GUEST_PATH_BYTES, guestPath } from "./invalid.js";
-
-function fieldOf(run: () => unknown): string | undefined {
-  try {
-    run();
-  } catch (err) {
-    if (err instanceof InvalidConfigError) return err.field;
-    throw err;
-  }
-  return undefined;
-}
 
 describe("guestPath", () => {
   it("normalises dot segments and trailing slashes", () => {

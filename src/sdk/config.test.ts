@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fieldOf } from "./field-of.fixture.js";
+import { fieldOf } from "../config/field-of.fixture.js";
 import { InvalidConfigError } from "../errors.js";
 import { MIN_MEMORY_MIB, persistableConfig, validateSandboxConfig } from "./config.js";
 import { execDefaults, mainProcess } from "./defaults.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fieldOf } from "./field-of.fixture.js";
+import { fieldOf } from "../config/field-of.fixture.js";
 import { validateSandboxConfig } from "./config.js";
 import type { ExecDefaults } from "./defaults.js";
 import { Stdin, toExecRequest } from "./exec-config.js";

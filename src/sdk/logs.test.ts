@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { fieldOf } from "./field-of.fixture.js";
+import { fieldOf } from "../config/field-of.fixture.js";
 import { sandboxPaths } from "./context.js";
 import { readSandboxLogs, validateLogsOptions } from "./logs.js";
 import { relaySandboxWarnings } from "./sandbox-warnings.js";

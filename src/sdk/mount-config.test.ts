@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { validateSandboxConfig } from "./config.js";
-import { fieldOf } from "./field-of.fixture.js";
+import { fieldOf } from "../config/field-of.fixture.js";
 import { checkVolumes, Mount, resolveVolumes, volumeMountSpecs } from "./mount-config.js";
 
 const base = { name: "vol-test", image: "alpine:latest" };

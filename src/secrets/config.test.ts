@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { StoreError } from "../errors.js";
-import { fieldOf } from "../sdk/field-of.fixture.js";
+import { fieldOf } from "../config/field-of.fixture.js";
 import { persistableConfig, validateSandboxConfig } from "../sdk/config.js";
 import { execDefaults } from "../sdk/defaults.js";
 import { hostAllowed, refusalFor } from "./allow.js";
