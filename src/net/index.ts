@@ -112,7 +112,24 @@ export {
   type TcpWriteOutput,
 } from "./tcp/types.js";
 
-export { NetworkStack, type NetworkStackOptions, type VmNic } from "./stack/network-stack.js";
+export {
+  NetworkStack,
+  type NetworkStackOptions,
+  type TlsInterceptionOptions,
+  type VmNic,
+} from "./stack/network-stack.js";
+export type { TlsCounters } from "./stack/tls-counters.js";
+export {
+  type CompiledTls,
+  DEFAULT_INTERCEPTED_PORTS,
+  compileTls,
+  interceptionEnabled,
+  isBypassed,
+} from "./tls/config.js";
+export { type ClientHello, type ClientHelloResult, parseClientHello } from "./tls/client-hello.js";
+export { type CaMaterial, installationCa, userCa } from "./tls/ca.js";
+export { LeafMinter, type LeafMinterOptions } from "./tls/leaf-minter.js";
+export type { PlaintextRelay, RelayFlow, RelaySession, RelayVerdict } from "./tls/plaintext-relay.js";
 export type { NetworkMetrics } from "./stack/metrics.js";
 export { DEFAULT_LINK, DEFAULT_MTU, type VirtualLink } from "./stack/addresses.js";
 export { type PortMapping, type PortsConfig, parsePorts } from "./ports/config.js";

@@ -11,7 +11,7 @@ import type { StackContext } from "./context.js";
 import { DnsTcpEndpoint } from "./dns-tcp.js";
 import { GuestStream } from "./guest-stream.js";
 import { type RelayContext, relayPlainTcp } from "./relayed-flow.js";
-import { type TlsInterception, interceptTls } from "./tls-intercept.js";
+import { type TlsInterception, interceptTls, namesCanAllow } from "./tls-intercept.js";
 import { type OutboundTarget, SocketBridge } from "./socket-bridge.js";
 import { IGNORING_ENDPOINT, type TcpEndpoint, type TcpHandle } from "./tcp-endpoint.js";
 
@@ -35,6 +35,14 @@ export function connectOutbound(
   }
   const interception = inspection.interception;
   if (interception?.tls.interceptedPorts.has(flow.remotePort) === true) {
+    // Refused at once when no server name could change the answer (no allow rule names a domain).
+    if (!namesCanAllow(ctx.policy)) {
+      const early = ctx.decide("outbound", "tcp", flow.remoteAddress, flow.remotePort);
+      if (early.action === "deny") {
+        handle.refuse();
+        return IGNORING_ENDPOINT;
+      }
+    }
     return interceptTls(ctx, interception, flow, handle);
   }
   const decision = ctx.decide("outbound", "tcp", flow.remoteAddress, flow.remotePort);

@@ -303,3 +303,22 @@ describe("TLS interception, hostile guests", () => {
     expect(counters.tlsNotTls).toBe(1);
   });
 });
+
+describe("TLS interception, early refusal", () => {
+  it("refuses a SYN at once when the address is denied and no allow rule names a domain", async () => {
+    const { open } = await setup({}, [], { policy: "public-only" });
+    const guest = open(tlsPort);
+    expect(await guest.gone).toBe("refuse");
+    expect(guest.events).toEqual(["refuse"]);
+  });
+
+  it("waits for the server name when an allow rule names a domain", async () => {
+    const { counters, open } = await setup({}, [], {
+      policy: "public-only",
+      rules: [{ action: "allow", destination: "api.example" }],
+    });
+    const result = await guestTls(open(tlsPort).client, "api.example", interceptCa.certPem, "ok");
+    expect(result.reply).toBe("echo:OK");
+    expect(counters.tlsIntercepted).toBe(1);
+  });
+});

@@ -17,6 +17,7 @@ import { type SecureContext, TLSSocket, connect as tlsConnect } from "node:tls";
 import { type ClientHello, MAX_CLIENT_HELLO_BYTES, parseClientHello } from "../tls/client-hello.js";
 import { type CompiledTls, isBypassed } from "../tls/config.js";
 import type { LeafMinter } from "../tls/leaf-minter.js";
+import type { CompiledPolicy } from "../policy/compile.js";
 import type { TcpFlowId } from "../tcp/types.js";
 import type { StackContext } from "./context.js";
 import { GuestStream } from "./guest-stream.js";
@@ -37,6 +38,14 @@ export interface TlsInterception extends RelayContext {
   readonly helloTimeoutMs: number;
   /** Each TLS handshake (upstream, then guest) must finish within this (default 10 s). */
   readonly handshakeTimeoutMs: number;
+}
+
+/** True when some allow rule names a domain: then a TLS server name can turn an address's denial into an allow. */
+export function namesCanAllow(policy: CompiledPolicy): boolean {
+  return policy.rules.some(
+    (rule) =>
+      rule.action === "allow" && (rule.destination.kind === "domain" || rule.destination.kind === "suffix"),
+  );
 }
 
 /** Takes a guest SYN to an intercepted port (already allowed to exist: not DNS, not the stack's addresses). */
