@@ -10,18 +10,34 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { Sandbox } from "../../src/sdk/sandbox.js";
 import { Patch } from "../../src/storage/patch.js";
 import type { SandboxConfig } from "../../src/sdk/config.js";
 import { sandboxPaths } from "../../src/sdk/context.js";
-import { type TestCa, makeTestCa } from "../fixtures/test-ca.js";
+import { type TestCa, createTestCa } from "../fixtures/test-ca.js";
 import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
 
 const env = useSandboxEnv({ python: true });
 
 const BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
 const BEGIN = "# BEGIN microsandbox TLS interception CA";
+
+const made: TestCa[] = [];
+afterAll(() => {
+  for (const ca of made) ca.close();
+});
+
+/** A CA (`subject`) and a leaf it signed for localhost and 127.0.0.1 (the guest's own TLS server). */
+function makeTestCa(subject?: string): TestCa {
+  const ca = createTestCa({
+    dnsNames: ["localhost"],
+    ipAddresses: ["127.0.0.1"],
+    ...(subject ? { subject } : {}),
+  });
+  made.push(ca);
+  return ca;
+}
 
 /**
  * Boots `config` with `ca` as its interception CA (`network.tls.caCert`/`caKey`, files kept per sandbox):
@@ -30,7 +46,7 @@ const BEGIN = "# BEGIN microsandbox TLS interception CA";
 async function boot(config: SandboxConfig, ca: TestCa, start = false): Promise<Sandbox> {
   const dir = join(env().home, `ca-${config.name}`);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "ca.pem"), ca.caCertPem);
+  writeFileSync(join(dir, "ca.pem"), ca.caPem);
   writeFileSync(join(dir, "ca.key"), ca.caKeyPem, { mode: 0o600 });
   if (start) return Sandbox.start(config.name);
   return Sandbox.create({
@@ -115,7 +131,7 @@ describe("guest trust in the TLS interception CA", () => {
     expect(certCount(original)).toBeGreaterThan(50);
     expect(original).not.toContain(BEGIN);
     try {
-      expect(await box.fs().readString("/.msb/tls/ca.pem")).toBe(ca.caCertPem);
+      expect(await box.fs().readString("/.msb/tls/ca.pem")).toBe(ca.caPem);
       const bundle = await box.fs().readString(BUNDLE);
       // The image's certificates, byte for byte, then the marked block ending with the CA.
       expect(bundle.startsWith(original)).toBe(true);
@@ -124,7 +140,7 @@ describe("guest trust in the TLS interception CA", () => {
         bundle
           .trimEnd()
           .replace(/\n# END microsandbox TLS interception CA$/, "")
-          .endsWith(ca.caCertPem.trimEnd()),
+          .endsWith(ca.caPem.trimEnd()),
       ).toBe(true);
       expect(certCount(bundle)).toBe(certCount(original) + 1);
       // Every exec gets the variables; the user's own value (CURL_CA_BUNDLE from the config) wins.
@@ -150,8 +166,8 @@ describe("guest trust in the TLS interception CA", () => {
       expect(mainEnv).toContain("MSB_MARK=1\n");
 
       // Real trust: a TLS server in the guest with a leaf the CA signed.
-      await box.fs().write("/srv/leaf.pem", ca.leafCertPem);
-      await box.fs().write("/srv/leaf.key", ca.leafKeyPem);
+      await box.fs().write("/srv/leaf.pem", ca.certPem);
+      await box.fs().write("/srv/leaf.key", ca.keyPem);
       await box.fs().write("/srv/index.html", "trusted\n");
       await box.fs().write("/srv/tls.py", TLS_SERVER);
       await sh(box, "cd /srv && python3 /srv/tls.py > /tmp/tls.log 2>&1 &");
@@ -159,7 +175,7 @@ describe("guest trust in the TLS interception CA", () => {
       expect((await box.shell(`env -u SSL_CERT_FILE -u CURL_CA_BUNDLE sh -c '${CURL("")}'`)).code).toBe(0);
       expect((await box.shell(CURL(""))).code).toBe(0);
       // The control: a bundle without the CA is refused (60: the peer's certificate cannot be verified).
-      await box.fs().write("/srv/other.pem", makeTestCa("another CA").caCertPem);
+      await box.fs().write("/srv/other.pem", makeTestCa("another CA").caPem);
       const other = await box.shell(CURL("--cacert /srv/other.pem"));
       expect(other.code).toBe(60);
       // Python's default context (OpenSSL's default paths, and SSL_CERT_FILE).
@@ -171,12 +187,12 @@ describe("guest trust in the TLS interception CA", () => {
 
       // The distribution's own builder keeps the CA when the guest rebuilds its bundle (a package upgrade does).
       expect(await box.fs().readString("/usr/local/share/ca-certificates/microsandbox-ca.crt")).toBe(
-        ca.caCertPem,
+        ca.caPem,
       );
       await sh(box, "update-ca-certificates > /dev/null 2>&1");
       const rebuilt = await box.fs().readString(BUNDLE);
       expect(rebuilt).not.toContain(BEGIN);
-      expect(rebuilt).toContain(ca.caCertPem);
+      expect(rebuilt).toContain(ca.caPem);
       expect((await box.shell(`env -u SSL_CERT_FILE -u CURL_CA_BUNDLE sh -c '${CURL("")}'`)).code).toBe(0);
       process.stderr.write(`[msb] CA installed in ${installMs(config.name).join(", ")} ms\n`);
 
@@ -194,13 +210,13 @@ describe("guest trust in the TLS interception CA", () => {
       const third = await boot(config, next, true);
       const replaced = await third.fs().readString(BUNDLE);
       expect(replaced.startsWith(withoutBlock(restarted))).toBe(true);
-      expect(replaced.slice(withoutBlock(restarted).length)).toContain(next.caCertPem);
-      expect(replaced.slice(withoutBlock(restarted).length)).not.toContain(ca.caCertPem);
+      expect(replaced.slice(withoutBlock(restarted).length)).toContain(next.caPem);
+      expect(replaced.slice(withoutBlock(restarted).length)).not.toContain(ca.caPem);
       expect(replaced.split(BEGIN)).toHaveLength(2);
       expect(await third.fs().readString("/usr/local/share/ca-certificates/microsandbox-ca.crt")).toBe(
-        next.caCertPem,
+        next.caPem,
       );
-      expect(await third.fs().readString("/.msb/tls/ca.pem")).toBe(next.caCertPem);
+      expect(await third.fs().readString("/.msb/tls/ca.pem")).toBe(next.caPem);
       await third.stopAndWait();
 
       // The shared base is untouched.
@@ -220,8 +236,8 @@ describe("guest trust in the TLS interception CA", () => {
       expect(await sh(box, "ls /etc/ssl/certs")).toBe("ca-certificates.crt\n");
       const bundle = await box.fs().readString(BUNDLE);
       expect(certCount(bundle)).toBe(1);
-      expect(bundle).toContain(ca.caCertPem);
-      expect(await box.fs().readString("/.msb/tls/ca.pem")).toBe(ca.caCertPem);
+      expect(bundle).toContain(ca.caPem);
+      expect(await box.fs().readString("/.msb/tls/ca.pem")).toBe(ca.caPem);
       expect(await sh(box, "echo $SSL_CERT_FILE $NODE_EXTRA_CA_CERTS")).toBe(`${BUNDLE} /.msb/tls/ca.pem\n`);
       await box.stopAndWait();
       const again = await boot(config, ca, true);
@@ -234,7 +250,7 @@ describe("guest trust in the TLS interception CA", () => {
 
   it("writes a bundle reached through a symlink once, and keeps the link (Alpine's /etc/ssl/cert.pem)", async () => {
     const ca = makeTestCa();
-    const own = makeTestCa("the image's own root").caCertPem;
+    const own = makeTestCa("the image's own root").caPem;
     const config: SandboxConfig = {
       name: "ca-link",
       image: "alpine:latest",
