@@ -17,12 +17,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { NameCache } from "../src/net/dns/name-cache.js";
-import { DnsResolver } from "../src/net/dns/resolver.js";
 import { compilePolicy } from "../src/net/policy/compile.js";
-import { DEFAULT_LINK, resolveLink } from "../src/net/stack/addresses.js";
-import { StackContext } from "../src/net/stack/context.js";
 import { fakeGuest } from "../src/net/stack/fake-guest.fixture.js";
+import { offlineStackContext } from "../src/net/stack/harness.fixture.js";
 import { connectOutbound } from "../src/net/stack/outbound.js";
 import { newTlsCounters } from "../src/net/stack/tls-counters.js";
 import type { TlsInterception } from "../src/net/stack/tls-intercept.js";
@@ -46,15 +43,7 @@ interface Stack {
 
 async function stack(ca: CaMaterial, testCaPem: string, tls: Record<string, unknown>): Promise<Stack> {
   const policy = compilePolicy({ tls });
-  const names = new NameCache({ now: () => performance.now() });
-  const resolver = new DnsResolver({ servers: [], blockLists: {}, rebindProtection: true, names });
-  const ctx = new StackContext({
-    link: resolveLink(DEFAULT_LINK),
-    policy,
-    names,
-    resolver,
-    send: () => undefined,
-  });
+  const ctx = offlineStackContext(policy);
   const interception: TlsInterception = {
     relay: undefined,
     counters: newTlsCounters(),

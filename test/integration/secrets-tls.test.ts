@@ -11,6 +11,7 @@ import { describe, expect, it } from "vitest";
 import { Sandbox, Secret } from "../../src/index.js";
 import { useTestHosts } from "../fixtures/netns/use-test-hosts.js";
 import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
+import { bytewiseClient } from "../fixtures/bytewise-client.js";
 
 useSandboxEnv({ python: true });
 const fx = useTestHosts();
@@ -25,27 +26,6 @@ interface Echo {
   readonly body: string;
   readonly path: string;
 }
-
-/** A python client that sends `request` over TLS one byte per record and prints the response. */
-const bytewise = (host: string, request: string): string =>
-  [
-    "import socket, ssl, sys, time",
-    "ctx = ssl.create_default_context()",
-    "ctx.set_alpn_protocols(['http/1.1'])",
-    `raw = socket.create_connection(("${host}", 443), timeout=20)`,
-    "raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)",
-    `s = ctx.wrap_socket(raw, server_hostname="${host}")`,
-    `req = ${JSON.stringify(request)}.encode()`,
-    "for i in range(len(req)):",
-    "    s.send(req[i:i+1])",
-    "    time.sleep(0.002)",
-    "out = b''",
-    "while True:",
-    "    d = s.recv(65536)",
-    "    if not d: break",
-    "    out += d",
-    "sys.stdout.write(out.decode())",
-  ].join("\n");
 
 describe("secrets over TLS interception", () => {
   it("substitute in headers and bodies over HTTP/1.1 and HTTP/2, one byte per record too; other names blocked", async () => {
@@ -71,7 +51,12 @@ describe("secrets over TLS interception", () => {
     const request =
       "POST /echo HTTP/1.1\r\nHost: api.test.example\r\nX-Key: $MSB_API_KEY\r\nConnection: close\r\n" +
       `Content-Length: ${body.length}\r\n\r\n${body}`;
-    await sandbox.fs().write("/tmp/bytewise.py", Buffer.from(bytewise("api.test.example", request)));
+    await sandbox
+      .fs()
+      .write(
+        "/tmp/bytewise.py",
+        Buffer.from(bytewiseClient({ host: "api.test.example", port: 443, tls: true }, request)),
+      );
     const slow = await sandbox.shell("python3 /tmp/bytewise.py");
     expect(slow.stderr()).toBe("");
     const slowEcho = JSON.parse(slow.stdout().slice(slow.stdout().indexOf("{"))) as Echo;

@@ -17,6 +17,7 @@ import { Sandbox, Secret } from "../../src/index.js";
 import { createTestHosts } from "../fixtures/netns/hosts.js";
 import type { TestHosts } from "../fixtures/netns/hosts.js";
 import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
+import { bytewiseClient } from "../fixtures/bytewise-client.js";
 
 const env = useSandboxEnv({ python: true });
 let hosts: TestHosts | undefined;
@@ -47,24 +48,6 @@ async function sh(sandbox: Sandbox, script: string): Promise<{ out: string; err:
   const result = await sandbox.execWithConfig({ cmd: "sh", args: ["-c", script], timeoutMs: 60_000 });
   return { out: result.stdout(), err: result.stderr(), code: result.code };
 }
-
-/** A python client that writes `request` one byte per send with TCP_NODELAY and prints the response. */
-const bytewise = (request: string): string =>
-  [
-    "import socket, sys, time",
-    `s = socket.create_connection(("${HOST}", 80), timeout=20)`,
-    "s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)",
-    `req = ${JSON.stringify(request)}.encode()`,
-    "for i in range(len(req)):",
-    "    s.send(req[i:i+1])",
-    "    time.sleep(0.002)",
-    "out = b''",
-    "while True:",
-    "    d = s.recv(65536)",
-    "    if not d: break",
-    "    out += d",
-    "sys.stdout.write(out.decode())",
-  ].join("\n");
 
 /** Every file under `dir`, recursively. */
 function filesUnder(dir: string): string[] {
@@ -119,7 +102,12 @@ describe("secrets", () => {
       const request =
         `POST /echo?digest=1 HTTP/1.1\r\nHost: ${HOST}\r\nX-Key: $MSB_API_KEY\r\nConnection: close\r\n` +
         `Content-Length: ${body.length}\r\n\r\n${body}`;
-      await sandbox.fs().write("/tmp/bytewise.py", Buffer.from(bytewise(request)));
+      await sandbox
+        .fs()
+        .write(
+          "/tmp/bytewise.py",
+          Buffer.from(bytewiseClient({ host: HOST, port: 80, tls: false }, request)),
+        );
       const slow = await sh(sandbox, "python3 /tmp/bytewise.py");
       const slowEcho = JSON.parse(slow.out.slice(slow.out.indexOf("{"))) as Echo;
       expect(slowEcho.headers["x-key"]).toBe(sha256(VALUE));

@@ -9,7 +9,7 @@ import { buildEthernet, EtherType } from "../packet/ethernet.js";
 import { buildIpv4, IpProtocol } from "../packet/ipv4.js";
 import { buildTcp, TcpFlag } from "../packet/tcp.js";
 import { buildUdp } from "../packet/udp.js";
-import { compilePolicy } from "../policy/compile.js";
+import { type CompiledPolicy, compilePolicy } from "../policy/compile.js";
 import type { NetworkConfig } from "../policy/types.js";
 import { DEFAULT_LINK, resolveLink } from "./addresses.js";
 import { StackContext } from "./context.js";
@@ -92,6 +92,24 @@ export function guestUdp(destination: string, port: number, payload: Uint8Array)
 export const PENDING: TcpEndpoint = IGNORING_ENDPOINT;
 
 /**
+ * A stack context for `policy` on the default link whose resolver has no upstream servers (tests and benches
+ * never resolve through it); frames to the guest go to `send`.
+ */
+export function offlineStackContext(
+  policy: CompiledPolicy,
+  send: (frame: Uint8Array) => void = () => undefined,
+): StackContext {
+  const names = new NameCache({ now: () => performance.now() });
+  const resolver = new DnsResolver({
+    servers: [],
+    blockLists: { blockDomains: policy.blockDomains, blockDomainSuffixes: policy.blockDomainSuffixes },
+    rebindProtection: policy.dnsRebindProtection,
+    names,
+  });
+  return new StackContext({ link, policy, names, resolver, send });
+}
+
+/**
  * A stack whose frames to the guest are recorded (without their 4-byte stream prefix). TCP connections go
  * through the real decision (`connectOutbound`) unless `onConnect` supplies the host side: tests that allow a
  * flow must pass one, so no test opens a socket to a non-loopback address.
@@ -103,20 +121,7 @@ export function stackHarness(
 ) {
   const sent: Uint8Array[] = [];
   const policy = compilePolicy(network);
-  const names = new NameCache({ now: () => performance.now() });
-  const resolver = new DnsResolver({
-    servers: [],
-    blockLists: { blockDomains: policy.blockDomains, blockDomainSuffixes: policy.blockDomainSuffixes },
-    rebindProtection: policy.dnsRebindProtection,
-    names,
-  });
-  const ctx = new StackContext({
-    link,
-    policy,
-    names,
-    resolver,
-    send: (frame) => sent.push(frame.subarray(4)),
-  });
+  const ctx = offlineStackContext(policy, (frame) => sent.push(frame.subarray(4)));
   const tcp = new TcpRelay(ctx, {
     ...relay,
     onConnect: (flow, remote, handle) =>

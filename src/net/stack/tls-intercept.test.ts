@@ -1,8 +1,6 @@
 import { type AddressInfo, type Server, createServer } from "node:net";
 import { type TLSSocket, connect as tlsConnect, createServer as createTlsServer } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NameCache } from "../dns/name-cache.js";
-import { DnsResolver } from "../dns/resolver.js";
 import { compilePolicy } from "../policy/compile.js";
 import type { NetworkConfig } from "../policy/types.js";
 import { type CaMaterial, generateCa } from "../tls/ca.js";
@@ -10,9 +8,8 @@ import { compileTls } from "../tls/config.js";
 import { LeafMinter } from "../tls/leaf-minter.js";
 import type { PlaintextRelay, RelayFlow } from "../tls/plaintext-relay.js";
 import { upstreamTrust } from "../tls/upstream-trust.js";
-import { DEFAULT_LINK, resolveLink } from "./addresses.js";
-import { StackContext } from "./context.js";
 import { fakeGuest } from "./fake-guest.fixture.js";
+import { offlineStackContext } from "./harness.fixture.js";
 import { connectOutbound } from "./outbound.js";
 import { newTlsCounters } from "./tls-counters.js";
 import type { TlsInterception } from "./tls-intercept.js";
@@ -97,15 +94,7 @@ async function setup(tls: Record<string, unknown>, opened: RelayFlow[], network:
     ...network,
     tls: { interceptedPorts: [tlsPort, plainPort], ...tlsConfig },
   });
-  const names = new NameCache({ now: () => performance.now() });
-  const resolver = new DnsResolver({ servers: [], blockLists: {}, rebindProtection: false, names });
-  const ctx = new StackContext({
-    link: resolveLink(DEFAULT_LINK),
-    policy,
-    names,
-    resolver,
-    send: () => undefined,
-  });
+  const ctx = offlineStackContext(policy);
   const counters = newTlsCounters();
   const logged: string[] = [];
   const interception: TlsInterception = {
