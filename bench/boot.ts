@@ -20,10 +20,16 @@ import { median, pairedRatio, percentile } from "./result.js";
 const RUNS = 7;
 const EXECS = 200;
 
-/** A minimal initramfs: busybox as /init's interpreter, powering off immediately. */
-export function bareInitrd(dir: string): string {
-  const path = join(dir, "bare-initrd.cpio");
-  const init = "#!/bin/busybox sh\n/bin/busybox poweroff -f\n";
+/**
+ * A minimal initramfs: busybox as /init's interpreter, running `script` (default: power off immediately).
+ */
+export function bareInitrd(
+  dir: string,
+  script = "/bin/busybox poweroff -f\n",
+  name = "bare-initrd.cpio",
+): string {
+  const path = join(dir, name);
+  const init = `#!/bin/busybox sh\n${script}`;
   writeFileSync(
     path,
     writeNewcArchive([
@@ -37,16 +43,16 @@ export function bareInitrd(dir: string): string {
   return path;
 }
 
-/** Milliseconds for bare QEMU to boot the kernel into the minimal init and exit. */
-export async function bareBoot(dir: string, initrd: string): Promise<number> {
+/** QEMU's argument vector for a bare boot of `kernel` (default: the installed one) with `initrd`, 1 CPU, 512 MiB. */
+export function bareArgv(dir: string, initrd: string, kernel?: string): string[] {
   const artifacts = runtimeArtifacts();
   const accel = detectAccelerator(hostAccelProbe(undefined));
-  const argv = buildQemuArgv({
+  return buildQemuArgv({
     arch: artifacts.arch,
     accel,
     cpus: 1,
     memoryMib: 512,
-    kernel: artifacts.kernel,
+    kernel: kernel ?? artifacts.kernel,
     initrd,
     cmdline: kernelCmdline({ arch: artifacts.arch, accel, tscKhz: hostTscKhz() }),
     disks: [],
@@ -56,8 +62,13 @@ export async function bareBoot(dir: string, initrd: string): Promise<number> {
     consoleLog: join(dir, "bare-console.log"),
     network: { kind: "none" },
   });
+}
+
+/** Milliseconds for bare QEMU to boot `kernel` (default: the installed one) into the minimal init and exit. */
+export async function bareBoot(dir: string, initrd: string, kernel?: string): Promise<number> {
+  const argv = bareArgv(dir, initrd, kernel);
   const started = performance.now();
-  const child = spawn(artifacts.qemuBinary, argv, { stdio: ["ignore", "ignore", "inherit"] });
+  const child = spawn(runtimeArtifacts().qemuBinary, argv, { stdio: ["ignore", "ignore", "inherit"] });
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
   if (code !== 0) throw new Error(`bare QEMU exited with ${code}`);
   return performance.now() - started;
