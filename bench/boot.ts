@@ -14,6 +14,7 @@ import { buildQemuArgv, kernelCmdline } from "../src/vm/argv.js";
 import { detectAccelerator, hostAccelProbe } from "../src/vm/accel.js";
 import { bootBusyboxVm } from "../test/fixtures/vm-boot.js";
 import { artifactDir } from "../test/fixtures/artifacts.js";
+import type { KernelFlavor } from "../src/setup/types.js";
 import type { BenchResult } from "./result.js";
 import { median, pairedRatio, percentile } from "./result.js";
 
@@ -43,8 +44,14 @@ export function bareInitrd(
   return path;
 }
 
+/** A kernel to boot bare: its file and which kind it is (the microvm kernel runs without ACPI). */
+export interface BenchKernel {
+  readonly path: string;
+  readonly flavor: KernelFlavor;
+}
+
 /** QEMU's argument vector for a bare boot of `kernel` (default: the installed one) with `initrd`, 1 CPU, 512 MiB. */
-export function bareArgv(dir: string, initrd: string, kernel?: string): string[] {
+export function bareArgv(dir: string, initrd: string, kernel?: BenchKernel): string[] {
   const artifacts = runtimeArtifacts();
   const accel = detectAccelerator(hostAccelProbe(undefined));
   return buildQemuArgv({
@@ -52,7 +59,7 @@ export function bareArgv(dir: string, initrd: string, kernel?: string): string[]
     accel,
     cpus: 1,
     memoryMib: 512,
-    kernel: kernel ?? artifacts.kernel,
+    kernel: kernel?.path ?? artifacts.kernel,
     initrd,
     cmdline: kernelCmdline({ arch: artifacts.arch, accel, tscKhz: hostTscKhz() }),
     disks: [],
@@ -61,11 +68,12 @@ export function bareArgv(dir: string, initrd: string, kernel?: string): string[]
     qmpSocket: join(dir, "q.sock"),
     consoleLog: join(dir, "bare-console.log"),
     network: { kind: "none" },
+    acpi: (kernel?.flavor ?? artifacts.kernelFlavor) !== "microvm",
   });
 }
 
 /** Milliseconds for bare QEMU to boot `kernel` (default: the installed one) into the minimal init and exit. */
-export async function bareBoot(dir: string, initrd: string, kernel?: string): Promise<number> {
+export async function bareBoot(dir: string, initrd: string, kernel?: BenchKernel): Promise<number> {
   const argv = bareArgv(dir, initrd, kernel);
   const started = performance.now();
   const child = spawn(runtimeArtifacts().qemuBinary, argv, { stdio: ["ignore", "ignore", "inherit"] });

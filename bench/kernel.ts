@@ -27,7 +27,7 @@ import { prepareKernel } from "../src/setup/kernel-image.js";
 import { fetchKernelPackage } from "../src/setup/kernel-package.js";
 import { runtimeArtifacts } from "../src/setup/index.js";
 import { artifactDir } from "../test/fixtures/artifacts.js";
-import { bareArgv, bareBoot, bareInitrd } from "./boot.js";
+import { bareArgv, bareBoot, bareInitrd, type BenchKernel } from "./boot.js";
 import type { BenchResult } from "./result.js";
 import { median, pairedRatio } from "./result.js";
 
@@ -38,9 +38,9 @@ const SETTLE_MS = 10_000;
 const IDLE_BOOT_TIMEOUT_MS = 60_000;
 const READY = "msb-idle-ready";
 
-function microvmKernel(): string {
+function microvmKernel(): BenchKernel {
   const installed = runtimeArtifacts();
-  if (installed.kernelFlavor === "microvm") return installed.kernel;
+  if (installed.kernelFlavor === "microvm") return { path: installed.kernel, flavor: "microvm" };
   const dir = kernelBuildsDirOf({});
   const entries = existsSync(dir)
     ? readdirSync(dir)
@@ -52,33 +52,33 @@ function microvmKernel(): string {
   if (newest === undefined) {
     throw new Error(`no microvm kernel installed or in ${dir}: run \`msb setup --kernel microvm\` first`);
   }
-  return newest;
+  return { path: newest, flavor: "microvm" };
 }
 
-async function debianKernel(): Promise<string> {
+async function debianKernel(): Promise<BenchKernel> {
   const installed = runtimeArtifacts();
-  if (installed.kernelFlavor === "debian") return installed.kernel;
+  if (installed.kernelFlavor === "debian") return { path: installed.kernel, flavor: "debian" };
   const profile = archProfile();
   const apt = Apt.find(() => undefined);
   if (apt === undefined) throw new Error("the Debian kernel comes from apt, and this host has none");
   const pkg = await apt.resolveKernelPackage(profile.kernelMetaPackage);
   const dir = artifactDir("bench-kernels", `${pkg.name}_${pkg.version}`);
   const vmlinux = join(dir, "vmlinux");
-  if (existsSync(vmlinux)) return vmlinux;
+  if (existsSync(vmlinux)) return { path: vmlinux, flavor: "debian" };
   const work = mkdtempSync(join(dir, ".fetch-"));
   try {
     const unpacked = await fetchKernelPackage(apt, pkg, work);
     const prepared = await prepareKernel(await readFile(unpacked.vmlinuz), profile, () => undefined);
     writeFileSync(`${vmlinux}.tmp`, prepared.data);
     renameSync(`${vmlinux}.tmp`, vmlinux);
-    return vmlinux;
+    return { path: vmlinux, flavor: "debian" };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
 }
 
 /** Boots `kernel` into an init that prints {@link READY} and sleeps; returns QEMU's VmRSS in MiB once settled. */
-async function idleRssMib(dir: string, initrd: string, kernel: string): Promise<number> {
+async function idleRssMib(dir: string, initrd: string, kernel: BenchKernel): Promise<number> {
   const child = spawn(runtimeArtifacts().qemuBinary, bareArgv(dir, initrd, kernel), {
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -127,7 +127,7 @@ export async function benchKernel(): Promise<BenchResult[]> {
     }
     const rssOurs = await idleRssMib(dir, idleInitrd, ours);
     const rssDebian = await idleRssMib(dir, idleInitrd, debian);
-    const note = `${RUNS} alternating runs, medians; ratio: median of per-pair ratios; kernels ${ours} vs ${debian}`;
+    const note = `${RUNS} alternating runs, medians; ratio: median of per-pair ratios; kernels ${ours.path} vs ${debian.path}`;
     const rssNote = `QEMU VmRSS ${SETTLE_MS / 1000} s after a busybox init printed its ready line; 512 MiB guest`;
     return [
       {

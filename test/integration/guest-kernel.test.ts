@@ -16,7 +16,7 @@ describe("the guest kernel", () => {
     try {
       const run = async (script: string): Promise<string> => {
         const out = await sandbox.shell(script);
-        expect(out.exitCode, out.stderr()).toBe(0);
+        expect(out.code, out.stderr()).toBe(0);
         return out.stdout();
       };
       const controllers = (await run("cat /sys/fs/cgroup/cgroup.controllers")).trim().split(" ");
