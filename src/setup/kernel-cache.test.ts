@@ -30,10 +30,17 @@ describe("kernelBuildKey", () => {
       { ...inputs, fragment: "CONFIG_A=n\n" },
       { ...inputs, recipe: "recipe 2" },
       { ...inputs, arch: "aarch64" as const },
+      { ...inputs, fragment: "CONFIG_A=y\nCONFIG_B=y\n" },
       // Field boundaries count: moving text from one input to the next is a different key.
-      { ...inputs, recipe: "recipe 1C", fragment: "ONFIG_A=y\n" },
+      { ...inputs, recipe: "recipe 1\nCONFIG_A=y", fragment: "" },
     ];
     for (const v of variants) expect(kernelBuildKey(v)).not.toBe(key);
+  });
+
+  it("ignores the fragment's comments, blank lines and option order", () => {
+    const two = { ...inputs, fragment: "CONFIG_A=y\n# CONFIG_B is not set\n" };
+    const reordered = { ...inputs, fragment: "# why B is off\n\n# CONFIG_B is not set\nCONFIG_A=y\n" };
+    expect(kernelBuildKey(reordered)).toBe(kernelBuildKey(two));
   });
 });
 

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { msbPaths } from "../config/paths.js";
 import { readEnv } from "../config/env.js";
 import type { GuestArch } from "./arch.js";
+import { parseKconfig } from "./kernel-config.js";
 import type { RuntimeLocationOptions } from "./types.js";
 
 /** Directory name of the build cache under `MSB_HOME`. */
@@ -34,10 +35,14 @@ export interface KernelBuildInputs {
   readonly arch: GuestArch;
 }
 
-/** The cache key of `inputs`: 32 hex digits of a SHA-256 over all of them. */
+/**
+ * The cache key of `inputs`: 32 hex digits of a SHA-256 over all of them. The fragment counts by its options
+ * (sorted `NAME=value` lines), so editing its comments or order does not cost a rebuild.
+ */
 export function kernelBuildKey(inputs: KernelBuildInputs): string {
+  const options = [...parseKconfig(inputs.fragment)].map(([name, value]) => `${name}=${value}`).sort();
   const hash = createHash("sha256");
-  for (const part of [inputs.arch, inputs.sourceSha256, inputs.recipe, inputs.fragment]) {
+  for (const part of [inputs.arch, inputs.sourceSha256, inputs.recipe, options.join("\n")]) {
     hash.update(`${Buffer.byteLength(part)}:`).update(part);
   }
   return hash.digest("hex").slice(0, 32);
