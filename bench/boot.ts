@@ -20,13 +20,17 @@ import { median, pairedRatio, percentile } from "./result.js";
 
 const RUNS = 7;
 const EXECS = 200;
+/** Longest a bare boot may take before it counts as hung. */
+const BARE_BOOT_TIMEOUT_MS = 60_000;
 
 /**
- * A minimal initramfs: busybox as /init's interpreter, running `script` (default: power off immediately).
+ * A minimal initramfs: busybox as /init's interpreter, running `script` (default: end the VM at once). The
+ * default restarts rather than powers off: QEMU runs with -no-reboot, so a restart ends it with either kernel,
+ * while power-off needs ACPI, which the microvm kernel runs without.
  */
 export function bareInitrd(
   dir: string,
-  script = "/bin/busybox poweroff -f\n",
+  script = "/bin/busybox reboot -f\n",
   name = "bare-initrd.cpio",
 ): string {
   const path = join(dir, name);
@@ -77,8 +81,11 @@ export async function bareBoot(dir: string, initrd: string, kernel?: BenchKernel
   const argv = bareArgv(dir, initrd, kernel);
   const started = performance.now();
   const child = spawn(runtimeArtifacts().qemuBinary, argv, { stdio: ["ignore", "ignore", "inherit"] });
+  // A kernel that never ends the VM (say, one that halts instead) fails the run instead of hanging it.
+  const timer = setTimeout(() => child.kill("SIGKILL"), BARE_BOOT_TIMEOUT_MS);
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-  if (code !== 0) throw new Error(`bare QEMU exited with ${code}`);
+  clearTimeout(timer);
+  if (code !== 0) throw new Error(`bare QEMU exited with ${code} (killed after ${BARE_BOOT_TIMEOUT_MS} ms?)`);
   return performance.now() - started;
 }
 
