@@ -10,8 +10,13 @@ import type { Manifest } from "./manifest.js";
 import { stageMicrovmKernel } from "./microvm-kernel-step.js";
 import type { KernelFlavor } from "./types.js";
 
-/** The kernel install() chooses when not told. */
-export const DEFAULT_KERNEL_FLAVOR: KernelFlavor = "microvm";
+/**
+ * The kernel install() chooses when not told. Still `debian`: the microvm kernel built by set-up passed the
+ * exec, fs, lifecycle, mounts, volumes, sandbox and guest-kernel integration tests, but failed two (a `sit0`
+ * device in network-less sandboxes, no /proc/sysrq-trigger for the panic test); the fragment fixes both, and
+ * the fixed kernel has not been through the suite yet. Switch to `microvm` once it has.
+ */
+export const DEFAULT_KERNEL_FLAVOR: KernelFlavor = "debian";
 
 /** The value of `msb setup --kernel`, checked. */
 export function parseKernelFlavor(value: string): KernelFlavor {
