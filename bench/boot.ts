@@ -14,16 +14,27 @@ import { buildQemuArgv, kernelCmdline } from "../src/vm/argv.js";
 import { detectAccelerator, hostAccelProbe } from "../src/vm/accel.js";
 import { bootBusyboxVm } from "../test/fixtures/vm-boot.js";
 import { artifactDir } from "../test/fixtures/artifacts.js";
+import type { KernelFlavor } from "../src/setup/types.js";
 import type { BenchResult } from "./result.js";
 import { median, pairedRatio, percentile } from "./result.js";
 
 const RUNS = 7;
 const EXECS = 200;
+/** Longest a bare boot may take before it counts as hung. */
+const BARE_BOOT_TIMEOUT_MS = 60_000;
 
-/** A minimal initramfs: busybox as /init's interpreter, powering off immediately. */
-export function bareInitrd(dir: string): string {
-  const path = join(dir, "bare-initrd.cpio");
-  const init = "#!/bin/busybox sh\n/bin/busybox poweroff -f\n";
+/**
+ * A minimal initramfs: busybox as /init's interpreter, running `script` (default: end the VM at once). The
+ * default restarts rather than powers off: QEMU runs with -no-reboot, so a restart ends it with either kernel,
+ * while power-off needs ACPI, which the microvm kernel runs without.
+ */
+export function bareInitrd(
+  dir: string,
+  script = "/bin/busybox reboot -f\n",
+  name = "bare-initrd.cpio",
+): string {
+  const path = join(dir, name);
+  const init = `#!/bin/busybox sh\n${script}`;
   writeFileSync(
     path,
     writeNewcArchive([
@@ -37,16 +48,22 @@ export function bareInitrd(dir: string): string {
   return path;
 }
 
-/** Milliseconds for bare QEMU to boot the kernel into the minimal init and exit. */
-export async function bareBoot(dir: string, initrd: string): Promise<number> {
+/** A kernel to boot bare: its file and which kind it is (the microvm kernel runs without ACPI). */
+export interface BenchKernel {
+  readonly path: string;
+  readonly flavor: KernelFlavor;
+}
+
+/** QEMU's argument vector for a bare boot of `kernel` (default: the installed one) with `initrd`, 1 CPU, 512 MiB. */
+export function bareArgv(dir: string, initrd: string, kernel?: BenchKernel): string[] {
   const artifacts = runtimeArtifacts();
   const accel = detectAccelerator(hostAccelProbe(undefined));
-  const argv = buildQemuArgv({
+  return buildQemuArgv({
     arch: artifacts.arch,
     accel,
     cpus: 1,
     memoryMib: 512,
-    kernel: artifacts.kernel,
+    kernel: kernel?.path ?? artifacts.kernel,
     initrd,
     cmdline: kernelCmdline({ arch: artifacts.arch, accel, tscKhz: hostTscKhz() }),
     disks: [],
@@ -55,11 +72,20 @@ export async function bareBoot(dir: string, initrd: string): Promise<number> {
     qmpSocket: join(dir, "q.sock"),
     consoleLog: join(dir, "bare-console.log"),
     network: { kind: "none" },
+    acpi: (kernel?.flavor ?? artifacts.kernelFlavor) !== "microvm",
   });
+}
+
+/** Milliseconds for bare QEMU to boot `kernel` (default: the installed one) into the minimal init and exit. */
+export async function bareBoot(dir: string, initrd: string, kernel?: BenchKernel): Promise<number> {
+  const argv = bareArgv(dir, initrd, kernel);
   const started = performance.now();
-  const child = spawn(artifacts.qemuBinary, argv, { stdio: ["ignore", "ignore", "inherit"] });
+  const child = spawn(runtimeArtifacts().qemuBinary, argv, { stdio: ["ignore", "ignore", "inherit"] });
+  // A kernel that never ends the VM (say, one that halts instead) fails the run instead of hanging it.
+  const timer = setTimeout(() => child.kill("SIGKILL"), BARE_BOOT_TIMEOUT_MS);
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-  if (code !== 0) throw new Error(`bare QEMU exited with ${code}`);
+  clearTimeout(timer);
+  if (code !== 0) throw new Error(`bare QEMU exited with ${code} (killed after ${BARE_BOOT_TIMEOUT_MS} ms?)`);
   return performance.now() - started;
 }
 

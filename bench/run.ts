@@ -6,6 +6,7 @@ import { benchBoot } from "./boot.js";
 import { benchExec } from "./exec.js";
 import { benchFs } from "./fs.js";
 import { benchImage } from "./image.js";
+import { benchKernel } from "./kernel.js";
 import { benchLifecycle } from "./lifecycle.js";
 import { benchMetrics } from "./metrics.js";
 import { benchList } from "./list.js";
@@ -17,6 +18,7 @@ import type { BenchResult } from "./result.js";
 
 const suites: Record<string, () => Promise<BenchResult[]>> = {
   boot: benchBoot,
+  kernel: benchKernel,
   image: benchImage,
   sandbox: benchSandbox,
   lifecycle: benchLifecycle,

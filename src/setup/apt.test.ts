@@ -2,7 +2,7 @@ import { mkdtemp, rm, utimes, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { aptListsStamp, parseKernelDependency } from "./apt.js";
+import { aptListsStamp, parseKernelDependency, parsePackageInfo } from "./apt.js";
 
 const SHOW = `Package: linux-image-cloud-amd64
 Source: linux-signed-amd64 (6.1.192+2)
@@ -54,5 +54,18 @@ describe("aptListsStamp", () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("parsePackageInfo", () => {
+  const sha = "5259c57ca92092da39bd2ea803046da0e3c28f2b6a11ea20f6297468188ceb67";
+  it("takes the first stanza's package, version and .deb SHA-256", () => {
+    const show = `Package: linux-source-6.1\nVersion: 6.1.192-3\nSHA256: ${sha}\n\nPackage: linux-source-6.1\nVersion: 6.1.176-1\nSHA256: ${"0".repeat(64)}\n`;
+    expect(parsePackageInfo(show)).toEqual({ name: "linux-source-6.1", version: "6.1.192-3", sha256: sha });
+  });
+
+  it("returns undefined without a well-formed SHA256 field", () => {
+    expect(parsePackageInfo("Package: a\nVersion: 1\n")).toBeUndefined();
+    expect(parsePackageInfo("Package: a\nVersion: 1\nSHA256: xyz\n")).toBeUndefined();
   });
 });

@@ -16,6 +16,23 @@ export interface DebPackage {
   readonly version: string;
 }
 
+/** A package version as apt's candidate, with the SHA-256 of its .deb as the archive publishes it. */
+export interface DebPackageInfo extends DebPackage {
+  readonly sha256: string;
+}
+
+/** Parses `Package`, `Version` and `SHA256` of the first stanza of `apt-cache show` output. */
+export function parsePackageInfo(showOutput: string): DebPackageInfo | undefined {
+  const stanza = showOutput.split(/\n\s*\n/)[0] ?? "";
+  const field = (key: string): string | undefined =>
+    new RegExp(`^${key}:\\s*(\\S+)\\s*$`, "m").exec(stanza)?.[1];
+  const name = field("Package");
+  const version = field("Version");
+  const sha256 = field("SHA256");
+  if (name === undefined || version === undefined || sha256 === undefined) return undefined;
+  return /^[0-9a-f]{64}$/.test(sha256) ? { name, version, sha256 } : undefined;
+}
+
 /** Where apt keeps its package lists. */
 export const APT_LISTS_DIR = "/var/lib/apt/lists";
 
@@ -116,6 +133,31 @@ export class Apt {
     return stdout.toString("utf8");
   }
 
+  /** `apt-cache show` of `pkg`, updating the lists once (as root) when apt does not know it. */
+  async #showOrUpdate(pkg: string): Promise<string> {
+    return this.#show(pkg).catch(async (err: unknown) => {
+      if (!isRoot() || this.#updated) {
+        throw new SetupError(`apt does not know ${pkg}`, {
+          cause: err,
+          hint: "run `sudo apt-get update` (the package lists may be empty) on a Debian 12 host",
+        });
+      }
+      await this.update();
+      return this.#show(pkg);
+    });
+  }
+
+  /**
+   * The candidate version of `pkg` and the SHA-256 of its .deb, from the package lists (nothing is downloaded).
+   *
+   * @throws SetupError when apt does not know the package or its record has no SHA256 field.
+   */
+  async packageInfo(pkg: string): Promise<DebPackageInfo> {
+    const info = parsePackageInfo(await this.#showOrUpdate(pkg));
+    if (info === undefined) throw new SetupError(`apt-cache show ${pkg} has no Version or SHA256`);
+    return info;
+  }
+
   /**
    * Resolves a kernel meta package (`linux-image-cloud-amd64`) to the concrete image package its candidate
    * version depends on. When apt knows no such package and we are root, updates the lists once and retries.
@@ -123,16 +165,7 @@ export class Apt {
    * @throws SetupError when the package is unknown or its dependency cannot be parsed.
    */
   async resolveKernelPackage(metaPackage: string): Promise<DebPackage> {
-    const show = await this.#show(metaPackage).catch(async (err: unknown) => {
-      if (!isRoot() || this.#updated) {
-        throw new SetupError(`apt does not know ${metaPackage}`, {
-          cause: err,
-          hint: "run `sudo apt-get update` (the package lists may be empty) on a Debian 12 host",
-        });
-      }
-      await this.update();
-      return this.#show(metaPackage);
-    });
+    const show = await this.#showOrUpdate(metaPackage);
     const parsed = parseKernelDependency(show);
     if (parsed === undefined)
       throw new SetupError(`cannot find the kernel image package ${metaPackage} depends on`);

@@ -50,7 +50,20 @@ describe("runtimeArtifacts / isInstalled", () => {
       qemuBinary: "/bin/true",
       arch: manifest.arch,
       kernelFormat: "pvh-vmlinux",
+      kernelFlavor: "debian",
     });
+  });
+
+  it("accepts a microvm kernel with no modules, and only with none requested", async () => {
+    const microvm: Manifest = {
+      ...manifest,
+      kernel: { ...manifest.kernel, flavor: "microvm", buildKey: "k", sourceSha256: "s" },
+      modules: { requested: [], files: [], virtiofs: [] },
+    };
+    await writeManifest(kernelDir, microvm);
+    expect(runtimeArtifacts({ home }).kernelFlavor).toBe("microvm");
+    await writeManifest(kernelDir, { ...microvm, modules: manifest.modules });
+    expect(() => runtimeArtifacts({ home })).toThrow(/kernel modules/);
   });
 
   it("names every missing or truncated file", async () => {

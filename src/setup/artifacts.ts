@@ -7,7 +7,7 @@ import { RuntimeNotInstalledError } from "../errors.js";
 import { archProfile } from "./arch.js";
 import { findExecutable } from "./exec.js";
 import type { Manifest } from "./manifest.js";
-import { readManifestSync } from "./manifest.js";
+import { kernelFlavorOf, readManifestSync } from "./manifest.js";
 import { REQUESTED_MODULES } from "./modules.js";
 import type { RuntimeArtifacts, RuntimeLocationOptions } from "./types.js";
 
@@ -31,7 +31,8 @@ export function manifestProblems(kernelDir: string, manifest: Manifest): string[
   const profile = archProfile();
   if (manifest.arch !== profile.arch)
     problems.push(`it was built for ${manifest.arch}, this host is ${profile.arch}`);
-  if (manifest.modules.requested.join(",") !== REQUESTED_MODULES.join(",")) {
+  const requested = kernelFlavorOf(manifest.kernel) === "microvm" ? [] : REQUESTED_MODULES;
+  if (manifest.modules.requested.join(",") !== requested.join(",")) {
     problems.push(
       `its kernel modules (${manifest.modules.requested.join(", ")}) are not the ones this version needs`,
     );
@@ -85,6 +86,7 @@ export function runtimeArtifacts(options: RuntimeLocationOptions = {}): RuntimeA
     qemuBinary,
     arch: manifest.arch,
     kernelFormat: manifest.kernel.format,
+    kernelFlavor: kernelFlavorOf(manifest.kernel),
   });
 }
 

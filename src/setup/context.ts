@@ -1,7 +1,7 @@
 /** What every install() step receives, and helpers for their progress lines. */
 import type { Apt } from "./apt.js";
 import type { ArchProfile } from "./arch.js";
-import type { SetupLog } from "./types.js";
+import type { KernelFlavor, SetupLog } from "./types.js";
 
 /** State of one install() run. Steps stage new files in `workDir`; the commit moves them into `kernelDir`. */
 export interface InstallContext {
@@ -13,6 +13,12 @@ export interface InstallContext {
   readonly log: SetupLog;
   /** Rebuild even what is up to date. */
   readonly force: boolean;
+  /** The guest kernel asked for. */
+  readonly kernelFlavor: KernelFlavor;
+  /** Cache of built kernels (`<MSB_HOME>/kernel-builds`). */
+  readonly kernelBuildsDir: string;
+  /** Whether set-up may apt-get install missing packages (the kernel build tools). */
+  readonly systemPackages: boolean;
 }
 
 /** Milliseconds since `start` (a `performance.now()` value) as `1.23 s`. */

@@ -15,7 +15,8 @@ import { elapsed, type InstallContext } from "./context.js";
 import { findExecutable, run } from "./exec.js";
 import { commitStaged } from "./commit.js";
 import { stageInitrd } from "./initrd-step.js";
-import { stageKernel } from "./kernel-step.js";
+import { kernelBuildsDirOf } from "./kernel-cache.js";
+import { DEFAULT_KERNEL_FLAVOR, stageKernel } from "./kernel-choice.js";
 import { acquireInstallLock } from "./lock.js";
 import { readManifest, writeManifest, type Manifest } from "./manifest.js";
 import { defaultAgentSourceDir } from "./package-root.js";
@@ -122,6 +123,9 @@ export async function install(options: InstallOptions = {}): Promise<RuntimeArti
         apt: Apt.find(log),
         log,
         force: options.force === true,
+        kernelFlavor: options.kernel ?? DEFAULT_KERNEL_FLAVOR,
+        kernelBuildsDir: kernelBuildsDirOf(options),
+        systemPackages: options.systemPackages !== false,
       };
       await runSteps(ctx, options);
     } finally {

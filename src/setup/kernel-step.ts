@@ -1,5 +1,5 @@
 /**
- * install() step: the guest kernel and its modules. Reuses the installed ones while apt's lists are unchanged
+ * install() step for the `debian` kernel: Debian's cloud kernel and its modules. Reuses the installed ones while apt's lists are unchanged
  * (or still offer the same package); otherwise downloads the cloud kernel package and stages the prepared kernel
  * file and the required modules (in load order) in the work directory for the commit.
  */
@@ -11,7 +11,7 @@ import { aptListsStamp, type DebPackage } from "./apt.js";
 import { elapsed, megabytes, type InstallContext } from "./context.js";
 import { prepareKernel } from "./kernel-image.js";
 import { fetchKernelPackage } from "./kernel-package.js";
-import type { KernelRecord, Manifest, ModulesRecord } from "./manifest.js";
+import { kernelFlavorOf, type KernelRecord, type Manifest, type ModulesRecord } from "./manifest.js";
 import {
   REQUESTED_MODULES,
   REQUIRED_MODULES,
@@ -45,11 +45,15 @@ function fileSize(path: string): number | undefined {
   return existsSync(path) ? statSync(path).size : undefined;
 }
 
-/** True when `previous` describes a kernel + modules that are all present and match the current module list. */
+/**
+ * True when `previous` describes a Debian kernel + modules that are all present and match the current module
+ * list.
+ */
 export function kernelIntact(ctx: InstallContext, previous: Manifest | undefined): previous is Manifest {
   return (
     previous !== undefined &&
     !ctx.force &&
+    kernelFlavorOf(previous.kernel) === "debian" &&
     previous.arch === ctx.profile.arch &&
     previous.modules.requested.join(",") === REQUESTED_MODULES.join(",") &&
     fileSize(join(ctx.kernelDir, previous.kernel.file)) === previous.kernel.size &&
@@ -116,6 +120,7 @@ async function download(ctx: InstallContext, pkg: DebPackage, stamp: string): Pr
       packageVersion: pkg.version,
       aptListsStamp: stamp,
       size: prepared.data.length,
+      flavor: "debian",
     },
     modules: {
       requested: [...REQUESTED_MODULES],
@@ -128,11 +133,11 @@ async function download(ctx: InstallContext, pkg: DebPackage, stamp: string): Pr
 }
 
 /**
- * Stages a new guest kernel and modules, or keeps the installed ones.
+ * Stages a new Debian cloud kernel and its modules, or keeps the installed ones.
  *
  * @param previous - the manifest of the current install, if any.
  */
-export async function stageKernel(
+export async function stageDebianKernel(
   ctx: InstallContext,
   previous: Manifest | undefined,
 ): Promise<KernelStepResult> {
@@ -151,6 +156,7 @@ export async function stageKernel(
     };
   };
   if (intact && previous.kernel.aptListsStamp === stamp) return keep("up to date");
+  if (intact && ctx.kernelFlavor === "microvm") return keep("installed as the fallback");
   let pkg: DebPackage;
   try {
     pkg = await resolvePackage(ctx);

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { GuestArch } from "./arch.js";
 import { atomicWriteFile } from "./fs-util.js";
 import type { InitrdCompression } from "./initramfs.js";
-import type { KernelFormat } from "./types.js";
+import type { KernelFlavor, KernelFormat } from "./types.js";
 
 /** Version of the manifest layout; a different number means "not installed" (rebuild everything). */
 export const MANIFEST_SCHEMA = 1;
@@ -28,6 +28,19 @@ export interface KernelRecord {
   /** Fingerprint of apt's lists when the package was resolved (see `aptListsStamp`). */
   readonly aptListsStamp: string;
   readonly size: number;
+  /**
+   * Which kernel this is: `microvm` (built by set-up from the source package, all drivers built in) or `debian`
+   * (the cloud kernel and its modules). Absent in manifests written before there was a choice: `debian`.
+   */
+  readonly flavor?: KernelFlavor;
+  /** `microvm` only: SHA-256 of the source package's .deb and the build cache key. */
+  readonly sourceSha256?: string;
+  readonly buildKey?: string;
+}
+
+/** The flavor of an installed kernel (`debian` for records that predate the field). */
+export function kernelFlavorOf(kernel: KernelRecord): KernelFlavor {
+  return kernel.flavor ?? "debian";
 }
 
 /** The modules part: what was asked for and the files (in the kernel directory's `modules/`) in load order. */
@@ -107,7 +120,9 @@ export function isManifest(value: unknown): value is Manifest {
   return (
     ["x86_64", "aarch64"].includes(m.arch) &&
     ["pvh-vmlinux", "bzimage", "image"].includes(m.kernel.format) &&
-    ["none", "gzip"].includes(m.initrd.compression)
+    ["none", "gzip"].includes(m.initrd.compression) &&
+    [undefined, "microvm", "debian"].includes(m.kernel.flavor) &&
+    [m.kernel.sourceSha256, m.kernel.buildKey].every((v) => v === undefined || typeof v === "string")
   );
 }
 

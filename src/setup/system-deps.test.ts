@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { SetupError } from "../errors.js";
 import { archProfile } from "./arch.js";
-import { ensureHostTools, requiredTools } from "./system-deps.js";
+import { ensureHostTools, kernelBuildTools, missingTools, requiredTools } from "./system-deps.js";
 
 describe("requiredTools", () => {
   it("maps each architecture to its QEMU package and kernel tools", () => {
@@ -29,5 +29,27 @@ describe("ensureHostTools", () => {
     const profile = { ...archProfile("x64"), qemuBinary: "qemu-system-msb-test-absent" };
     const attempt = ensureHostTools({ profile, systemPackages: false, apt: undefined, log: () => undefined });
     await expect(attempt).rejects.toThrow(/qemu-system-msb-test-absent .*install them by hand/);
+  });
+});
+
+describe("kernelBuildTools", () => {
+  it("checks libraries by their header file and reports what is absent", async () => {
+    const tools = kernelBuildTools();
+    expect(tools.find((t) => t.debianPackage === "libelf-dev")?.file).toBe("/usr/include/libelf.h");
+    const absent = {
+      binary: "absent.h",
+      file: "/nonexistent/msb-test/absent.h",
+      debianPackage: "x",
+      purpose: "y",
+    };
+    expect(missingTools([absent])).toEqual([absent]);
+    const attempt = ensureHostTools({
+      profile: archProfile("x64"),
+      systemPackages: false,
+      apt: undefined,
+      log: () => undefined,
+      tools: [absent],
+    });
+    await expect(attempt).rejects.toThrow(/absent\.h \(y\)/);
   });
 });

@@ -2,6 +2,7 @@
  * The host programs the runtime and set-up need, the Debian packages that provide them, and installing the
  * missing ones with apt-get.
  */
+import { existsSync } from "node:fs";
 import { SetupError } from "../errors.js";
 import type { Apt } from "./apt.js";
 import type { ArchProfile } from "./arch.js";
@@ -13,6 +14,8 @@ import type { SetupLog } from "./types.js";
 export interface HostTool {
   readonly binary: string;
   readonly debianPackage: string;
+  /** When set, the tool is "present" when this file exists (a library's header) instead of by `binary`. */
+  readonly file?: string;
   /** Why it is needed (shown when it is missing). */
   readonly purpose: string;
 }
@@ -31,9 +34,31 @@ export function requiredTools(profile: ArchProfile): HostTool[] {
   ];
 }
 
+/**
+ * What building the guest kernel from source needs (the compiler, Kbuild's tools, libelf for objtool, xz for
+ * the source tarball). Only required when set-up builds the kernel.
+ */
+export function kernelBuildTools(): HostTool[] {
+  const purpose = "builds the guest kernel";
+  return [
+    { binary: "gcc", debianPackage: "gcc", purpose },
+    { binary: "make", debianPackage: "make", purpose },
+    { binary: "flex", debianPackage: "flex", purpose },
+    { binary: "bison", debianPackage: "bison", purpose },
+    { binary: "bc", debianPackage: "bc", purpose },
+    { binary: "perl", debianPackage: "perl-base", purpose },
+    { binary: "xz", debianPackage: "xz-utils", purpose: "unpacks the kernel source" },
+    { binary: "tar", debianPackage: "tar", purpose: "unpacks the kernel source" },
+    { binary: "libelf.h", file: "/usr/include/libelf.h", debianPackage: "libelf-dev", purpose },
+    { binary: "stdio.h", file: "/usr/include/stdio.h", debianPackage: "libc6-dev", purpose },
+  ];
+}
+
 /** The tools of `tools` that are not found on this host. */
 export function missingTools(tools: readonly HostTool[]): HostTool[] {
-  return tools.filter((t) => findExecutable(t.binary) === undefined);
+  return tools.filter((t) =>
+    t.file === undefined ? findExecutable(t.binary) === undefined : !existsSync(t.file),
+  );
 }
 
 function packagesOf(tools: readonly HostTool[]): string[] {
@@ -52,17 +77,19 @@ export interface EnsureToolsOptions {
   /** The host's apt, if it has one. */
   readonly apt: Apt | undefined;
   readonly log: SetupLog;
+  /** The tools to ensure (default: {@link requiredTools} of `profile`). */
+  readonly tools?: readonly HostTool[];
 }
 
 /**
- * Makes sure every {@link requiredTools} program is present, installing the missing packages with apt-get when
+ * Makes sure every tool of `options.tools` (default {@link requiredTools}) is present, installing the missing packages with apt-get when
  * allowed and possible.
  *
  * @throws SetupError naming the missing programs and the exact command to install them when they are missing
  *   and cannot be installed here (not root, no apt-get, or `systemPackages: false`).
  */
 export async function ensureHostTools(options: EnsureToolsOptions): Promise<void> {
-  const tools = requiredTools(options.profile);
+  const tools = options.tools ?? requiredTools(options.profile);
   const missing = missingTools(tools);
   if (missing.length === 0) return;
   const packages = packagesOf(missing);

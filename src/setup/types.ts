@@ -11,6 +11,14 @@ export type { GuestArch } from "./arch.js";
  */
 export type KernelFormat = "pvh-vmlinux" | "bzimage" | "image";
 
+/**
+ * Which guest kernel set-up installs:
+ * - `microvm`: built from Debian's kernel source package with the repository's config fragment
+ *   (`kernel/microvm.config`): every driver built in, no modules, a fraction of the boot time;
+ * - `debian`: Debian's cloud kernel package, with its virtio drivers loaded as modules from the initramfs.
+ */
+export type KernelFlavor = "microvm" | "debian";
+
 /** Receives one human-readable progress line at a time. */
 export type SetupLog = (line: string) => void;
 
@@ -31,6 +39,11 @@ export interface InstallOptions extends RuntimeLocationOptions {
    * make install() fail with the list of packages to install.
    */
   systemPackages?: boolean | undefined;
+  /**
+   * The guest kernel (default {@link DEFAULT_KERNEL_FLAVOR}). When building `microvm` fails, set-up installs
+   * `debian` instead and says why.
+   */
+  kernel?: KernelFlavor | undefined;
   /** Go sources of the guest agent (default: the `agent/` directory of this package). */
   agentSourceDir?: string | undefined;
 }
@@ -50,4 +63,6 @@ export interface RuntimeArtifacts {
   /** Guest (= host) architecture. */
   readonly arch: GuestArch;
   readonly kernelFormat: KernelFormat;
+  /** Which kernel is installed. */
+  readonly kernelFlavor: KernelFlavor;
 }

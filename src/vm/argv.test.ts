@@ -33,6 +33,15 @@ function optionOf(argv: string[], flag: string): string[] {
 }
 
 describe("buildQemuArgv", () => {
+  it("turns microvm's ACPI tables off only when asked (the microvm kernel)", () => {
+    expect(optionOf(buildQemuArgv({ ...base, acpi: true }), "-M")).toEqual([
+      "microvm,x-option-roms=off,isa-serial=on,rtc=on",
+    ]);
+    expect(optionOf(buildQemuArgv({ ...base, acpi: false }), "-M")).toEqual([
+      "microvm,x-option-roms=off,isa-serial=on,rtc=on,acpi=off",
+    ]);
+  });
+
   it("builds a microvm command line for x86_64 under TCG", () => {
     const argv = buildQemuArgv(base);
     expect(optionOf(argv, "-M")).toEqual(["microvm,x-option-roms=off,isa-serial=on,rtc=on"]);

@@ -57,8 +57,10 @@ function machineArgs(config: VmConfig): string[] {
   const memory = config.shares.length > 0 ? `,memory-backend=${SHARED_MEMORY_ID}` : "";
   const cpu = ["-cpu", config.accel === "tcg" ? "max" : "host"];
   if (config.arch === "x86_64") {
-    // microvm: no PCI, no firmware; the Debian kernel finds its virtio-mmio devices through ACPI (on by default).
-    return ["-M", `microvm,x-option-roms=off,isa-serial=on,rtc=on${memory}`, ...cpu];
+    // microvm: no PCI, no firmware; the Debian kernel finds its virtio-mmio devices through ACPI (on by default),
+    // the microvm kernel on its command line (QEMU adds `virtio_mmio.device=` entries when ACPI is off).
+    const acpi = config.acpi === false ? ",acpi=off" : "";
+    return ["-M", `microvm,x-option-roms=off,isa-serial=on,rtc=on${acpi}${memory}`, ...cpu];
   }
   return ["-M", `virt,gic-version=max${memory}`, ...cpu];
 }

@@ -60,6 +60,13 @@ export interface VmConfig {
    */
   readonly consoleLog: string;
   readonly network: VmNetwork;
+  /**
+   * x86_64 microvm only: whether QEMU gives the guest ACPI tables (default `true`). Debian's kernel finds its
+   * virtio-mmio devices there. The microvm kernel runs without (`acpi=off`): QEMU then appends one
+   * `virtio_mmio.device=` per device to the command line, and the guest powers off by restarting (`-no-reboot`
+   * turns that into QEMU's exit).
+   */
+  readonly acpi?: boolean;
 }
 
 /** Limits the VM config is checked against. */

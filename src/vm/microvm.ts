@@ -404,6 +404,7 @@ function vmConfig(input: {
     network: options.network?.nic
       ? { kind: "stream", socketPath: options.network.nic.socketPath, mac: options.network.nic.mac }
       : { kind: "none" },
+    acpi: artifacts.kernelFlavor !== "microvm",
   };
 }
 

@@ -5,6 +5,7 @@ package sysinit
 import (
 	"log"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
@@ -26,10 +27,26 @@ func powerOff() {
 	syscall.Sync()
 	unmountAll()
 	syscall.Sync()
+	if !canPowerOff() {
+		// Without a power-off method the kernel would halt and leave QEMU running; a restart ends QEMU, which
+		// runs with -no-reboot.
+		log.Printf("no ACPI: restarting to end the VM")
+		_ = syscall.Reboot(syscall.LINUX_REBOOT_CMD_RESTART)
+	}
 	err := syscall.Reboot(syscall.LINUX_REBOOT_CMD_POWER_OFF)
-	// Without a power-off method (no ACPI), restarting ends QEMU too when it runs with -no-reboot.
 	log.Printf("power off failed (%v): restarting", err)
 	_ = syscall.Reboot(syscall.LINUX_REBOOT_CMD_RESTART)
+}
+
+// canPowerOff reports whether the kernel has a way to power the machine off. On x86_64 that is ACPI (QEMU's
+// microvm without ACPI tables, as the microvm kernel runs, has none: power off would just halt the CPU); arm64
+// powers off through PSCI.
+func canPowerOff() bool {
+	if runtime.GOARCH != "amd64" {
+		return true
+	}
+	_, err := os.Stat("/sys/firmware/acpi")
+	return err == nil
 }
 
 // terminateAll signals every process but PID 1 (the reaper collects them), waiting up to grace for them

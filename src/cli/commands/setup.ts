@@ -1,6 +1,7 @@
 /** `msb setup`: install the runtime (QEMU, guest kernel, initramfs, agent). */
 import type { Command } from "commander";
 import { install } from "../../setup/index.js";
+import { DEFAULT_KERNEL_FLAVOR, parseKernelFlavor } from "../../setup/kernel-choice.js";
 
 /** Adds the `setup` verb. */
 export function registerSetup(program: Command): void {
@@ -9,12 +10,21 @@ export function registerSetup(program: Command): void {
     .description("install QEMU and build the guest kernel, initramfs and agent (idempotent; run as root)")
     .option("--force", "rebuild everything even when up to date")
     .option("--no-system-packages", "do not apt-get install missing packages")
-    .action(async (opts: { force?: boolean; systemPackages: boolean }) => {
+    .option(
+      "--kernel <kind>",
+      "guest kernel: microvm (built from Debian's kernel source, all drivers built in) or debian (the cloud kernel)",
+      parseKernelFlavor,
+      DEFAULT_KERNEL_FLAVOR,
+    )
+    .action(async (opts: { force?: boolean; systemPackages: boolean; kernel: "microvm" | "debian" }) => {
       const artifacts = await install({
         force: opts.force ?? false,
+        kernel: opts.kernel,
         systemPackages: opts.systemPackages,
         log: (line) => process.stderr.write(`${line}\n`),
       });
-      process.stdout.write(`runtime ready: kernel ${artifacts.kernelVersion} (${artifacts.kernelFormat})\n`);
+      process.stdout.write(
+        `runtime ready: ${artifacts.kernelFlavor} kernel ${artifacts.kernelVersion} (${artifacts.kernelFormat})\n`,
+      );
     });
 }

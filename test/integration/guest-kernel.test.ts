@@ -1,0 +1,51 @@
+/**
+ * What real images need from the guest kernel, whichever one set-up installed (`microvm` by default, or
+ * Debian's): cgroups v2 with the usual controllers, seccomp filters, every namespace kind, the filesystems the
+ * agent and users mount, and the microvm kernel's own traits (its release suffix, no modules, /proc/config.gz).
+ */
+import { describe, expect, it } from "vitest";
+import { Sandbox } from "../../src/index.js";
+import { runtimeArtifacts } from "../../src/setup/index.js";
+import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
+
+useSandboxEnv();
+
+describe("the guest kernel", () => {
+  it("gives images cgroups v2, seccomp, namespaces and the filesystems they mount", async () => {
+    const sandbox = await Sandbox.create({ name: "kernel-features", image: "alpine:latest" });
+    try {
+      const run = async (script: string): Promise<string> => {
+        const out = await sandbox.shell(script);
+        expect(out.code, out.stderr()).toBe(0);
+        return out.stdout();
+      };
+      const controllers = (await run("cat /sys/fs/cgroup/cgroup.controllers")).trim().split(" ");
+      expect(controllers).toEqual(expect.arrayContaining(["cpu", "memory", "pids", "io", "cpuset"]));
+      expect(await run("grep '^Seccomp:' /proc/self/status")).toMatch(/^Seccomp:\s+\d$/m);
+      expect(await run("cat /proc/sys/kernel/seccomp/actions_avail")).toMatch(/\bkill_process\b.*\ballow\b/);
+      const namespaces = (await run("ls /proc/self/ns")).trim().split(/\s+/);
+      expect(namespaces).toEqual(
+        expect.arrayContaining(["cgroup", "ipc", "mnt", "net", "pid", "user", "uts"]),
+      );
+      // A new user + pid + net + mount + uts + ipc namespace really works, as nested containers need.
+      expect(await run("unshare -U -r -p -f -n -m -u -i sh -c 'hostname inner && hostname && id -u'")).toBe(
+        "inner\n0\n",
+      );
+      const filesystems = await run("cat /proc/filesystems");
+      for (const fs of ["ext4", "overlay", "tmpfs", "devpts", "cgroup2", "proc", "sysfs", "devtmpfs"]) {
+        expect(filesystems).toMatch(new RegExp(`\\s${fs}$`, "m"));
+      }
+      // IPv6 is built in (the agent, a Go program, already exercises epoll, eventfd, futexes and timers).
+      expect(await run("test -e /proc/net/if_inet6 && echo ipv6")).toBe("ipv6\n");
+      if (runtimeArtifacts().kernelFlavor === "microvm") {
+        expect(await run("uname -r")).toMatch(/-microsandbox\n$/);
+        expect(await run("test -e /proc/modules && echo modules || echo none")).toBe("none\n");
+        expect(await run("zcat /proc/config.gz | grep -E '^CONFIG_(VIRTIO_FS|PCI)='")).toBe(
+          "CONFIG_VIRTIO_FS=y\n",
+        );
+      }
+    } finally {
+      await sandbox.kill();
+    }
+  }, 180_000);
+});
