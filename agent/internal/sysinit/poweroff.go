@@ -23,11 +23,13 @@ var powerOffOnce sync.Once
 
 func powerOff() {
 	log.Printf("powering off")
+	// Asked before unmountAll: it reads /sys, which is gone after it.
+	powerOffWorks := canPowerOff()
 	terminateAll(2 * time.Second)
 	syscall.Sync()
 	unmountAll()
 	syscall.Sync()
-	if !canPowerOff() {
+	if !powerOffWorks {
 		// Without a power-off method the kernel would halt and leave QEMU running; a restart ends QEMU, which
 		// runs with -no-reboot.
 		log.Printf("no ACPI: restarting to end the VM")
