@@ -8,7 +8,7 @@ import { compileTls } from "../tls/config.js";
 import { LeafMinter } from "../tls/leaf-minter.js";
 import type { PlaintextRelay, RelayFlow } from "../tls/plaintext-relay.js";
 import { upstreamTrust } from "../tls/upstream-trust.js";
-import { fakeGuest } from "./fake-guest.fixture.js";
+import { type FakeGuest, fakeGuest } from "./fake-guest.fixture.js";
 import { offlineStackContext } from "./harness.fixture.js";
 import { connectOutbound } from "./outbound.js";
 import { newTlsCounters } from "./tls-counters.js";
@@ -83,6 +83,18 @@ afterAll(() => {
   tlsServer.close();
   plainServer.close();
 });
+
+/** Sends `text` from the guest, ends its side, and resolves with everything the host side answered. */
+function sendAndRead(guest: FakeGuest, text: string): Promise<string> {
+  return new Promise<string>((resolve) => {
+    let reply = "";
+    guest.client.on("data", (d: Buffer) => (reply += d.toString()));
+    guest.client.on("end", () => {
+      resolve(reply);
+    });
+    guest.client.end(text);
+  });
+}
 
 /** A stack context on loopback (allow-all) and the interception of `network.tls` = `tls`. */
 async function setup(tls: Record<string, unknown>, opened: RelayFlow[], network: NetworkConfig = {}) {
@@ -239,14 +251,7 @@ describe("TLS interception (in memory guest, loopback upstream)", () => {
     const opened: RelayFlow[] = [];
     const { counters, open } = await setup({ plain: true }, opened);
     const guest = open(plainPort);
-    const reply = await new Promise<string>((resolve) => {
-      let text = "";
-      guest.client.on("data", (d: Buffer) => (text += d.toString()));
-      guest.client.on("end", () => {
-        resolve(text);
-      });
-      guest.client.end("GET / HTTP/1.0\r\n\r\n");
-    });
+    const reply = await sendAndRead(guest, "GET / HTTP/1.0\r\n\r\n");
     expect(reply).toBe("plain:GET / HTTP/1.0\r\n\r\n".toUpperCase().replace("PLAIN:", "plain:"));
     expect(counters.tlsNotTls).toBe(1);
     expect(opened[0]).toMatchObject({ tls: false, port: plainPort });
@@ -258,14 +263,7 @@ describe("plain TCP relay", () => {
     const opened: RelayFlow[] = [];
     const { counters, open } = await setup({ plain: true, interceptedPorts: [443] }, opened);
     const guest = open(plainPort);
-    const reply = await new Promise<string>((resolve) => {
-      let text = "";
-      guest.client.on("data", (d: Buffer) => (text += d.toString()));
-      guest.client.on("end", () => {
-        resolve(text);
-      });
-      guest.client.end("abc");
-    });
+    const reply = await sendAndRead(guest, "abc");
     expect(reply).toBe("plain:ABC");
     expect(counters.plainRelayed).toBe(1);
     expect(opened[0]).toMatchObject({ tls: false, host: "127.0.0.1", upstreamVerified: false });
