@@ -37,6 +37,11 @@ export interface MsbEnv {
    * 10 MiB) and `MSB_LOG_FILES` files kept, the live one included (default 3).
    */
   readonly logLimits: { readonly maxBytes: number; readonly files: number };
+  /**
+   * `MSB_TEMPLATES=0` turns VM templates off: every sandbox boots its kernel (default on: a create restores the
+   * template of its image and VM shape, made by the first such create).
+   */
+  readonly templates: boolean;
   /** `PATH`, split: where external tools (mke2fs, debugfs, qemu-img) are looked up, before the sbin directories. */
   readonly searchPath: readonly string[];
 }
@@ -68,6 +73,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): MsbEnv {
     qemuBinary: env["MSB_QEMU"] || undefined,
     virtiofsdBinary: env["MSB_VIRTIOFSD"] || undefined,
     accel: env["MSB_ACCEL"] || undefined,
+    templates: env["MSB_TEMPLATES"] !== "0",
     registryMirrors: list(env["MSB_REGISTRY_MIRRORS"]),
     registryMirrorsOnly: ["1", "true", "yes"].includes(
       (env["MSB_REGISTRY_MIRRORS_ONLY"] ?? "").toLowerCase(),

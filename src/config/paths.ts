@@ -16,6 +16,8 @@ export interface MsbPaths {
   readonly sandboxesDir: string;
   /** Named volumes. */
   readonly volumesDir: string;
+  /** VM templates: saved VMs new sandboxes are restored from (`src/templates/`). */
+  readonly templatesDir: string;
   /** Scratch space for atomic builds (same filesystem as the rest, so renames are atomic). */
   readonly tmpDir: string;
 }
@@ -30,6 +32,7 @@ export function msbPaths(home: string): MsbPaths {
     imagesDir: join(home, "images"),
     sandboxesDir: join(home, "sandboxes"),
     volumesDir: join(home, "volumes"),
+    templatesDir: join(home, "templates"),
     tmpDir: join(home, "tmp"),
   });
 }

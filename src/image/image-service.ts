@@ -15,6 +15,7 @@ import { removeTree } from "./fs-util.js";
 import { toImageInfo, type ImageInfo } from "./image-info.js";
 import { hostPlatform, parsePlatform, type Platform } from "./platform.js";
 import type { PullProgressListener } from "./progress.js";
+import { TemplateStore } from "../templates/template-store.js";
 import { pruneImages, type PruneOptions, type PruneResult } from "./prune.js";
 import { pullRemote } from "./pull.js";
 import { cleanAbandonedScratch } from "./scratch.js";
@@ -214,13 +215,19 @@ export class ImageService implements AsyncDisposable {
       };
     });
     if (outcome.holders.length > 0) throw new ImageInUseError(image, outcome.holders);
-    for (const digest of outcome.deleted) await removeTree(join(this.#paths.imagesDir, digestHex(digest)));
+    for (const digest of outcome.deleted) await this.#removeImageFiles(digest);
     return { untagged: outcome.untagged, deleted: outcome.deleted };
   }
 
+  /** An image's base disk and the VM templates made from it (sandboxes keep links to what they use). */
+  async #removeImageFiles(digest: string): Promise<void> {
+    await removeTree(join(this.#paths.imagesDir, digestHex(digest)));
+    new TemplateStore(this.#paths.home).removeForImage(digest);
+  }
+
   /** Deletes dangling (or, with `all`, every unused) image and whatever only they used. */
-  prune(options: PruneOptions = {}): Promise<PruneResult> {
-    return pruneImages(
+  async prune(options: PruneOptions = {}): Promise<PruneResult> {
+    const result = await pruneImages(
       {
         images: this.#store.images,
         blobs: this.#blobs,
@@ -229,6 +236,9 @@ export class ImageService implements AsyncDisposable {
       },
       options,
     );
+    const templates = new TemplateStore(this.#paths.home);
+    for (const digest of result.images) templates.removeForImage(digest);
+    return result;
   }
 
   /** The read-only ext4 base disk of a local image, built on first use (once per digest, atomically). */

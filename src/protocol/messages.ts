@@ -82,6 +82,16 @@ export interface NetConfigureMessage {
   readonly hosts: string;
 }
 
+/**
+ * `template.resume`: makes a VM restored from a template its own: its hostname, and fresh entropy (base64, 32 to
+ * 512 bytes) the agent credits to the kernel's pool before reseeding the CRNG. Answered by `init.done`.
+ */
+export interface TemplateResumeMessage {
+  readonly type: "template.resume";
+  readonly hostname: string;
+  readonly entropy: string;
+}
+
 /** Input of an exec: the guest reads /dev/null, or the host sends STDIN frames. */
 export type ExecStdinMode = "null" | "pipe";
 
@@ -164,6 +174,9 @@ export type HostMessage =
   | { readonly type: "sup.metrics" }
   | { readonly type: "sup.drain" }
   | { readonly type: "sup.detach" }
+  /** Before a template snapshot: the agent stops reading this connection, then answers `init.done`. */
+  | { readonly type: "template.park" }
+  | TemplateResumeMessage
   | NetConfigureMessage;
 
 /** The `error` reply: `code` is errno-style (`ENOENT`...), `field` names the request field that failed. */

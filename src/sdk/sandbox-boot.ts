@@ -19,7 +19,7 @@ import { supervisorOf } from "../store/sandbox-repository.js";
 import type { SandboxRecord } from "../store/sandbox-repository.js";
 import { isLive } from "../store/sandbox-status.js";
 import type { Store } from "../store/store.js";
-import type { SupervisorSpec } from "../supervisor/spec.js";
+import type { SupervisorSpec, TemplateSpec } from "../supervisor/spec.js";
 import { planMounts } from "../storage/plan-mounts.js";
 import { resolveVolumes, volumeMountSpecs } from "./mount-config.js";
 import type { RootDiskOptions } from "../vm/microvm.js";
@@ -63,6 +63,8 @@ interface LaunchPlan {
   readonly rootDisk: RootDiskOptions;
   readonly detached: boolean;
   readonly pending: PendingSupervisor;
+  /** A create from an image with templates on: its VM may be restored from a template (without volumes). */
+  readonly template?: TemplateSpec;
 }
 
 /** Creates and boots a new sandbox from a validated `config`. */
@@ -112,11 +114,15 @@ export async function createSandbox(
     rmSync(paths.patchMarker, { force: true }); // a new disk has none of its patches yet
     sealValues(home, paths.sealedSecrets, id, config.secrets);
     let rootDisk: RootDiskOptions;
+    let template: TemplateSpec | undefined;
     if (local) {
       rootDisk = await createLocalRootDisk(local, paths.rootDisk, await findImageTools(readEnv().searchPath));
     } else if (image) {
       rootDisk = await images.createRootDisk({ image: image.digest, path: paths.rootDisk });
       images.lease(image.digest, holder);
+      if (readEnv().templates) {
+        template = { imageDigest: image.digest, baseDisk: (await images.baseDisk(image.digest)).path };
+      }
     } else {
       throw new Error("unreachable: neither a local root nor an image");
     }
@@ -130,6 +136,7 @@ export async function createSandbox(
       rootDisk,
       detached,
       pending,
+      ...(template ? { template } : {}),
     });
   } catch (err) {
     await abandon(pending);
@@ -267,6 +274,8 @@ async function launch(plan: LaunchPlan): Promise<BootedSandbox> {
     ...(config.ports ? { ports: config.ports } : {}),
     ...(tls ? { tls } : {}),
     ...(mounts.mounts.length > 0 ? { mounts } : {}),
+    // Volumes are wired at boot: a VM with any boots cold.
+    ...(plan.template && mounts.mounts.length === 0 ? { template: plan.template } : {}),
     ...(config.patches
       ? { patches: config.patches, patchMarker: sandboxPaths(home, record.name).patchMarker }
       : {}),

@@ -8,13 +8,11 @@ import { createReadStream, existsSync, statSync, writeFileSync } from "node:fs";
 import { posix } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { pack } from "tar-stream";
 import type { AgentConnection } from "../agent-client/connection.js";
 import { OperationWritable } from "../agent-client/operation-streams.js";
 import type { ReplyError } from "../agent-client/reply-error.js";
 import { FsError, PatchFailedError, ProtocolError } from "../errors.js";
 import type { FsMessage, NetConfigureMessage } from "../protocol/messages.js";
-import { packDirectory } from "../storage/host-archive.js";
 import type { PatchConfig } from "../storage/patch.js";
 import { patchTarget } from "../storage/patch.js";
 import { netFileOf } from "../storage/patch-validate.js";
@@ -141,19 +139,25 @@ async function applyPatch(files: GuestFiles, patch: PatchConfig, path: string): 
     }
     case "copyDir": {
       if (await refuseExisting()) await files.done({ type: "fs.remove", path, recursive: true });
+      const { packDirectory } = await import("../storage/host-archive.js");
       await files.archive(path, packDirectory(patch.src ?? "", undefined, { uid: 0, gid: 0 }));
       return;
     }
     case "symlink": {
       if (await refuseExisting()) await files.done({ type: "fs.remove", path, recursive: true });
-      await files.archive(posix.dirname(path), symlinkArchive(posix.basename(path), patch.target ?? ""));
+      const link = await symlinkArchive(posix.basename(path), patch.target ?? "");
+      await files.archive(posix.dirname(path), link);
       return;
     }
   }
 }
 
-/** A tar stream holding one symlink `name` → `target`, owned by root. */
-function symlinkArchive(name: string, target: string): Readable {
+/**
+ * A tar stream holding one symlink `name` → `target`, owned by root. (The tar code is loaded by the patches
+ * that need it only: every supervisor's start-up pays for what it imports.)
+ */
+async function symlinkArchive(name: string, target: string): Promise<Readable> {
+  const { pack } = await import("tar-stream");
   const archive = pack();
   archive.entry({ name, type: "symlink", linkname: target, mode: 0o777, uid: 0, gid: 0 });
   archive.finalize();

@@ -53,6 +53,12 @@ export interface SupervisorSpec {
   readonly stop: StopSpec;
   /** The sandbox stops itself this long after it started running (`maxDurationSecs`). */
   readonly maxDurationMs?: number;
+  /**
+   * Restore the VM from the template of its image and shape (made first when missing) instead of booting it: a
+   * create from an image, without volumes, unless `MSB_TEMPLATES=0`. The root disk is then replaced by a child
+   * of the template's disk.
+   */
+  readonly template?: TemplateSpec;
   /** Secrets, values included: the guard of the network stack substitutes them (see `secrets/guard.ts`). */
   readonly secrets?: readonly ResolvedSecret[];
 }
@@ -68,6 +74,13 @@ export interface TlsSpec {
   readonly caKeyPath: string;
   /** Extra CAs trusted for upstream certificates (PEM): `network.tls.upstreamCaCert`, `NODE_EXTRA_CA_CERTS`. */
   readonly upstreamCaPems: readonly string[];
+}
+
+/** The image a VM template is made from (`supervisor/vm-boot.ts`). */
+export interface TemplateSpec {
+  readonly imageDigest: string;
+  /** The image's base disk (raw ext4), for the template's disk and for a cold boot when restoring fails. */
+  readonly baseDisk: string;
 }
 
 /** How a sandbox stops: its main process gets `signal`, and `graceMs` to exit before the VM powers off. */
@@ -124,6 +137,8 @@ export function parseSpec(text: string): SupervisorSpec {
         typeof value.tls.caKeyPath === "string" &&
         Array.isArray(value.tls.upstreamCaPems))) &&
     (value.secrets === undefined || Array.isArray(value.secrets)) &&
+    (value.template === undefined ||
+      (typeof value.template.imageDigest === "string" && typeof value.template.baseDisk === "string")) &&
     (value.mounts === undefined ||
       (Array.isArray(value.mounts.mounts) &&
         Array.isArray(value.mounts.shares) &&

@@ -17,7 +17,7 @@ import { identityOf } from "../os/process-identity.js";
 import { BOOTING_STATUSES, LIVE_STATUSES } from "../store/sandbox-status.js";
 import { Store } from "../store/store.js";
 import { NetworkStack } from "../net/stack/network-stack.js";
-import { MicroVm } from "../vm/microvm.js";
+import type { MicroVm } from "../vm/microvm.js";
 import { toWireError } from "../wire-error.js";
 import { ClientSession } from "./client-session.js";
 import type { SessionTotals } from "./client-session.js";
@@ -34,6 +34,7 @@ import { openSandboxLogs } from "./sandbox-logs.js";
 import type { SandboxLogs } from "./sandbox-logs.js";
 import { CONTROL_SOCKET } from "./spec.js";
 import { tlsInterceptionOf } from "./tls-interception.js";
+import { bootSandboxVm } from "./vm-boot.js";
 import type { SupervisorReport, SupervisorSpec } from "./spec.js";
 
 /** How the supervisor process talks to its launcher. */
@@ -112,18 +113,22 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
       },
       ...relay,
     });
-    vm = booted = await MicroVm.boot({
-      network: { nic: net.nic, configure: patchNetFiles(net.guestConfig, spec.patches) },
-      rootDisk: spec.rootDisk,
-      cpus: spec.cpus,
-      memoryMib: spec.memoryMib,
-      hostname: spec.hostname,
-      runDir: spec.runDir,
-      home: spec.home,
-      consoleLog: logs.consolePath,
-      logLimits: logs.limits,
-      ...(spec.mounts ? { mounts: spec.mounts } : {}),
-    });
+    const started = await bootSandboxVm(
+      {
+        network: { nic: net.nic, configure: patchNetFiles(net.guestConfig, spec.patches) },
+        rootDisk: spec.rootDisk,
+        cpus: spec.cpus,
+        memoryMib: spec.memoryMib,
+        hostname: spec.hostname,
+        runDir: spec.runDir,
+        home: spec.home,
+        consoleLog: logs.consolePath,
+        logLimits: logs.limits,
+        ...(spec.mounts ? { mounts: spec.mounts } : {}),
+      },
+      spec.template && { spec: spec.template, home: spec.home, runDir: spec.runDir, log },
+    );
+    vm = booted = started.vm;
     // Before the main process and before any client can exec: patches once (at create), scripts every boot.
     const prepared = performance.now();
     const patched = await applyPatchesOnce(vm.agent, spec.patches, spec.patchMarker);

@@ -37,6 +37,12 @@ function checkConfig(config: VmConfig): void {
       throw new InvalidConfigError("disks.serial", `invalid serial ${JSON.stringify(disk.serial)}`);
     }
   }
+  if (config.ramFile && config.shares.length > 0) {
+    throw new InvalidConfigError(
+      "ramFile",
+      "a VM with virtio-fs shares cannot keep its RAM in a template file",
+    );
+  }
   const tags = new Set<string>();
   for (const share of config.shares) {
     if (!/^[\w-]+$/.test(share.tag) || share.tag.length > VM_LIMITS.maxShareTagBytes || tags.has(share.tag)) {
@@ -49,12 +55,13 @@ function checkConfig(config: VmConfig): void {
   }
 }
 
-/** The id of the shared memory backend guest RAM lives in when the VM has virtio-fs shares. */
-const SHARED_MEMORY_ID = "mem";
+/** The id of the memory backend guest RAM lives in when it is not QEMU's anonymous memory. */
+const MEMORY_ID = "mem";
 
 function machineArgs(config: VmConfig): string[] {
-  // vhost-user (virtiofsd) maps guest RAM itself: it must be a shareable memfd rather than anonymous memory.
-  const memory = config.shares.length > 0 ? `,memory-backend=${SHARED_MEMORY_ID}` : "";
+  // vhost-user (virtiofsd) maps guest RAM itself: it must be a shareable memfd rather than anonymous memory; a
+  // template's RAM is a file.
+  const memory = config.shares.length > 0 || config.ramFile ? `,memory-backend=${MEMORY_ID}` : "";
   const cpu = ["-cpu", config.accel === "tcg" ? "max" : "host"];
   if (config.arch === "x86_64") {
     // microvm: no PCI, no firmware; the Debian kernel finds its virtio-mmio devices through ACPI (on by default),
@@ -75,7 +82,7 @@ function shareArgs(config: VmConfig): string[] {
     "-global",
     "virtio-mmio.force-legacy=false",
     "-object",
-    `memory-backend-memfd,id=${SHARED_MEMORY_ID},size=${config.memoryMib}M,share=on`,
+    `memory-backend-memfd,id=${MEMORY_ID},size=${config.memoryMib}M,share=on`,
     ...config.shares.flatMap((share: VmShare, i) => [
       "-chardev",
       `socket,id=fs${i},path=${optValue(share.socketPath)}`,
@@ -83,6 +90,20 @@ function shareArgs(config: VmConfig): string[] {
       `vhost-user-fs-device,chardev=fs${i},tag=${share.tag}`,
     ]),
   ];
+}
+
+/** Guest RAM in a template file, and the paused start of a VM restored from one. */
+function templateArgs(config: VmConfig): string[] {
+  const args: string[] = [];
+  if (config.ramFile) {
+    const { path, shared } = config.ramFile;
+    args.push(
+      "-object",
+      `memory-backend-file,id=${MEMORY_ID},size=${config.memoryMib}M,mem-path=${optValue(path)},share=${shared ? "on" : "off"}`,
+    );
+  }
+  if (config.incoming === true) args.push("-incoming", "defer");
+  return args;
 }
 
 function diskArgs(disk: VmDisk): string[] {
@@ -152,6 +173,7 @@ export function buildQemuArgv(config: VmConfig): string[] {
     "virtio-rng-device",
     ...config.disks.flatMap(diskArgs),
     ...shareArgs(config),
+    ...templateArgs(config),
     ...networkArgs(config),
     "-qmp",
     `unix:${optValue(config.qmpSocket)},server=on,wait=off`,

@@ -67,6 +67,14 @@ export interface VmConfig {
    * turns that into QEMU's exit).
    */
   readonly acpi?: boolean;
+  /**
+   * Guest RAM in a file (VM templates; not with shares). `shared: true` maps it shared, so the file holds the
+   * memory of the VM a template is made from; `shared: false` maps it private, copy-on-write: a VM restored from
+   * the template reads the file's pages and never writes them.
+   */
+  readonly ramFile?: { readonly path: string; readonly shared: boolean };
+  /** Start paused, waiting for a migration stream over QMP (`-incoming defer`): a VM restored from a template. */
+  readonly incoming?: boolean;
 }
 
 /** Limits the VM config is checked against. */

@@ -3,6 +3,7 @@
  * the runtime built by set-up, connects to the agent, mounts the root disk and returns a VM ready for `exec`.
  * On any failure QEMU is killed before the error is thrown: a failed boot leaves no process behind.
  */
+import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
 import { createConnection } from "node:net";
 import type { Socket } from "node:net";
@@ -34,6 +35,7 @@ import { buildQemuArgv, kernelCmdline } from "./argv.js";
 import type { Accelerator, VmConfig, VmDisk, VmShare } from "./config.js";
 import { ShareSet, checkMountPlan, extraDisks, shareFiles } from "./mount-wiring.js";
 import { QemuProcess } from "./qemu-process.js";
+import { restoreVmState, saveVmState } from "./vm-state.js";
 import type { VmExit } from "./qemu-process.js";
 
 /** The disk the guest uses as its root filesystem. */
@@ -78,13 +80,25 @@ export interface MicroVmOptions {
    */
   readonly network?: {
     readonly nic?: { readonly socketPath: string; readonly mac: string } | undefined;
-    readonly configure: NetConfigureMessage;
+    /** Absent: the NIC is left unconfigured (a VM a template is made from). */
+    readonly configure?: NetConfigureMessage;
   };
   /**
    * Volumes: folders shared over virtio-fs (one `virtiofsd` each, started before QEMU and killed with it), extra
    * ext4 disks, and the guest mounts `init` makes after the root switch. Shares need root (CAP_SYS_ADMIN).
    */
   readonly mounts?: MountPlan;
+  /**
+   * Guest RAM in a file: shared for the VM a template is made from ({@link MicroVm.saveTemplateState}), private
+   * (copy-on-write) for a VM restored from one. Not with shares.
+   */
+  readonly ramFile?: { readonly path: string; readonly shared: boolean };
+  /**
+   * Restore a template instead of booting: QEMU loads the device state at `statePath` (RAM comes from
+   * `ramFile`, which must then be the template's, private), and `template.resume` (hostname, fresh entropy)
+   * replaces `init`: the root disk is already mounted. `rootDisk` must be a child of the template's disk.
+   */
+  readonly restore?: { readonly statePath: string };
 }
 
 /** Longest unix socket path Linux accepts (sun_path is 108 bytes with the NUL). */
@@ -194,6 +208,9 @@ export class MicroVm implements AsyncDisposable {
     }
     if (config.network.kind === "stream") checkSocketPath(config.network.socketPath);
     const argv = buildQemuArgv(config);
+    if (options.restore && !options.ramFile) {
+      throw new InvalidConfigError("ramFile", "a VM restored from a template needs the template's RAM file");
+    }
     const shares = await ShareSet.start(plan.shares, {
       runDir,
       consoleLog: consolePath,
@@ -231,6 +248,16 @@ export class MicroVm implements AsyncDisposable {
       qemu.kill();
     });
     try {
+      if (options.restore) {
+        const { statePath } = options.restore;
+        await qemu.withQmp(
+          async (qmp) => {
+            await restoreVmState(qmp, statePath);
+          },
+          options.bootTimeoutMs ?? 60_000,
+          "the template restore",
+        );
+      }
       const agent = await handshake(qemu, config, options.bootTimeoutMs ?? 60_000);
       const vm = new MicroVm({
         qemu,
@@ -246,12 +273,16 @@ export class MicroVm implements AsyncDisposable {
           reason: "the guest agent cannot mount volumes (it lacks the mounts feature)",
         });
       }
-      await vm.init(
-        options.hostname ?? "microsandbox",
-        options.rootDisk ? rootSpec(config.disks[0]) : undefined,
-        plan.mounts,
-      );
-      if (options.network) await vm.setupStep(options.network.configure, "guest network set-up");
+      if (options.restore) {
+        await vm.resume(options.hostname ?? "microsandbox");
+      } else {
+        await vm.init(
+          options.hostname ?? "microsandbox",
+          options.rootDisk ? rootSpec(config.disks[0]) : undefined,
+          plan.mounts,
+        );
+      }
+      if (options.network?.configure) await vm.setupStep(options.network.configure, "guest network set-up");
       return vm;
     } catch (err) {
       qemu.kill();
@@ -320,6 +351,32 @@ export class MicroVm implements AsyncDisposable {
     return this.finish();
   }
 
+  /**
+   * Makes this VM a template: the agent parks (stops reading its connection), the connection is closed, QEMU
+   * stops the guest and writes its device state to `statePath` (its RAM is already in the shared `ramFile`),
+   * and QEMU is killed. The VM is gone afterwards, whatever happened.
+   */
+  async saveTemplateState(statePath: string): Promise<void> {
+    this.assertRunning("save a template");
+    try {
+      if (!this.agent.features.has("template")) {
+        throw new UnsupportedError("template", { reason: "the guest agent cannot park for a template" });
+      }
+      await this.setupStep({ type: "template.park" }, "template park");
+      this.state = "stopping";
+      this.agent.close();
+      await this.qemu.withQmp(
+        async (qmp) => {
+          await saveVmState(qmp, statePath);
+        },
+        60_000,
+        "the template save",
+      );
+    } finally {
+      await this.kill();
+    }
+  }
+
   /** `await using` support: shuts the VM down. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.shutdown();
@@ -348,6 +405,14 @@ export class MicroVm implements AsyncDisposable {
     );
   }
 
+  private async resume(hostname: string): Promise<void> {
+    if (!this.agent.features.has("template")) {
+      throw new UnsupportedError("template", { reason: "the guest agent cannot resume a template" });
+    }
+    const entropy = randomBytes(64).toString("base64");
+    await this.setupStep({ type: "template.resume", hostname, entropy }, "template resume");
+  }
+
   /** Sends a set-up operation (init, net.configure) and waits for its `init.done`. */
   private async setupStep(request: HostMessage, what: string): Promise<void> {
     await this.agent.call(request, (reply) => new AgentError(reply.code, `${what} failed: ${reply.message}`));
@@ -362,6 +427,30 @@ function writeConsole(log: RotatingWriter, chunk: Buffer): void {
     // ENOSPC/EIO: the console is best effort; the guest must not die of the host's disk.
     if (!(err instanceof Error)) throw err;
   }
+}
+
+/**
+ * What a VM template made with `options` depends on: the QEMU argv it would run with (its own paths replaced by
+ * fixed names: devices, memory, CPUs, accelerator, kernel command line) and the runtime files whose change makes
+ * it stale (kernel, initramfs with the agent, QEMU). A template's key hashes both.
+ */
+export function templateShape(options: MicroVmOptions): { argv: string[]; files: string[] } {
+  const env = readEnv();
+  const artifacts = options.artifacts ?? runtimeArtifacts({ home: options.home ?? env.home });
+  const accel = options.accel ?? detectAccelerator(hostAccelProbe(env.accel));
+  const nic = options.network?.nic;
+  const canonical: MicroVmOptions = {
+    ...options,
+    rootDisk: { path: "/template/disk.qcow2", format: "qcow2" },
+    ramFile: { path: "/template/ram", shared: false },
+    consoleLog: "/template/console.log",
+    ...(nic ? { network: { nic: { socketPath: "/template/net.sock", mac: nic.mac } } } : {}),
+  };
+  const config = vmConfig({ options: canonical, artifacts, accel, runDir: "/template", shares: [] });
+  return {
+    argv: buildQemuArgv(config),
+    files: [artifacts.kernel, artifacts.initrd, artifacts.qemuBinary],
+  };
 }
 
 function rootSpec(disk: VmDisk | undefined): RootSpec {
@@ -405,6 +494,8 @@ function vmConfig(input: {
       ? { kind: "stream", socketPath: options.network.nic.socketPath, mac: options.network.nic.mac }
       : { kind: "none" },
     acpi: artifacts.kernelFlavor !== "microvm",
+    ...(options.ramFile ? { ramFile: options.ramFile } : {}),
+    ...(options.restore ? { incoming: true } : {}),
   };
 }
 

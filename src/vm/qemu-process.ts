@@ -121,17 +121,25 @@ export class QemuProcess {
    * `timeoutMs`.
    */
   async query(command: `query-${string}`, timeoutMs = 2000): Promise<unknown> {
-    const connecting = QmpClient.connect(this.options.qmpSocket);
+    return await this.withQmp(async (qmp) => await qmp.execute(command), timeoutMs, command);
+  }
+
+  /**
+   * Runs `use` with a QMP connection of its own, closed afterwards (see {@link QemuProcess.query}); gives up
+   * after `timeoutMs`, or at once if QEMU exits meanwhile.
+   */
+  async withQmp<T>(use: (qmp: QmpClient) => Promise<T>, timeoutMs: number, what: string): Promise<T> {
+    const connecting = this.connectQmp();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        reject(new Error(`QMP did not answer ${command} within ${timeoutMs} ms`));
+        reject(new Error(`QMP did not answer ${what} within ${timeoutMs} ms`));
       }, timeoutMs);
     });
     try {
       const qmp = await Promise.race([connecting, timeout]);
       try {
-        return await Promise.race([qmp.execute(command), timeout]);
+        return await Promise.race([use(qmp), timeout]);
       } finally {
         qmp.close();
       }
@@ -146,6 +154,19 @@ export class QemuProcess {
       throw err;
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /** Connects to QMP, waiting while QEMU starts up and has not created its socket yet. */
+  private async connectQmp(): Promise<QmpClient> {
+    for (;;) {
+      try {
+        return await QmpClient.connect(this.options.qmpSocket);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (this.exit || (code !== "ENOENT" && code !== "ECONNREFUSED")) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
     }
   }
 

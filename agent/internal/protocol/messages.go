@@ -7,32 +7,34 @@ import (
 
 // Message types carried in HELLO and CONTROL payloads.
 const (
-	TypeHello        = "hello"
-	TypePing         = "ping"
-	TypePong         = "pong"
-	TypeShutdown     = "shutdown"
-	TypeShutdownAck  = "shutdown.ack"
-	TypeInit         = "init"
-	TypeInitDone     = "init.done"
-	TypeExecStart    = "exec.start"
-	TypeExecStarted  = "exec.started"
-	TypeExecExited   = "exec.exited"
-	TypeExecSignal   = "exec.signal"
-	TypeNetConfigure = "net.configure"
-	TypeExecResize   = "exec.resize"
-	TypeStreamCancel = "stream.cancel"
-	TypeStats        = "stats"
-	TypeStatsResult  = "stats.result"
-	TypeMetrics      = "metrics"
-	TypeMetricsRes   = "metrics.result"
-	TypeSupMetrics   = "sup.metrics"
-	TypeSupMetricsRs = "sup.metrics.result"
-	TypeSupStats     = "sup.stats"
-	TypeSupStatsRes  = "sup.stats.result"
-	TypeSupDrain     = "sup.drain"
-	TypeSupDetach    = "sup.detach"
-	TypeSupOk        = "sup.ok"
-	TypeError        = "error"
+	TypeHello          = "hello"
+	TypePing           = "ping"
+	TypePong           = "pong"
+	TypeShutdown       = "shutdown"
+	TypeShutdownAck    = "shutdown.ack"
+	TypeInit           = "init"
+	TypeInitDone       = "init.done"
+	TypeExecStart      = "exec.start"
+	TypeExecStarted    = "exec.started"
+	TypeExecExited     = "exec.exited"
+	TypeExecSignal     = "exec.signal"
+	TypeNetConfigure   = "net.configure"
+	TypeTemplatePark   = "template.park"
+	TypeTemplateResume = "template.resume"
+	TypeExecResize     = "exec.resize"
+	TypeStreamCancel   = "stream.cancel"
+	TypeStats          = "stats"
+	TypeStatsResult    = "stats.result"
+	TypeMetrics        = "metrics"
+	TypeMetricsRes     = "metrics.result"
+	TypeSupMetrics     = "sup.metrics"
+	TypeSupMetricsRs   = "sup.metrics.result"
+	TypeSupStats       = "sup.stats"
+	TypeSupStatsRes    = "sup.stats.result"
+	TypeSupDrain       = "sup.drain"
+	TypeSupDetach      = "sup.detach"
+	TypeSupOk          = "sup.ok"
+	TypeError          = "error"
 
 	TypeFsRead         = "fs.read"
 	TypeFsWrite        = "fs.write"
@@ -133,6 +135,15 @@ type Init struct {
 	Hostname string       `json:"hostname"`
 	Root     *RootSpec    `json:"root,omitempty"`
 	Mounts   []GuestMount `json:"mounts,omitempty"`
+}
+
+// TemplateResume makes a guest restored from a VM template its own: its hostname, and fresh entropy mixed
+// into the kernel's pool and the CRNG reseeded (every sandbox restored from one template starts with the same
+// RNG state until then). Entropy is base64, 32 to 512 bytes decoded.
+type TemplateResume struct {
+	Type     string `json:"type"`
+	Hostname string `json:"hostname"`
+	Entropy  string `json:"entropy"`
 }
 
 // NetInterface is the guest side of the virtual link: the NIC (found by MAC), its address and the gateway.

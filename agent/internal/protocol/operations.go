@@ -40,6 +40,7 @@ const (
 	FeatureSupDetach       = "sup.detach"
 	FeatureFs              = "fs"
 	FeatureMounts          = "mounts"
+	FeatureTemplate        = "template"
 )
 
 // MessageSpec describes one message type: who sends it and the fields it may carry besides "type".
@@ -93,31 +94,33 @@ func (op *Operation) AllowsFollowUp(typ string) bool {
 
 // Messages lists every message type of the table (HELLO payloads are not in it).
 var Messages = map[string]MessageSpec{
-	TypePing:         {FromHost, []string{"id"}},
-	TypePong:         {FromAgent, []string{"id"}},
-	TypeShutdown:     {FromHost, []string{}},
-	TypeShutdownAck:  {FromAgent, []string{}},
-	TypeInit:         {FromHost, []string{"hostname", "root", "mounts"}},
-	TypeInitDone:     {FromAgent, []string{}},
-	TypeNetConfigure: {FromHost, []string{"interface", "resolvConf", "hosts"}},
-	TypeExecStart:    {FromHost, []string{"argv", "env", "cwd", "user", "timeoutMs", "stdin", "tty"}},
-	TypeExecStarted:  {FromAgent, []string{"pid"}},
-	TypeExecExited:   {FromAgent, []string{"code", "signal", "timedOut"}},
-	TypeExecSignal:   {FromHost, []string{"signal"}},
-	TypeExecResize:   {FromHost, []string{"rows", "cols"}},
-	TypeStreamCancel: {FromHost, []string{}},
-	TypeStats:        {FromHost, []string{}},
-	TypeStatsResult:  {FromAgent, []string{"streams"}},
-	TypeMetrics:      {FromHost, []string{}},
-	TypeMetricsRes:   {FromAgent, []string{"stat", "meminfo", "diskstats", "netDev"}},
-	TypeSupStats:     {FromHost, []string{}},
-	TypeSupStatsRes:  {FromAgent, []string{"clients", "streams", "agentStreams"}},
-	TypeSupMetrics:   {FromHost, []string{}},
-	TypeSupMetricsRs: {FromAgent, supMetricsFields},
-	TypeSupDrain:     {FromHost, []string{}},
-	TypeSupDetach:    {FromHost, []string{}},
-	TypeSupOk:        {FromAgent, []string{}},
-	TypeError:        {FromAgent, []string{"code", "message", "field", "error"}},
+	TypePing:           {FromHost, []string{"id"}},
+	TypePong:           {FromAgent, []string{"id"}},
+	TypeShutdown:       {FromHost, []string{}},
+	TypeShutdownAck:    {FromAgent, []string{}},
+	TypeInit:           {FromHost, []string{"hostname", "root", "mounts"}},
+	TypeInitDone:       {FromAgent, []string{}},
+	TypeNetConfigure:   {FromHost, []string{"interface", "resolvConf", "hosts"}},
+	TypeTemplatePark:   {FromHost, []string{}},
+	TypeTemplateResume: {FromHost, []string{"hostname", "entropy"}},
+	TypeExecStart:      {FromHost, []string{"argv", "env", "cwd", "user", "timeoutMs", "stdin", "tty"}},
+	TypeExecStarted:    {FromAgent, []string{"pid"}},
+	TypeExecExited:     {FromAgent, []string{"code", "signal", "timedOut"}},
+	TypeExecSignal:     {FromHost, []string{"signal"}},
+	TypeExecResize:     {FromHost, []string{"rows", "cols"}},
+	TypeStreamCancel:   {FromHost, []string{}},
+	TypeStats:          {FromHost, []string{}},
+	TypeStatsResult:    {FromAgent, []string{"streams"}},
+	TypeMetrics:        {FromHost, []string{}},
+	TypeMetricsRes:     {FromAgent, []string{"stat", "meminfo", "diskstats", "netDev"}},
+	TypeSupStats:       {FromHost, []string{}},
+	TypeSupStatsRes:    {FromAgent, []string{"clients", "streams", "agentStreams"}},
+	TypeSupMetrics:     {FromHost, []string{}},
+	TypeSupMetricsRs:   {FromAgent, supMetricsFields},
+	TypeSupDrain:       {FromHost, []string{}},
+	TypeSupDetach:      {FromHost, []string{}},
+	TypeSupOk:          {FromAgent, []string{}},
+	TypeError:          {FromAgent, []string{"code", "message", "field", "error"}},
 
 	TypeFsRead:         {FromHost, []string{"path", "offset", "length", "user"}},
 	TypeFsWrite:        {FromHost, []string{"path", "mode", "append", "user"}},
@@ -150,6 +153,10 @@ var Operations = []Operation{
 		Terminal: []string{TypeInitDone}},
 	{Open: TypeNetConfigure, Handler: HandlerAgent, Feature: FeatureNet, FollowUps: []FollowUp{}, Replies: []string{},
 		Terminal: []string{TypeInitDone}},
+	{Open: TypeTemplatePark, Handler: HandlerAgent, Feature: FeatureTemplate, FollowUps: []FollowUp{},
+		Replies: []string{}, Terminal: []string{TypeInitDone}},
+	{Open: TypeTemplateResume, Handler: HandlerAgent, Feature: FeatureTemplate, FollowUps: []FollowUp{},
+		Replies: []string{}, Terminal: []string{TypeInitDone}},
 	{Open: TypeExecStart, Handler: HandlerAgent, Feature: FeatureExec, Clients: true,
 		FollowUps: []FollowUp{
 			{TypeExecSignal, FeatureExec},
@@ -197,7 +204,7 @@ func fsOp(open string, cancellable, input, output bool, terminal ...string) Oper
 
 // AgentFeatures are the features this agent lists in its HELLO.
 var AgentFeatures = []string{FeatureExec, FeatureNet, FeatureExecTty, FeatureStreamCancel, FeatureStats,
-	FeatureControlContinue, FeatureFs, FeatureMetrics, FeatureMounts}
+	FeatureControlContinue, FeatureFs, FeatureMetrics, FeatureMounts, FeatureTemplate}
 
 // OperationFor returns the operation opened by messages of type typ, or nil.
 func OperationFor(typ string) *Operation {
@@ -223,24 +230,26 @@ func IsFollowUp(typ string) bool {
 // that compares the structs' json tags with the table. The supervisor's own messages (sup.*) have no struct
 // in the agent.
 var MessageStructs = map[string]any{
-	TypePing:         Ping{},
-	TypePong:         Pong{},
-	TypeShutdown:     Simple{},
-	TypeShutdownAck:  Simple{},
-	TypeInit:         Init{},
-	TypeInitDone:     Simple{},
-	TypeNetConfigure: NetConfigure{},
-	TypeExecStart:    ExecStart{},
-	TypeExecStarted:  ExecStarted{},
-	TypeExecExited:   ExecExited{},
-	TypeExecSignal:   ExecSignal{},
-	TypeExecResize:   ExecResize{},
-	TypeStreamCancel: Simple{},
-	TypeStats:        Simple{},
-	TypeStatsResult:  StatsResult{},
-	TypeMetrics:      Simple{},
-	TypeMetricsRes:   MetricsResult{},
-	TypeError:        ErrorMsg{},
+	TypePing:           Ping{},
+	TypePong:           Pong{},
+	TypeShutdown:       Simple{},
+	TypeShutdownAck:    Simple{},
+	TypeInit:           Init{},
+	TypeInitDone:       Simple{},
+	TypeNetConfigure:   NetConfigure{},
+	TypeTemplatePark:   Simple{},
+	TypeTemplateResume: TemplateResume{},
+	TypeExecStart:      ExecStart{},
+	TypeExecStarted:    ExecStarted{},
+	TypeExecExited:     ExecExited{},
+	TypeExecSignal:     ExecSignal{},
+	TypeExecResize:     ExecResize{},
+	TypeStreamCancel:   Simple{},
+	TypeStats:          Simple{},
+	TypeStatsResult:    StatsResult{},
+	TypeMetrics:        Simple{},
+	TypeMetricsRes:     MetricsResult{},
+	TypeError:          ErrorMsg{},
 
 	TypeFsRead:         FsRead{},
 	TypeFsWrite:        FsWrite{},

@@ -16,6 +16,8 @@ type conn struct {
 	w   *frameWriter
 	// closeTransport closes the underlying connection (development mode); nil for the port.
 	closeTransport func()
+	// cancelRead makes the pending and later reads of this connection fail (the port only: template.park).
+	cancelRead func() error
 
 	// asm reassembles CONTROL messages sent in CONTINUE parts (used by the read loop only).
 	asm protocol.Assembler
@@ -25,6 +27,7 @@ type conn struct {
 	initDone bool     // per connection in development mode
 	netDone  bool     // per connection in development mode
 	closed   bool
+	park     *parkRequest // a template.park waiting for the read loop to end
 }
 
 // violation is a protocol error by the host: the connection is dropped.
@@ -175,8 +178,8 @@ func (c *conn) close() {
 }
 
 func validateInit(req *protocol.Init) *protocol.OpError {
-	if len(req.Hostname) > 64 || strings.ContainsAny(req.Hostname, "\x00/ \t\n") {
-		return protocol.FieldErrorf(protocol.CodeInvalid, "hostname", "hostname: must be at most 64 characters without spaces or '/'")
+	if e := validateHostname(req.Hostname); e != nil {
+		return e
 	}
 	if r := req.Root; r != nil {
 		if r.Serial == "" || len(r.Serial) > 20 {
@@ -187,6 +190,13 @@ func validateInit(req *protocol.Init) *protocol.OpError {
 		}
 	}
 	return protocol.ValidateMounts(req.Mounts)
+}
+
+func validateHostname(name string) *protocol.OpError {
+	if len(name) > 64 || strings.ContainsAny(name, "\x00/ \t\n") {
+		return protocol.FieldErrorf(protocol.CodeInvalid, "hostname", "hostname: must be at most 64 characters without spaces or '/'")
+	}
+	return nil
 }
 
 func isWord(s string) bool {

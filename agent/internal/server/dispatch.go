@@ -13,11 +13,13 @@ type opHandler func(c *conn, sess *session, id uint32, op *protocol.Operation, p
 // handlers are the agent's operations, by opening message type: one per operation of the table handled by
 // the agent (dispatch_test.go checks both directions).
 var handlers = map[string]opHandler{
-	protocol.TypeInit:         startInit,
-	protocol.TypeNetConfigure: startNetConfigure,
-	protocol.TypeExecStart:    startExec,
-	protocol.TypeStats:        startStats,
-	protocol.TypeMetrics:      startMetrics,
+	protocol.TypeInit:           startInit,
+	protocol.TypeNetConfigure:   startNetConfigure,
+	protocol.TypeTemplatePark:   startTemplatePark,
+	protocol.TypeTemplateResume: startTemplateResume,
+	protocol.TypeExecStart:      startExec,
+	protocol.TypeStats:          startStats,
+	protocol.TypeMetrics:        startMetrics,
 
 	protocol.TypeFsRead:         startFs(parseFsRead),
 	protocol.TypeFsWrite:        startFs(parseFsWrite),

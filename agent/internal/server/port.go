@@ -17,8 +17,17 @@ import (
 func (s *Server) ServePort(f *os.File) {
 	for {
 		c := s.newConn(f, func() { _ = f.SetWriteDeadline(time.Now()) })
+		c.cancelRead = func() error { return f.SetReadDeadline(time.Now()) }
 		sync := &syncReader{r: &hostReader{f: f}}
 		err := c.serve(sync)
+		_ = f.SetReadDeadline(time.Time{})
+		if c.finishPark() {
+			// Parked for a template snapshot: the next connection starts clean, whatever this one had left.
+			s.logf("parked: waiting for a new host")
+			s.dropConn(c)
+			_ = f.SetWriteDeadline(time.Time{})
+			continue
+		}
 		s.dropConn(c)
 		_ = f.SetWriteDeadline(time.Time{})
 		if sync.skipped > 0 {

@@ -24,6 +24,8 @@ type System interface {
 	ConfigureNet(req *protocol.NetConfigure) *protocol.OpError
 	// SetClock sets the wall clock from the host's HELLO (ms since the epoch).
 	SetClock(ms int64)
+	// Resume makes a VM restored from a template its own (template.resume, validated): hostname, entropy.
+	Resume(hostname string, entropy []byte) *protocol.OpError
 	// Shutdown runs after shutdown.ack was sent and every exec was terminated. As PID 1 it powers off and
 	// does not return.
 	Shutdown()
@@ -167,6 +169,9 @@ func (DevSystem) ConfigureNet(*protocol.NetConfigure) *protocol.OpError {
 
 // SetClock implements System: development mode leaves the clock alone.
 func (DevSystem) SetClock(int64) {}
+
+// Resume implements System: development mode changes no machine state.
+func (DevSystem) Resume(string, []byte) *protocol.OpError { return nil }
 
 // Shutdown implements System.
 func (d DevSystem) Shutdown() {

@@ -44,3 +44,17 @@ func (Guest) Shutdown() { PowerOff() }
 
 // SetHostname sets the kernel host name.
 func SetHostname(name string) error { return syscall.Sethostname([]byte(name)) }
+
+// Resume makes a VM restored from a template its own: the hostname, then the host's entropy credited to the
+// kernel's input pool and the CRNG reseeded from it, so no two VMs of one template share random state.
+func (Guest) Resume(hostname string, entropy []byte) *protocol.OpError {
+	if hostname != "" {
+		if err := SetHostname(hostname); err != nil {
+			return protocol.Errorf(protocol.CodeIO, "hostname: %v", err)
+		}
+	}
+	if err := reseedRandom(entropy); err != nil {
+		return protocol.Errorf(protocol.CodeIO, "reseed the RNG: %v", err)
+	}
+	return nil
+}

@@ -9,6 +9,8 @@ import { describeToolFailure, runTool, type ImageTools } from "../tool.js";
 export interface CreateOverlayOptions {
   /** The base disk (raw ext4). Stored as an absolute path in the overlay. */
   readonly base: string;
+  /** Format of `base`: `raw` (an image's base disk, the default) or `qcow2` (a VM template's disk). */
+  readonly baseFormat?: "raw" | "qcow2";
   /** Where the overlay goes (its directory must exist). Replaced atomically if present. */
   readonly path: string;
   readonly tools: ImageTools;
@@ -29,7 +31,7 @@ export interface RootDisk {
 export async function createOverlay(options: CreateOverlayOptions): Promise<RootDisk> {
   const base = isAbsolute(options.base) ? options.base : resolve(options.base);
   const scratch = tempPath(dirname(options.path), ".overlay");
-  const args = ["create", "-q", "-f", "qcow2", "-F", "raw", "-b", base, scratch];
+  const args = ["create", "-q", "-f", "qcow2", "-F", options.baseFormat ?? "raw", "-b", base, scratch];
   if (options.virtualSizeBytes !== undefined) args.push(String(options.virtualSizeBytes));
   try {
     const result = await runTool(options.tools.qemuImg, { args, timeoutMs: 60_000 });

@@ -37,7 +37,6 @@ import { TcpRelay } from "./tcp-relay.js";
 import { UdpRelay } from "./udp-relay.js";
 import type { CaMaterial } from "../tls/ca.js";
 import { compileTls } from "../tls/config.js";
-import { LeafMinter } from "../tls/leaf-minter.js";
 import type { PlaintextRelay } from "../tls/plaintext-relay.js";
 import { upstreamTrust } from "../tls/upstream-trust.js";
 import type { RelayContext } from "./relayed-flow.js";
@@ -277,6 +276,8 @@ async function startInterception(
 ): Promise<TlsInterception | undefined> {
   const given = options.tlsInterception;
   if (given === undefined) return undefined;
+  // Loaded only when interception is on: the X.509 code is a third of a supervisor's start-up time.
+  const { LeafMinter } = await import("../tls/leaf-minter.js");
   return {
     ...relayContext,
     tls: tls ?? compileTls({}),

@@ -1,0 +1,113 @@
+/**
+ * Boots a sandbox's VM: restored from the VM template of its image and shape when its spec allows one (the
+ * template is made first when missing), else cold. Any failure on the template path falls back to a cold boot
+ * on a fresh root disk over the image's base, after removing the template that failed: a template problem costs
+ * time, never the sandbox.
+ */
+import { rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { readEnv } from "../config/env.js";
+import type { JsonLogger } from "../logs/logger.js";
+import { createOverlay } from "../image/rootfs/overlay.js";
+import { findImageTools } from "../image/tool.js";
+import type { ImageTools } from "../image/tool.js";
+import { buildTemplate } from "../templates/template-build.js";
+import { templateKey } from "../templates/template-key.js";
+import type { TemplateKey } from "../templates/template-key.js";
+import { TemplateStore } from "../templates/template-store.js";
+import type { Template, TemplateLinks } from "../templates/template-store.js";
+import { MicroVm, templateShape } from "../vm/microvm.js";
+import type { MicroVmOptions } from "../vm/microvm.js";
+import type { TemplateSpec } from "./spec.js";
+
+/** The booted VM, and whether it came from a template. */
+export interface SandboxVm {
+  readonly vm: MicroVm;
+  readonly restored: boolean;
+}
+
+/** What the template path needs besides the VM options. */
+export interface TemplateBoot {
+  readonly spec: TemplateSpec;
+  readonly home: string;
+  readonly runDir: string;
+  readonly log: JsonLogger;
+}
+
+type RootedOptions = MicroVmOptions & { readonly rootDisk: NonNullable<MicroVmOptions["rootDisk"]> };
+
+/** Boots `options` from its template when `template` is given, else (or on any template failure) cold. */
+export async function bootSandboxVm(options: RootedOptions, template?: TemplateBoot): Promise<SandboxVm> {
+  const mounts = options.mounts;
+  const hasMounts =
+    mounts !== undefined && mounts.mounts.length + mounts.shares.length + mounts.disks.length > 0;
+  if (template === undefined || hasMounts) {
+    return { vm: await MicroVm.boot(options), restored: false };
+  }
+  const { log } = template;
+  const store = new TemplateStore(template.home);
+  const tools = await findImageTools(readEnv().searchPath);
+  let key: TemplateKey;
+  let found: Template;
+  try {
+    key = templateKey({ imageDigest: template.spec.imageDigest, ...templateShape(options) });
+    for (const stale of store.prune(key.runtime)) log.info("stale template removed", { key: stale });
+    const existing = store.find(key.key, key.runtime, (reason) => {
+      log.warn("template invalid: removed, making it again", { key: key.key, reason });
+    });
+    found = existing ?? (await makeTemplate(store, key, template, options, tools));
+  } catch (err) {
+    log.warn("no template: booting cold", { error: err });
+    return { vm: await MicroVm.boot(options), restored: false };
+  }
+  const links: TemplateLinks = {
+    statePath: join(template.runDir, "template.state"),
+    ramPath: join(template.runDir, "template.ram"),
+    diskPath: join(dirname(options.rootDisk.path), "template.qcow2"),
+  };
+  try {
+    store.link(found, links);
+    await createOverlay({ base: links.diskPath, baseFormat: "qcow2", path: options.rootDisk.path, tools });
+    const vm = await MicroVm.boot({
+      ...options,
+      ramFile: { path: links.ramPath, shared: false },
+      restore: { statePath: links.statePath },
+    });
+    // QEMU has read the state and maps the RAM: the links are not needed any more.
+    rmSync(links.statePath, { force: true });
+    rmSync(links.ramPath, { force: true });
+    log.info("restored from template", { key: key.key, ms: Math.round(vm.bootMs) });
+    return { vm, restored: true };
+  } catch (err) {
+    log.warn("template restore failed: template removed, booting cold", { key: key.key, error: err });
+    store.remove(key.key);
+    for (const path of [links.statePath, links.ramPath, links.diskPath]) rmSync(path, { force: true });
+    await createOverlay({ base: template.spec.baseDisk, path: options.rootDisk.path, tools });
+    return { vm: await MicroVm.boot(options), restored: false };
+  }
+}
+
+async function makeTemplate(
+  store: TemplateStore,
+  key: TemplateKey,
+  template: TemplateBoot,
+  options: RootedOptions,
+  tools: ImageTools,
+): Promise<Template> {
+  const made = await buildTemplate({
+    store,
+    key,
+    imageDigest: template.spec.imageDigest,
+    baseDisk: template.spec.baseDisk,
+    tools,
+    vm: {
+      ...(options.cpus === undefined ? {} : { cpus: options.cpus }),
+      ...(options.memoryMib === undefined ? {} : { memoryMib: options.memoryMib }),
+      home: template.home,
+      ...(options.logLimits === undefined ? {} : { logLimits: options.logLimits }),
+      nicMac: options.network?.nic?.mac,
+    },
+  });
+  template.log.info("template made", { key: key.key, ms: made.meta.buildMs });
+  return made;
+}

@@ -1,0 +1,116 @@
+/**
+ * Making a VM template: boot a VM of the requested shape on a child of the image's base disk with its RAM in a
+ * shared file, let the agent mount the root, park it, save the device state, and commit the directory. The VM a
+ * template is made from never runs user code: nothing of one sandbox can reach another through it.
+ */
+import { writeFileSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import type { Server, Socket } from "node:net";
+import { join } from "node:path";
+import { createOverlay } from "../image/rootfs/overlay.js";
+import type { ImageTools } from "../image/tool.js";
+import { MicroVm } from "../vm/microvm.js";
+import type { MicroVmOptions } from "../vm/microvm.js";
+import { TEMPLATE_FORMAT } from "./template-key.js";
+import type { TemplateKey } from "./template-key.js";
+import { TEMPLATE_FILES, sha256 } from "./template-store.js";
+import type { Template, TemplateMeta, TemplateStore } from "./template-store.js";
+
+/** Options of {@link buildTemplate}. */
+export interface BuildTemplateOptions {
+  readonly store: TemplateStore;
+  readonly key: TemplateKey;
+  readonly imageDigest: string;
+  /** The image's base disk (raw ext4): the template's disk is a child of it. */
+  readonly baseDisk: string;
+  readonly tools: ImageTools;
+  /**
+   * The VM's shape: cpus, memory, home, artifacts, accelerator, and the NIC's MAC when restored VMs have one
+   * (its socket is replaced by one that holds the link: the template's network is never configured).
+   */
+  readonly vm: Pick<MicroVmOptions, "cpus" | "memoryMib" | "home" | "artifacts" | "accel" | "logLimits"> & {
+    readonly nicMac?: string | undefined;
+  };
+}
+
+/** Builds and commits the template `key` (or returns the one a concurrent builder committed first). */
+export async function buildTemplate(options: BuildTemplateOptions): Promise<Template> {
+  const { store, key, vm } = options;
+  const started = performance.now();
+  const scratch = store.scratchDir();
+  try {
+    const runDir = join(scratch, "run");
+    const disk = await createOverlay({
+      base: options.baseDisk,
+      path: join(scratch, TEMPLATE_FILES.disk),
+      tools: options.tools,
+    });
+    const link = vm.nicMac === undefined ? undefined : await holdLink(join(scratch, "net.sock"));
+    try {
+      const booted = await MicroVm.boot({
+        ...(vm.cpus === undefined ? {} : { cpus: vm.cpus }),
+        ...(vm.memoryMib === undefined ? {} : { memoryMib: vm.memoryMib }),
+        ...(vm.home === undefined ? {} : { home: vm.home }),
+        ...(vm.artifacts === undefined ? {} : { artifacts: vm.artifacts }),
+        ...(vm.accel === undefined ? {} : { accel: vm.accel }),
+        ...(vm.logLimits === undefined ? {} : { logLimits: vm.logLimits }),
+        rootDisk: disk,
+        runDir,
+        hostname: "localhost",
+        ramFile: { path: join(scratch, TEMPLATE_FILES.ram), shared: true },
+        ...(link && vm.nicMac !== undefined
+          ? { network: { nic: { socketPath: link.path, mac: vm.nicMac } } }
+          : {}),
+      });
+      await booted.saveTemplateState(join(scratch, TEMPLATE_FILES.state));
+    } finally {
+      await link?.close();
+    }
+    rmSync(runDir, { recursive: true, force: true });
+    rmSync(join(scratch, "net.sock"), { force: true });
+    const state = readFileSync(join(scratch, TEMPLATE_FILES.state));
+    const meta: TemplateMeta = {
+      format: TEMPLATE_FORMAT,
+      key: key.key,
+      runtime: key.runtime,
+      imageDigest: options.imageDigest,
+      memoryMib: vm.memoryMib ?? 512,
+      cpus: vm.cpus ?? 1,
+      createdAt: new Date().toISOString(),
+      buildMs: Math.round(performance.now() - started),
+      stateBytes: state.length,
+      stateSha256: sha256(state),
+    };
+    writeFileSync(join(scratch, TEMPLATE_FILES.meta), JSON.stringify(meta, null, 2) + "\n", { mode: 0o600 });
+    return store.commit(scratch, key.key);
+  } catch (err) {
+    rmSync(scratch, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** A unix socket QEMU's `-netdev stream` connects to: it accepts and drops whatever the guest sends. */
+async function holdLink(path: string): Promise<{ path: string; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    // The link carries nothing anyone reads: a reset by QEMU's exit is its normal end.
+    socket.on("error", () => socket.destroy());
+    socket.on("close", () => sockets.delete(socket));
+    socket.resume();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(path, resolve);
+  });
+  return {
+    path,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+        for (const socket of sockets) socket.destroy();
+      }),
+  };
+}
