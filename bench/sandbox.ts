@@ -1,12 +1,15 @@
 /**
- * Sandbox benchmarks: `Sandbox.create()` to the first `shell("true")` result with the image cached, against
- * bare QEMU booting the same kernel (alternating runs); host RSS of the supervisor and QEMU of one idle sandbox.
- * The exec round trip is measured by `bench/exec.ts`.
+ * Sandbox benchmarks: `Sandbox.create()` to the first `shell("true")` result with the image cached, three ways in
+ * alternating runs: bare QEMU booting the same kernel to init, a cold create (`MSB_TEMPLATES=0`: the kernel boots)
+ * and a create restored from the image's VM template. Then the host memory of idle sandboxes (supervisor + QEMU,
+ * `memoryMib: 512`, 60 s after create), cold and restored, and 20 sandboxes created at once (wall time, peak host
+ * memory). The exec round trip is measured by `bench/exec.ts`.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-// The built package, as users run it: its supervisor is dist/cli/msb.js, not the sources through tsx.
+import { setTimeout as sleep } from "node:timers/promises";
+// The built package, as users run it: its supervisor is dist/supervisor.js, not the sources through tsx.
 import { Sandbox } from "../dist/index.js";
 import { sandboxEnv } from "../test/fixtures/sandbox-env.js";
 import { bareBoot, bareInitrd } from "./boot.js";
@@ -14,11 +17,62 @@ import type { BenchResult } from "./result.js";
 import { median, pairedRatio } from "./result.js";
 
 const RUNS = 7;
+const IDLE_MS = 60_000;
+const CROWD = 20;
 
-function rssMib(pid: number): number {
+/** A process's memory from /proc: resident (all), resident anonymous (its own), proportional share (PSS). */
+interface ProcMemory {
+  readonly rss: number;
+  readonly anon: number;
+  readonly pss: number;
+}
+
+function procMemoryMib(pid: number): ProcMemory {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
-  return Number(kb ?? 0) / 1024;
+  const kb = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+  const pss = Number(/^Pss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0);
+  return { rss: kb("VmRSS") / 1024, anon: kb("RssAnon") / 1024, pss: pss / 1024 };
+}
+
+/** Supervisor + QEMU memory of a running sandbox. */
+async function sandboxMemory(name: string): Promise<ProcMemory> {
+  const { record } = await Sandbox.get(name);
+  const parts = [procMemoryMib(record.supervisorPid ?? 0), procMemoryMib(record.qemuPid ?? 0)];
+  return {
+    rss: parts.reduce((sum, m) => sum + m.rss, 0),
+    anon: parts.reduce((sum, m) => sum + m.anon, 0),
+    pss: parts.reduce((sum, m) => sum + m.pss, 0),
+  };
+}
+
+function hostUsedMib(): number {
+  const meminfo = readFileSync("/proc/meminfo", "utf8");
+  const kb = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(meminfo)?.[1] ?? 0);
+  return (kb("MemTotal") - kb("MemAvailable")) / 1024;
+}
+
+async function withTemplates<T>(on: boolean, run: () => Promise<T>): Promise<T> {
+  const saved = process.env["MSB_TEMPLATES"];
+  process.env["MSB_TEMPLATES"] = on ? "1" : "0";
+  try {
+    return await run();
+  } finally {
+    if (saved === undefined) delete process.env["MSB_TEMPLATES"];
+    else process.env["MSB_TEMPLATES"] = saved;
+  }
+}
+
+/** Milliseconds from `Sandbox.create()` to the first `shell("true")` result. */
+async function createToFirstShell(name: string, templates: boolean): Promise<number> {
+  return await withTemplates(templates, async () => {
+    const started = performance.now();
+    const sandbox = await Sandbox.create({ name, image: "alpine:latest" });
+    await sandbox.shell("true");
+    const ms = performance.now() - started;
+    await sandbox.stopAndWait();
+    return ms;
+  });
 }
 
 /** Runs the sandbox benchmarks. */
@@ -27,39 +81,110 @@ export async function benchSandbox(): Promise<BenchResult[]> {
   const scratch = mkdtempSync(join(tmpdir(), "msb-bench-sb-"));
   const initrd = bareInitrd(scratch);
   const bare: number[] = [];
-  const ours: number[] = [];
+  const cold: number[] = [];
+  const restored: number[] = [];
   try {
-    // Warm-up: pulls the image and builds its root disk, which the timed runs then find cached.
-    await (await Sandbox.create({ name: "warm", image: "alpine:latest" })).stopAndWait();
+    // Warm-up: pulls the image, builds its root disk and its VM template, which the timed runs then find.
+    await createToFirstShell("warm", true);
     for (let i = 0; i < RUNS; i++) {
       bare.push(await bareBoot(scratch, initrd));
-      const started = performance.now();
-      const sandbox = await Sandbox.create({ name: `run-${i}`, image: "alpine:latest" });
-      await sandbox.shell("true");
-      ours.push(performance.now() - started);
-      await sandbox.stopAndWait();
+      cold.push(await createToFirstShell(`cold-${i}`, false));
+      restored.push(await createToFirstShell(`tpl-${i}`, true));
     }
-    const sandbox = await Sandbox.create({ name: "steady", image: "alpine:latest" });
-    const handle = await Sandbox.get("steady");
-    const supervisor = rssMib(handle.record.supervisorPid ?? 0);
-    const qemu = rssMib(handle.record.qemuPid ?? 0);
-    await sandbox.stopAndWait();
+    const idle = await idleMemory();
+    const crowd = await createCrowd();
     const note = `${RUNS} alternating runs, medians; ratio: median of the per-pair ratios; image cached (home ${env.home})`;
+    const memNote = (m: ProcMemory): string =>
+      `RSS ${m.rss.toFixed(1)} MiB, of it anonymous ${m.anon.toFixed(1)} MiB; PSS ${m.pss.toFixed(1)} MiB`;
     return [
       {
-        name: "sandbox.create-to-first-shell-vs-bare-qemu",
-        value: median(ours),
+        name: "sandbox.cold-create-to-first-shell-vs-bare-qemu",
+        value: median(cold),
         unit: "ms",
         baseline: median(bare),
-        ratio: pairedRatio(ours, bare),
+        ratio: pairedRatio(cold, bare),
         note,
       },
-      { name: "sandbox.idle-rss-supervisor", value: supervisor, unit: "MiB" },
-      { name: "sandbox.idle-rss-qemu", value: qemu, unit: "MiB" },
+      {
+        name: "sandbox.template-create-to-first-shell-vs-cold",
+        value: median(restored),
+        unit: "ms",
+        baseline: median(cold),
+        ratio: pairedRatio(restored, cold),
+        note,
+      },
+      {
+        name: "sandbox.template-create-to-first-shell-vs-bare-qemu",
+        value: median(restored),
+        unit: "ms",
+        baseline: median(bare),
+        ratio: pairedRatio(restored, bare),
+      },
+      {
+        name: "sandbox.idle-host-memory-cold",
+        value: idle.cold.rss,
+        unit: "MiB",
+        note: `supervisor + QEMU, memoryMib 512, ${IDLE_MS / 1000} s after create: ${memNote(idle.cold)}`,
+      },
+      {
+        name: "sandbox.idle-host-memory-template",
+        value: idle.restored.pss,
+        unit: "MiB PSS",
+        baseline: idle.cold.pss,
+        ratio: idle.restored.pss / idle.cold.pss,
+        note: `${memNote(idle.restored)}; the template's RAM pages are file pages shared by every sandbox restored from it`,
+      },
+      {
+        name: `sandbox.${CROWD}-created-at-once`,
+        value: crowd.ms,
+        unit: "ms",
+        note: `templates on; peak host memory +${crowd.peakMib.toFixed(0)} MiB (${(crowd.peakMib / CROWD).toFixed(1)} MiB per sandbox)`,
+      },
     ];
   } finally {
     for (const info of await Sandbox.list())
       await (await Sandbox.get(info.name)).remove().catch(() => undefined);
     rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** One cold and one restored sandbox, idle for {@link IDLE_MS} side by side, then measured. */
+async function idleMemory(): Promise<{ cold: ProcMemory; restored: ProcMemory }> {
+  const cold = await withTemplates(false, () =>
+    Sandbox.create({ name: "idle-cold", image: "alpine:latest" }),
+  );
+  const restored = await withTemplates(true, () =>
+    Sandbox.create({ name: "idle-tpl", image: "alpine:latest" }),
+  );
+  await sleep(IDLE_MS);
+  const result = { cold: await sandboxMemory("idle-cold"), restored: await sandboxMemory("idle-tpl") };
+  await Promise.all([cold.stopAndWait(), restored.stopAndWait()]);
+  return result;
+}
+
+/** {@link CROWD} sandboxes created at once (templates on): wall time until all answered a shell, peak memory. */
+async function createCrowd(): Promise<{ ms: number; peakMib: number }> {
+  const before = hostUsedMib();
+  let peak = before;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, hostUsedMib());
+  }, 100);
+  const started = performance.now();
+  try {
+    const sandboxes = await withTemplates(true, () =>
+      Promise.all(
+        Array.from({ length: CROWD }, async (_, i) => {
+          const sandbox = await Sandbox.create({ name: `crowd-${i}`, image: "alpine:latest" });
+          await sandbox.shell("true");
+          return sandbox;
+        }),
+      ),
+    );
+    const ms = performance.now() - started;
+    peak = Math.max(peak, hostUsedMib());
+    await Promise.all(sandboxes.map((s) => s.stopAndWait()));
+    return { ms, peakMib: peak - before };
+  } finally {
+    clearInterval(sampler);
   }
 }

@@ -21,6 +21,7 @@ import { registerStats } from "./commands/stats.js";
 import { registerStopRm } from "./commands/stop.js";
 import { registerSupervise } from "./commands/supervise.js";
 import { registerVmRun } from "./commands/vm-run.js";
+import { registerTemplates } from "./commands/templates.js";
 import { registerVolume } from "./commands/volume.js";
 
 const program = new Command("msb")
@@ -43,6 +44,7 @@ registerPull(program);
 registerImages(program);
 registerPrune(program);
 registerVolume(program);
+registerTemplates(program);
 registerSetup(program);
 registerDoctor(program);
 registerVmRun(program);

@@ -4,7 +4,7 @@
  * on a fresh root disk over the image's base, after removing the template that failed: a template problem costs
  * time, never the sandbox.
  */
-import { rmSync } from "node:fs";
+import { appendFileSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { readEnv } from "../config/env.js";
 import type { JsonLogger } from "../logs/logger.js";
@@ -68,6 +68,7 @@ export async function bootSandboxVm(options: RootedOptions, template?: TemplateB
   try {
     store.link(found, links);
     await createOverlay({ base: links.diskPath, baseFormat: "qcow2", path: options.rootDisk.path, tools });
+    if (options.consoleLog !== undefined) copyBootConsole(found, options.consoleLog);
     const vm = await MicroVm.boot({
       ...options,
       ramFile: { path: links.ramPath, shared: false },
@@ -85,6 +86,27 @@ export async function bootSandboxVm(options: RootedOptions, template?: TemplateB
     await createOverlay({ base: template.spec.baseDisk, path: options.rootDisk.path, tools });
     return { vm: await MicroVm.boot(options), restored: false };
   }
+}
+
+/** Starts the sandbox's console log with the boot console of its template, marked as such. */
+function copyBootConsole(template: Template, consoleLog: string): void {
+  let boot: Buffer;
+  try {
+    boot = readFileSync(template.consolePath);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw err;
+  }
+  const key = template.meta.key;
+  appendFileSync(
+    consoleLog,
+    Buffer.concat([
+      Buffer.from(`--- msb: the boot of VM template ${key}, which this sandbox is restored from ---\n`),
+      boot,
+      Buffer.from(`\n--- msb: end of the template's boot; this sandbox's own console follows ---\n`),
+    ]),
+    { mode: 0o600 },
+  );
 }
 
 async function makeTemplate(

@@ -66,6 +66,7 @@ export async function buildTemplate(options: BuildTemplateOptions): Promise<Temp
     } finally {
       await link?.close();
     }
+    keepConsoleTail(join(runDir, "console.log"), join(scratch, TEMPLATE_FILES.console));
     rmSync(runDir, { recursive: true, force: true });
     rmSync(join(scratch, "net.sock"), { force: true });
     const state = readFileSync(join(scratch, TEMPLATE_FILES.state));
@@ -87,6 +88,20 @@ export async function buildTemplate(options: BuildTemplateOptions): Promise<Temp
     rmSync(scratch, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** Bytes of the template's boot console kept for the console logs of the sandboxes restored from it. */
+const CONSOLE_TAIL_BYTES = 64 * 1024;
+
+function keepConsoleTail(from: string, to: string): void {
+  let text: Buffer;
+  try {
+    text = readFileSync(from);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw err;
+  }
+  writeFileSync(to, text.subarray(Math.max(0, text.length - CONSOLE_TAIL_BYTES)), { mode: 0o600 });
 }
 
 /** A unix socket QEMU's `-netdev stream` connects to: it accepts and drops whatever the guest sends. */

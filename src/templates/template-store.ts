@@ -6,7 +6,16 @@
  * and a VM restored from it holds hard links to its files, so removing a template never breaks a sandbox.
  */
 import { createHash } from "node:crypto";
-import { linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import {
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import { join } from "node:path";
 import { msbPaths } from "../config/paths.js";
 import { scratchPath } from "../os/scratch-name.js";
@@ -37,6 +46,7 @@ export interface Template {
   readonly statePath: string;
   readonly ramPath: string;
   readonly diskPath: string;
+  readonly consolePath: string;
   /** Bytes the template's files take on disk (allocated blocks). */
   readonly diskBytes: number;
 }
@@ -49,7 +59,14 @@ export interface TemplateLinks {
 }
 
 /** File names inside a template directory. */
-export const TEMPLATE_FILES = { meta: "meta.json", state: "state", ram: "ram", disk: "disk.qcow2" } as const;
+export const TEMPLATE_FILES = {
+  meta: "meta.json",
+  state: "state",
+  ram: "ram",
+  disk: "disk.qcow2",
+  /** The guest console of the template's boot (its tail): restored sandboxes' console logs start with it. */
+  console: "console.log",
+} as const;
 
 const MIB = 1024 * 1024;
 
@@ -189,7 +206,7 @@ export class TemplateStore {
     };
     let diskBytes = 0;
     for (const path of Object.values(paths)) diskBytes += allocatedBytes(path);
-    return { dir, meta, ...paths, diskBytes };
+    return { dir, meta, ...paths, consolePath: join(dir, TEMPLATE_FILES.console), diskBytes };
   }
 }
 
@@ -204,7 +221,7 @@ function checkTemplate(template: Template, key: string, runtime: string): string
     return "the saved VM state does not match its checksum";
   }
   if (statSync(template.ramPath).size !== meta.memoryMib * MIB) return "the RAM file has the wrong size";
-  statSync(template.diskPath);
+  if (!existsSync(template.diskPath)) return "the disk is missing";
   return undefined;
 }
 
@@ -213,8 +230,14 @@ export function sha256(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
 
+/** Allocated bytes of `path`; 0 when it is missing (a damaged template still lists, and fails its checks). */
 function allocatedBytes(path: string): number {
-  return statSync(path).blocks * 512;
+  try {
+    return statSync(path).blocks * 512;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return 0;
+    throw err;
+  }
 }
 
 function listDir(dir: string): string[] {

@@ -33,6 +33,29 @@ function optionOf(argv: string[], flag: string): string[] {
 }
 
 describe("buildQemuArgv", () => {
+  it("puts guest RAM in a template file, shared to make a template and private to restore one", () => {
+    const saving = buildQemuArgv({ ...base, ramFile: { path: "/t/r,am", shared: true } });
+    expect(optionOf(saving, "-M")).toEqual([
+      "microvm,x-option-roms=off,isa-serial=on,rtc=on,memory-backend=mem",
+    ]);
+    expect(optionOf(saving, "-object")).toEqual([
+      "memory-backend-file,id=mem,size=512M,mem-path=/t/r,,am,share=on",
+    ]);
+    expect(optionOf(saving, "-incoming")).toEqual([]);
+    const restoring = buildQemuArgv({ ...base, ramFile: { path: "/t/ram", shared: false }, incoming: true });
+    expect(optionOf(restoring, "-object")).toEqual([
+      "memory-backend-file,id=mem,size=512M,mem-path=/t/ram,share=off",
+    ]);
+    expect(optionOf(restoring, "-incoming")).toEqual(["defer"]);
+  });
+
+  it("refuses a template RAM file together with virtio-fs shares (they need a memfd)", () => {
+    const shares = [{ tag: "vol0", socketPath: "/run/fs0.sock" }];
+    expect(() => buildQemuArgv({ ...base, shares, ramFile: { path: "/t/ram", shared: false } })).toThrow(
+      InvalidConfigError,
+    );
+  });
+
   it("turns microvm's ACPI tables off only when asked (the microvm kernel)", () => {
     expect(optionOf(buildQemuArgv({ ...base, acpi: true }), "-M")).toEqual([
       "microvm,x-option-roms=off,isa-serial=on,rtc=on",

@@ -61,16 +61,22 @@ async function sh(box: Sandbox, script: string): Promise<string> {
   return out.stdout();
 }
 
-/** The image's base disk under a sandbox's overlay (qemu-img's view of the backing chain). */
+/**
+ * The image's base disk under a sandbox's overlay: the end of qemu-img's backing chain (a sandbox restored from a
+ * VM template has the template's disk in between).
+ */
 function baseDiskOf(name: string): string {
   const info = execFileSync(
     "qemu-img",
-    ["info", "-U", "--output=json", sandboxPaths(env().home, name).rootDisk],
+    ["info", "-U", "--backing-chain", "--output=json", sandboxPaths(env().home, name).rootDisk],
     { encoding: "utf8" },
   );
-  const backing = (JSON.parse(info) as { "full-backing-filename"?: string })["full-backing-filename"];
-  if (backing === undefined) throw new Error(`${name}'s disk has no backing file`);
-  return backing;
+  const chain = JSON.parse(info) as { filename: string; format: string }[];
+  const base = chain.at(-1);
+  if (chain.length < 2 || base === undefined) throw new Error(`${name}'s disk has no backing file`);
+  if (base.format !== "raw")
+    throw new Error(`${name}'s chain ends in a ${base.format} disk, not the raw base`);
+  return base.filename;
 }
 
 async function sha256(path: string): Promise<string> {

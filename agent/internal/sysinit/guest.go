@@ -56,5 +56,6 @@ func (Guest) Resume(hostname string, entropy []byte) *protocol.OpError {
 	if err := reseedRandom(entropy); err != nil {
 		return protocol.Errorf(protocol.CodeIO, "reseed the RNG: %v", err)
 	}
+	log.Printf("resumed from a VM template as %s (RNG reseeded)", hostname)
 	return nil
 }

@@ -1,0 +1,50 @@
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { templateKey } from "./template-key.js";
+
+const dir = mkdtempSync(join(tmpdir(), "msb-tkey-"));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function file(name: string, content: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, content);
+  return path;
+}
+
+describe("templateKey", () => {
+  const kernel = file("vmlinux", "kernel");
+  const qemu = file("qemu", "qemu");
+  const inputs = { imageDigest: "sha256:aa", argv: ["-m", "512M"], files: [kernel, qemu] };
+
+  it("is stable for the same inputs", () => {
+    expect(templateKey(inputs)).toEqual(templateKey(inputs));
+    expect(templateKey(inputs).key).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it("changes with the image and with the VM's shape, not the runtime identity", () => {
+    const base = templateKey(inputs);
+    const otherImage = templateKey({ ...inputs, imageDigest: "sha256:bb" });
+    const otherShape = templateKey({ ...inputs, argv: ["-m", "1024M"] });
+    expect(otherImage.key).not.toBe(base.key);
+    expect(otherShape.key).not.toBe(base.key);
+    expect(otherImage.runtime).toBe(base.runtime);
+  });
+
+  it("changes when a runtime file is rebuilt or replaced (a stale template is never found)", () => {
+    const before = templateKey(inputs);
+    writeFileSync(kernel, "kernel, rebuilt");
+    const rewritten = templateKey(inputs);
+    expect(rewritten.runtime).not.toBe(before.runtime);
+    expect(rewritten.key).not.toBe(before.key);
+    utimesSync(qemu, new Date(1_000_000), new Date(1_000_000));
+    expect(templateKey(inputs).runtime).not.toBe(rewritten.runtime);
+  });
+
+  it("fails when a runtime file is missing", () => {
+    expect(() => templateKey({ ...inputs, files: [join(dir, "missing")] })).toThrow(/ENOENT/);
+  });
+});
