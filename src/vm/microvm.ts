@@ -273,16 +273,20 @@ export class MicroVm implements AsyncDisposable {
           reason: "the guest agent cannot mount volumes (it lacks the mounts feature)",
         });
       }
+      const configure = options.network?.configure;
+      const network = (): Promise<void> =>
+        configure ? vm.setupStep(configure, "guest network set-up") : Promise.resolve();
       if (options.restore) {
-        await vm.resume(options.hostname ?? "microsandbox");
+        // The root is mounted already: the network needs nothing of the resume, and both go at once.
+        await Promise.all([vm.resume(options.hostname ?? "microsandbox"), network()]);
       } else {
         await vm.init(
           options.hostname ?? "microsandbox",
           options.rootDisk ? rootSpec(config.disks[0]) : undefined,
           plan.mounts,
         );
+        await network();
       }
-      if (options.network?.configure) await vm.setupStep(options.network.configure, "guest network set-up");
       return vm;
     } catch (err) {
       qemu.kill();

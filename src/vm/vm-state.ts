@@ -9,7 +9,7 @@ import { VmError } from "../errors.js";
 import type { QmpClient } from "./qmp.js";
 
 /** How often the migration status is polled. */
-const POLL_MS = 20;
+const POLL_MS = 5;
 
 /** A path quoted for `/bin/sh` (QEMU runs `exec:` URIs through it). */
 function shellQuote(path: string): string {
