@@ -26,11 +26,8 @@ function field(value: unknown, name: string): unknown {
   return typeof value === "object" && value !== null ? (value as Record<string, unknown>)[name] : undefined;
 }
 
-/** Stops the VM and writes its device state to `statePath`; resolves once the migration completed. */
-export async function saveVmState(qmp: QmpClient, statePath: string): Promise<void> {
-  await ignoreSharedRam(qmp);
-  await qmp.execute("stop");
-  await qmp.execute("migrate", { uri: `exec:cat > ${shellQuote(statePath)}` });
+/** Polls `query-migrate` until the migration completed; throws with QEMU's reason when it failed. */
+async function migrationDone(qmp: QmpClient, what: string): Promise<void> {
   for (;;) {
     const info = await qmp.execute("query-migrate");
     const status = field(info, "status");
@@ -39,11 +36,19 @@ export async function saveVmState(qmp: QmpClient, statePath: string): Promise<vo
       const detail = field(info, "error-desc");
       throw new VmError(
         "MSB_ERR_VM_START",
-        `saving the VM state failed${typeof detail === "string" ? `: ${detail}` : ""}`,
+        `${what} failed${typeof detail === "string" ? `: ${detail}` : ""}`,
       );
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
+}
+
+/** Stops the VM and writes its device state to `statePath`; resolves once the migration completed. */
+export async function saveVmState(qmp: QmpClient, statePath: string): Promise<void> {
+  await ignoreSharedRam(qmp);
+  await qmp.execute("stop");
+  await qmp.execute("migrate", { uri: `exec:cat > ${shellQuote(statePath)}` });
+  await migrationDone(qmp, "saving the VM state");
 }
 
 /**
@@ -53,18 +58,6 @@ export async function saveVmState(qmp: QmpClient, statePath: string): Promise<vo
 export async function restoreVmState(qmp: QmpClient, statePath: string): Promise<void> {
   await ignoreSharedRam(qmp);
   await qmp.execute("migrate-incoming", { uri: `exec:cat ${shellQuote(statePath)}` });
-  for (;;) {
-    const info = await qmp.execute("query-migrate");
-    const status = field(info, "status");
-    if (status === "completed") break;
-    if (status === "failed" || status === "cancelled") {
-      const detail = field(info, "error-desc");
-      throw new VmError(
-        "MSB_ERR_VM_START",
-        `restoring the VM state failed${typeof detail === "string" ? `: ${detail}` : ""}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  }
+  await migrationDone(qmp, "restoring the VM state");
   await qmp.execute("cont");
 }

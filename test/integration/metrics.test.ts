@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { InvalidStateError, Sandbox, allSandboxMetrics } from "../../src/index.js";
 import type { SandboxMetrics } from "../../src/index.js";
 import { freePort } from "../fixtures/registry/process.js";
+import { fetchGuest } from "../fixtures/guest-http.js";
 import { msb } from "../fixtures/msb-cli.js";
 import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
 
@@ -39,16 +40,8 @@ async function sendTo(port: number, bytes: number): Promise<void> {
 
 /** GETs http://127.0.0.1:port/path as bytes, retried while the guest server starts. */
 async function fetchBytes(port: number, path: string): Promise<number> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(10_000) });
-      return (await res.arrayBuffer()).byteLength;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(200);
-    }
-  }
+  const res = await fetchGuest(port, path, { retryMs: 15_000, tryMs: 10_000 });
+  return (await res.arrayBuffer()).byteLength;
 }
 
 describe("sandbox metrics", () => {

@@ -5,26 +5,17 @@
 import { createSocket } from "node:dgram";
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
-import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { InvalidConfigError, NetworkPolicy, Sandbox } from "../../src/index.js";
 import { freePort } from "../fixtures/registry/process.js";
+import { fetchGuest } from "../fixtures/guest-http.js";
 import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
 
 useSandboxEnv({ python: true });
 
 /** GET http://127.0.0.1:port/path, retried for up to 10 s while the guest server starts. */
 async function get(port: number, path: string): Promise<string> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(3000) });
-      return await res.text();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(200);
-    }
-  }
+  return await (await fetchGuest(port, path)).text();
 }
 
 describe("sandbox networking", () => {

@@ -6,7 +6,6 @@
  */
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { ImageService } from "../../src/image/image-service.js";
 import { Mount, Sandbox } from "../../src/index.js";
@@ -17,6 +16,7 @@ import type { Template } from "../../src/templates/template-store.js";
 import { sha256 } from "../../src/templates/template-store.js";
 import { msb, startMsb } from "../fixtures/msb-cli.js";
 import { freePort } from "../fixtures/registry/process.js";
+import { fetchGuest } from "../fixtures/guest-http.js";
 import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
 
 const env = useSandboxEnv();
@@ -44,16 +44,7 @@ async function identity(sandbox: Sandbox): Promise<Record<string, string>> {
 
 /** GET http://127.0.0.1:port/, retried for up to 10 s while the guest server starts. */
 async function get(port: number): Promise<string> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(3000) });
-      return await res.text();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(200);
-    }
-  }
+  return await (await fetchGuest(port, "/")).text();
 }
 
 describe("VM templates", () => {
