@@ -11,9 +11,19 @@ export default defineConfig([
     shims: true,
   },
   {
-    // The supervisor has its own entry point so it does not load the CLI (it starts on every create).
-    entry: { "cli/msb": "src/cli/msb.ts", supervisor: "src/supervisor/bin.ts" },
+    entry: { "cli/msb": "src/cli/msb.ts" },
     format: ["esm"],
+    sourcemap: true,
+    target: "node18",
+    banner: { js: "#!/usr/bin/env node" },
+  },
+  {
+    // The supervisor starts on every create: its own entry point (no CLI parser, no image puller), bundled into one
+    // CommonJS file, which node loads in ~0.17 s where the same code as ES module chunks took ~0.26 s.
+    entry: { supervisor: "src/supervisor/bin.ts" },
+    format: ["cjs"],
+    outExtension: () => ({ js: ".cjs" }),
+    shims: true,
     sourcemap: true,
     target: "node18",
     banner: { js: "#!/usr/bin/env node" },

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-// The built package, as users run it: its supervisor is dist/supervisor.js, not the sources through tsx.
+// The built package, as users run it: its supervisor is dist/supervisor.cjs, not the sources through tsx.
 import { Sandbox } from "../dist/index.js";
 import { sandboxEnv } from "../test/fixtures/sandbox-env.js";
 import { bareBoot, bareInitrd } from "./boot.js";

@@ -1,5 +1,5 @@
 /**
- * How to start a supervisor process. From the built package that is `node dist/supervisor.js` (a lean entry
+ * How to start a supervisor process. From the built package that is `node dist/supervisor.cjs` (a lean entry
  * point: see `bin.ts`); when the library itself runs from TypeScript sources (tests, development), the sources
  * are run through tsx so the supervisor is the same code as its caller.
  */
@@ -13,7 +13,9 @@ export function supervisorCommand(): { file: string; args: string[]; cwd: string
   const self = fileURLToPath(import.meta.url);
   const root = findPackageRoot(dirname(self));
   const fromSources = self.endsWith(".ts");
-  const entry = fromSources ? join(root, "src", "supervisor", "bin.ts") : join(root, "dist", "supervisor.js");
+  const entry = fromSources
+    ? join(root, "src", "supervisor", "bin.ts")
+    : join(root, "dist", "supervisor.cjs");
   if (!existsSync(entry))
     throw new Error(`the supervisor entry point ${entry} is missing: run npm run build`);
   // Process warnings go to the supervisor's own log (see stdio.ts), not to its stderr file.

@@ -1,5 +1,5 @@
 /**
- * `msb __supervise` (hidden): runs a sandbox supervisor on this process's stdio, like `dist/supervisor.js` (see
+ * `msb __supervise` (hidden): runs a sandbox supervisor on this process's stdio, like `dist/supervisor.cjs` (see
  * `supervisor/stdio.ts`).
  */
 import type { Command } from "commander";
