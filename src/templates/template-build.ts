@@ -7,6 +7,7 @@ import { writeFileSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import type { Server, Socket } from "node:net";
 import { join } from "node:path";
+import { AgentError, CommandNotFoundError } from "../errors.js";
 import { createOverlay } from "../image/rootfs/overlay.js";
 import type { ImageTools } from "../image/tool.js";
 import { MicroVm } from "../vm/microvm.js";
@@ -62,6 +63,7 @@ export async function buildTemplate(options: BuildTemplateOptions): Promise<Temp
           ? { network: { nic: { socketPath: link.path, mac: vm.nicMac } } }
           : {}),
       });
+      await warmUp(booted);
       await booted.saveTemplateState(join(scratch, TEMPLATE_FILES.state));
     } finally {
       await link?.close();
@@ -87,6 +89,19 @@ export async function buildTemplate(options: BuildTemplateOptions): Promise<Temp
   } catch (err) {
     rmSync(scratch, { recursive: true, force: true });
     throw err;
+  }
+}
+
+/**
+ * Runs the image's shell once, as the first `shell()` of every restored sandbox will: its binary and libraries
+ * are then in the saved guest page cache, read by no restored sandbox from its disk again. An image without
+ * `/bin/sh` skips it (the exec's error is the answer).
+ */
+async function warmUp(vm: MicroVm): Promise<void> {
+  try {
+    await vm.exec({ argv: ["/bin/sh", "-c", "true"], timeoutMs: 10_000 });
+  } catch (err) {
+    if (!(err instanceof AgentError || err instanceof CommandNotFoundError)) throw err;
   }
 }
 
