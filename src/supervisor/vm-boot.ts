@@ -67,6 +67,13 @@ export async function bootSandboxVm(options: RootedOptions, template?: TemplateB
   };
   try {
     store.link(found, links);
+  } catch (err) {
+    // A state directory on a filesystem without hard links: the template is fine, this sandbox boots cold.
+    log.warn("cannot link the template's files: booting cold", { key: key.key, error: err });
+    for (const path of [links.statePath, links.ramPath, links.diskPath]) rmSync(path, { force: true });
+    return { vm: await MicroVm.boot(options), restored: false };
+  }
+  try {
     await createOverlay({ base: links.diskPath, baseFormat: "qcow2", path: options.rootDisk.path, tools });
     if (options.consoleLog !== undefined) copyBootConsole(found, options.consoleLog);
     const vm = await MicroVm.boot({
