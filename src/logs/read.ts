@@ -18,8 +18,8 @@ export function logFiles(path: string): string[] {
   return found;
 }
 
-/** Reads one file, or nothing when it vanished (rotated away) meanwhile. */
-function readIfPresent(file: string): Buffer {
+/** Reads one file, or nothing (an empty buffer) when it does not exist (or vanished, rotated away, meanwhile). */
+export function readIfPresent(file: string): Buffer {
   try {
     return readFileSync(file);
   } catch (err) {

@@ -4,10 +4,11 @@
  * on a fresh root disk over the image's base, after removing the template that failed: a template problem costs
  * time, never the sandbox.
  */
-import { appendFileSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { readEnv } from "../config/env.js";
 import type { JsonLogger } from "../logs/logger.js";
+import { readIfPresent } from "../logs/read.js";
 import { createOverlay } from "../image/rootfs/overlay.js";
 import { findImageTools } from "../image/tool.js";
 import type { ImageTools } from "../image/tool.js";
@@ -70,7 +71,7 @@ export async function bootSandboxVm(options: RootedOptions, template?: TemplateB
   } catch (err) {
     // A state directory on a filesystem without hard links: the template is fine, this sandbox boots cold.
     log.warn("cannot link the template's files: booting cold", { key: key.key, error: err });
-    for (const path of [links.statePath, links.ramPath, links.diskPath]) rmSync(path, { force: true });
+    removeLinks(links);
     return { vm: await MicroVm.boot(options), restored: false };
   }
   try {
@@ -89,21 +90,20 @@ export async function bootSandboxVm(options: RootedOptions, template?: TemplateB
   } catch (err) {
     log.warn("template restore failed: template removed, booting cold", { key: key.key, error: err });
     store.remove(key.key);
-    for (const path of [links.statePath, links.ramPath, links.diskPath]) rmSync(path, { force: true });
+    removeLinks(links);
     await createOverlay({ base: template.spec.baseDisk, path: options.rootDisk.path, tools });
     return { vm: await MicroVm.boot(options), restored: false };
   }
 }
 
+function removeLinks(links: TemplateLinks): void {
+  for (const path of [links.statePath, links.ramPath, links.diskPath]) rmSync(path, { force: true });
+}
+
 /** Starts the sandbox's console log with the boot console of its template, marked as such. */
 function copyBootConsole(template: Template, consoleLog: string): void {
-  let boot: Buffer;
-  try {
-    boot = readFileSync(template.consolePath);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
-    throw err;
-  }
+  const boot = readIfPresent(template.consolePath);
+  if (boot.length === 0) return;
   const key = template.meta.key;
   appendFileSync(
     consoleLog,

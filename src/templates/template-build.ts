@@ -9,6 +9,7 @@ import type { Server, Socket } from "node:net";
 import { join } from "node:path";
 import { AgentError, CommandNotFoundError } from "../errors.js";
 import { createOverlay } from "../image/rootfs/overlay.js";
+import { readIfPresent } from "../logs/read.js";
 import type { ImageTools } from "../image/tool.js";
 import { MicroVm } from "../vm/microvm.js";
 import type { MicroVmOptions } from "../vm/microvm.js";
@@ -109,13 +110,8 @@ async function warmUp(vm: MicroVm): Promise<void> {
 const CONSOLE_TAIL_BYTES = 64 * 1024;
 
 function keepConsoleTail(from: string, to: string): void {
-  let text: Buffer;
-  try {
-    text = readFileSync(from);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
-    throw err;
-  }
+  const text = readIfPresent(from);
+  if (text.length === 0) return;
   writeFileSync(to, text.subarray(Math.max(0, text.length - CONSOLE_TAIL_BYTES)), { mode: 0o600 });
 }
 
