@@ -50,7 +50,7 @@ func boot() error {
 		return err
 	}
 	log.Printf("agent %s ready in %v on %s", version, time.Since(start).Round(time.Millisecond), port.Name())
-	srv := server.New(server.Options{AgentVersion: version, Features: features, System: sysinit.Guest{}})
+	srv := server.New(server.Options{AgentVersion: version, Features: features, System: &sysinit.Guest{}})
 	srv.ServePort(port)
 	return errors.New("port server stopped")
 }

@@ -84,12 +84,16 @@ export interface NetConfigureMessage {
 
 /**
  * `template.resume`: makes a VM restored from a template its own: its hostname, and fresh entropy (base64, 32 to
- * 512 bytes) the agent credits to the kernel's pool before reseeding the CRNG. Answered by `init.done`.
+ * 512 bytes) the agent credits to the kernel's pool before reseeding the CRNG; with `resolvConf` and `hosts`
+ * (both or neither), the contents of the files the template's own `net.configure` installed (its loopback and
+ * NIC are then the VM's: no `net.configure` follows). Answered by `init.done`.
  */
 export interface TemplateResumeMessage {
   readonly type: "template.resume";
   readonly hostname: string;
   readonly entropy: string;
+  readonly resolvConf?: string;
+  readonly hosts?: string;
 }
 
 /** Input of an exec: the guest reads /dev/null, or the host sends STDIN frames. */

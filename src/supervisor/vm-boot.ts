@@ -4,9 +4,10 @@
  * on a fresh root disk over the image's base, after removing the template that failed: a template problem costs
  * time, never the sandbox.
  */
-import { appendFileSync, rmSync } from "node:fs";
+import { appendFileSync, constants, copyFileSync, renameSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { readEnv } from "../config/env.js";
+import { scratchPath } from "../os/scratch-name.js";
 import type { JsonLogger } from "../logs/logger.js";
 import { readIfPresent } from "../logs/read.js";
 import { createOverlay } from "../image/rootfs/overlay.js";
@@ -15,7 +16,7 @@ import type { ImageTools } from "../image/tool.js";
 import { buildTemplate } from "../templates/template-build.js";
 import { templateKey } from "../templates/template-key.js";
 import type { TemplateKey } from "../templates/template-key.js";
-import { TemplateStore } from "../templates/template-store.js";
+import { TEMPLATE_DISK_LINK, TemplateStore } from "../templates/template-store.js";
 import type { Template, TemplateLinks } from "../templates/template-store.js";
 import { MicroVm, templateShape } from "../vm/microvm.js";
 import type { MicroVmOptions } from "../vm/microvm.js";
@@ -47,7 +48,9 @@ export async function bootSandboxVm(options: RootedOptions, template?: TemplateB
   }
   const { log } = template;
   const store = new TemplateStore(template.home);
-  const tools = await findImageTools(readEnv().searchPath);
+  // Only making a template or a fallback needs the image tools: a restore copies the template's child disk.
+  let toolsFound: Promise<ImageTools> | undefined;
+  const tools = (): Promise<ImageTools> => (toolsFound ??= findImageTools(readEnv().searchPath));
   let key: TemplateKey;
   let found: Template;
   try {
@@ -64,7 +67,7 @@ export async function bootSandboxVm(options: RootedOptions, template?: TemplateB
   const links: TemplateLinks = {
     statePath: join(template.runDir, "template.state"),
     ramPath: join(template.runDir, "template.ram"),
-    diskPath: join(dirname(options.rootDisk.path), "template.qcow2"),
+    diskPath: join(dirname(options.rootDisk.path), TEMPLATE_DISK_LINK),
   };
   try {
     store.link(found, links);
@@ -75,7 +78,7 @@ export async function bootSandboxVm(options: RootedOptions, template?: TemplateB
     return { vm: await MicroVm.boot(options), restored: false };
   }
   try {
-    await createOverlay({ base: links.diskPath, baseFormat: "qcow2", path: options.rootDisk.path, tools });
+    copyChildDisk(found, options.rootDisk.path);
     if (options.consoleLog !== undefined) copyBootConsole(found, options.consoleLog);
     const vm = await MicroVm.boot({
       ...options,
@@ -91,8 +94,23 @@ export async function bootSandboxVm(options: RootedOptions, template?: TemplateB
     log.warn("template restore failed: template removed, booting cold", { key: key.key, error: err });
     store.remove(key.key);
     removeLinks(links);
-    await createOverlay({ base: template.spec.baseDisk, path: options.rootDisk.path, tools });
+    await createOverlay({ base: template.spec.baseDisk, path: options.rootDisk.path, tools: await tools() });
     return { vm: await MicroVm.boot(options), restored: false };
+  }
+}
+
+/**
+ * The sandbox's root disk as a copy of the template's blank child disk, which names its backing file relative to
+ * itself: the link beside `path`. Copied to a scratch name and renamed, so `path` is never half-written.
+ */
+function copyChildDisk(template: Template, path: string): void {
+  const scratch = scratchPath(dirname(path), ".root-disk");
+  try {
+    copyFileSync(template.childPath, scratch, constants.COPYFILE_FICLONE);
+    renameSync(scratch, path);
+  } catch (err) {
+    rmSync(scratch, { force: true });
+    throw err;
   }
 }
 
@@ -121,20 +139,21 @@ async function makeTemplate(
   key: TemplateKey,
   template: TemplateBoot,
   options: RootedOptions,
-  tools: ImageTools,
+  tools: () => Promise<ImageTools>,
 ): Promise<Template> {
   const made = await buildTemplate({
     store,
     key,
     imageDigest: template.spec.imageDigest,
     baseDisk: template.spec.baseDisk,
-    tools,
+    tools: await tools(),
     vm: {
       ...(options.cpus === undefined ? {} : { cpus: options.cpus }),
       ...(options.memoryMib === undefined ? {} : { memoryMib: options.memoryMib }),
       home: template.home,
       ...(options.logLimits === undefined ? {} : { logLimits: options.logLimits }),
       nicMac: options.network?.nic?.mac,
+      configure: options.network?.configure,
     },
   });
   template.log.info("template made", { key: key.key, ms: made.meta.buildMs });

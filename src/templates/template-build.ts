@@ -1,9 +1,10 @@
 /**
  * Making a VM template: boot a VM of the requested shape on a child of the image's base disk with its RAM in a
- * shared file, let the agent mount the root, park it, save the device state, and commit the directory. The VM a
- * template is made from never runs user code: nothing of one sandbox can reach another through it.
+ * shared file, let the agent mount the root and set up the network restored VMs will have, park it, save the
+ * device state, and commit the directory. The VM a template is made from never runs user code: nothing of one
+ * sandbox can reach another through it.
  */
-import { writeFileSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import type { Server, Socket } from "node:net";
 import { join } from "node:path";
@@ -13,9 +14,10 @@ import { readIfPresent } from "../logs/read.js";
 import type { ImageTools } from "../image/tool.js";
 import { MicroVm } from "../vm/microvm.js";
 import type { MicroVmOptions } from "../vm/microvm.js";
+import type { NetConfigureMessage } from "../protocol/messages.js";
 import { TEMPLATE_FORMAT } from "./template-key.js";
 import type { TemplateKey } from "./template-key.js";
-import { TEMPLATE_FILES, sha256 } from "./template-store.js";
+import { TEMPLATE_DISK_LINK, TEMPLATE_FILES, sha256 } from "./template-store.js";
 import type { Template, TemplateMeta, TemplateStore } from "./template-store.js";
 
 /** Options of {@link buildTemplate}. */
@@ -27,11 +29,14 @@ export interface BuildTemplateOptions {
   readonly baseDisk: string;
   readonly tools: ImageTools;
   /**
-   * The VM's shape: cpus, memory, home, artifacts, accelerator, and the NIC's MAC when restored VMs have one
-   * (its socket is replaced by one that holds the link: the template's network is never configured).
+   * The VM's shape: cpus, memory, home, artifacts, accelerator, the NIC's MAC when restored VMs have one (its
+   * socket is replaced by one that holds the link: nothing the template sends goes anywhere), and the network
+   * set-up of restored VMs: the template runs it (loopback, the NIC's address and routes) with empty files,
+   * which each restore replaces with its own (`template.resume`).
    */
   readonly vm: Pick<MicroVmOptions, "cpus" | "memoryMib" | "home" | "artifacts" | "accel" | "logLimits"> & {
     readonly nicMac?: string | undefined;
+    readonly configure?: NetConfigureMessage | undefined;
   };
 }
 
@@ -47,6 +52,14 @@ export async function buildTemplate(options: BuildTemplateOptions): Promise<Temp
       path: join(scratch, TEMPLATE_FILES.disk),
       tools: options.tools,
     });
+    await createOverlay({
+      base: TEMPLATE_DISK_LINK,
+      baseFormat: "qcow2",
+      relativeBase: true,
+      virtualSizeBytes: statSync(options.baseDisk).size,
+      path: join(scratch, TEMPLATE_FILES.child),
+      tools: options.tools,
+    });
     const link = vm.nicMac === undefined ? undefined : await holdLink(join(scratch, "net.sock"));
     try {
       const booted = await MicroVm.boot({
@@ -60,9 +73,7 @@ export async function buildTemplate(options: BuildTemplateOptions): Promise<Temp
         runDir,
         hostname: "localhost",
         ramFile: { path: join(scratch, TEMPLATE_FILES.ram), shared: true },
-        ...(link && vm.nicMac !== undefined
-          ? { network: { nic: { socketPath: link.path, mac: vm.nicMac } } }
-          : {}),
+        ...templateNetwork(vm, link?.path),
       });
       await warmUp(booted);
       await booted.saveTemplateState(join(scratch, TEMPLATE_FILES.state));
@@ -91,6 +102,18 @@ export async function buildTemplate(options: BuildTemplateOptions): Promise<Temp
     rmSync(scratch, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** The template VM's network option: the NIC on the held link, and the set-up restored VMs inherit. */
+function templateNetwork(
+  vm: BuildTemplateOptions["vm"],
+  linkPath: string | undefined,
+): Pick<MicroVmOptions, "network"> {
+  const nic =
+    linkPath !== undefined && vm.nicMac !== undefined ? { socketPath: linkPath, mac: vm.nicMac } : undefined;
+  const configure = vm.configure ? { ...vm.configure, resolvConf: "", hosts: "" } : undefined;
+  if (nic === undefined && configure === undefined) return {};
+  return { network: { ...(nic ? { nic } : {}), ...(configure ? { configure } : {}) } };
 }
 
 /**

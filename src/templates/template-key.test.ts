@@ -18,19 +18,22 @@ function file(name: string, content: string): string {
 describe("templateKey", () => {
   const kernel = file("vmlinux", "kernel");
   const qemu = file("qemu", "qemu");
-  const inputs = { imageDigest: "sha256:aa", argv: ["-m", "512M"], files: [kernel, qemu] };
+  const network = JSON.stringify({ interface: { mac: "52:54:00:12:34:56", address: "10.0.2.15" } });
+  const inputs = { imageDigest: "sha256:aa", argv: ["-m", "512M"], network, files: [kernel, qemu] };
 
   it("is stable for the same inputs", () => {
     expect(templateKey(inputs)).toEqual(templateKey(inputs));
     expect(templateKey(inputs).key).toMatch(/^[0-9a-f]{32}$/);
   });
 
-  it("changes with the image and with the VM's shape, not the runtime identity", () => {
+  it("changes with the image, the VM's shape and its network, not the runtime identity", () => {
     const base = templateKey(inputs);
     const otherImage = templateKey({ ...inputs, imageDigest: "sha256:bb" });
     const otherShape = templateKey({ ...inputs, argv: ["-m", "1024M"] });
+    const otherNetwork = templateKey({ ...inputs, network: JSON.stringify({ interface: null }) });
     expect(otherImage.key).not.toBe(base.key);
     expect(otherShape.key).not.toBe(base.key);
+    expect(otherNetwork.key).not.toBe(base.key);
     expect(otherImage.runtime).toBe(base.runtime);
   });
 

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { statSync } from "node:fs";
 
 /** Version of the template layout and of what the key hashes: bumping it retires every template. */
-export const TEMPLATE_FORMAT = 1;
+export const TEMPLATE_FORMAT = 2;
 
 /** What a template depends on. */
 export interface TemplateInputs {
@@ -15,6 +15,8 @@ export interface TemplateInputs {
   readonly imageDigest: string;
   /** QEMU's argv for the template's VM, with its own paths replaced by fixed names (`vm/microvm.ts`). */
   readonly argv: readonly string[];
+  /** The network the template's `net.configure` set up (JSON: its interface; `null` when not configured). */
+  readonly network: string;
   /** Runtime files (kernel, initramfs, QEMU): a rebuilt or upgraded one makes every template of it stale. */
   readonly files: readonly string[];
 }
@@ -41,7 +43,13 @@ function fileIdentity(path: string): string {
 export function templateKey(inputs: TemplateInputs): TemplateKey {
   const runtime = sha256(JSON.stringify(inputs.files.map(fileIdentity)));
   const key = sha256(
-    JSON.stringify({ format: TEMPLATE_FORMAT, image: inputs.imageDigest, argv: inputs.argv, runtime }),
+    JSON.stringify({
+      format: TEMPLATE_FORMAT,
+      image: inputs.imageDigest,
+      argv: inputs.argv,
+      network: inputs.network,
+      runtime,
+    }),
   ).slice(0, 32);
   return { key, runtime };
 }

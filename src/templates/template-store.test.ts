@@ -33,6 +33,7 @@ function scratchTemplate(key: string, over: Partial<TemplateMeta> = {}): string 
   writeFileSync(join(dir, TEMPLATE_FILES.ram), "");
   truncateSync(join(dir, TEMPLATE_FILES.ram), 1024 * 1024);
   writeFileSync(join(dir, TEMPLATE_FILES.disk), "qcow2");
+  writeFileSync(join(dir, TEMPLATE_FILES.child), "qcow2 child");
   const meta: TemplateMeta = {
     format: TEMPLATE_FORMAT,
     key,
@@ -87,6 +88,12 @@ describe("TemplateStore", () => {
       "a missing disk",
       (dir: string) => {
         rmSync(join(dir, "disk.qcow2"));
+      },
+    ],
+    [
+      "a missing child disk",
+      (dir: string) => {
+        rmSync(join(dir, "child.qcow2"));
       },
     ],
     [

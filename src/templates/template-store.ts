@@ -46,6 +46,8 @@ export interface Template {
   readonly statePath: string;
   readonly ramPath: string;
   readonly diskPath: string;
+  /** The blank child disk a restored sandbox's root disk is copied from. */
+  readonly childPath: string;
   readonly consolePath: string;
   /** Bytes the template's files take on disk (allocated blocks). */
   readonly diskBytes: number;
@@ -64,9 +66,17 @@ export const TEMPLATE_FILES = {
   state: "state",
   ram: "ram",
   disk: "disk.qcow2",
+  /**
+   * A blank qcow2 child of the disk, naming it {@link TEMPLATE_DISK_LINK} (relative): a restored sandbox's root disk
+   * is a copy of it, beside its link to the template's disk, which no `qemu-img` run then has to make.
+   */
+  child: "child.qcow2",
   /** The guest console of the template's boot (its tail): restored sandboxes' console logs start with it. */
   console: "console.log",
 } as const;
+
+/** The name of a restored sandbox's hard link to its template's disk, beside its root disk (which names it). */
+export const TEMPLATE_DISK_LINK = "template.qcow2";
 
 const MIB = 1024 * 1024;
 
@@ -204,9 +214,17 @@ export class TemplateStore {
       ramPath: join(dir, TEMPLATE_FILES.ram),
       diskPath: join(dir, TEMPLATE_FILES.disk),
     };
+    const childPath = join(dir, TEMPLATE_FILES.child);
     let diskBytes = 0;
-    for (const path of Object.values(paths)) diskBytes += allocatedBytes(path);
-    return { dir, meta, ...paths, consolePath: join(dir, TEMPLATE_FILES.console), diskBytes };
+    for (const path of [...Object.values(paths), childPath]) diskBytes += allocatedBytes(path);
+    return {
+      dir,
+      meta,
+      ...paths,
+      childPath,
+      consolePath: join(dir, TEMPLATE_FILES.console),
+      diskBytes,
+    };
   }
 }
 
@@ -222,6 +240,7 @@ function checkTemplate(template: Template, key: string, runtime: string): string
   }
   if (statSync(template.ramPath).size !== meta.memoryMib * MIB) return "the RAM file has the wrong size";
   if (!existsSync(template.diskPath)) return "the disk is missing";
+  if (!existsSync(template.childPath)) return "the blank child disk is missing";
   return undefined;
 }
 

@@ -80,7 +80,7 @@ export interface MicroVmOptions {
    */
   readonly network?: {
     readonly nic?: { readonly socketPath: string; readonly mac: string } | undefined;
-    /** Absent: the NIC is left unconfigured (a VM a template is made from). */
+    /** Absent: the NIC is left unconfigured. */
     readonly configure?: NetConfigureMessage;
   };
   /**
@@ -96,7 +96,8 @@ export interface MicroVmOptions {
   /**
    * Restore a template instead of booting: QEMU loads the device state at `statePath` (RAM comes from
    * `ramFile`, which must then be the template's, private), and `template.resume` (hostname, fresh entropy)
-   * replaces `init`: the root disk is already mounted. `rootDisk` must be a child of the template's disk.
+   * replaces `init`: the root disk is already mounted. `rootDisk` must be a child of the template's disk. The
+   * template ran `network.configure` of these options itself (its key holds the interface): the resume carries only its files.
    */
   readonly restore?: { readonly statePath: string };
 }
@@ -274,18 +275,16 @@ export class MicroVm implements AsyncDisposable {
         });
       }
       const configure = options.network?.configure;
-      const network = (): Promise<void> =>
-        configure ? vm.setupStep(configure, "guest network set-up") : Promise.resolve();
       if (options.restore) {
-        // The root is mounted already: the network needs nothing of the resume, and both go at once.
-        await Promise.all([vm.resume(options.hostname ?? "microsandbox"), network()]);
+        // The root is mounted and the network set up already (by the template, for this interface).
+        await vm.resume(options.hostname ?? "microsandbox", configure);
       } else {
         await vm.init(
           options.hostname ?? "microsandbox",
           options.rootDisk ? rootSpec(config.disks[0]) : undefined,
           plan.mounts,
         );
-        await network();
+        if (configure) await vm.setupStep(configure, "guest network set-up");
       }
       return vm;
     } catch (err) {
@@ -409,12 +408,14 @@ export class MicroVm implements AsyncDisposable {
     );
   }
 
-  private async resume(hostname: string): Promise<void> {
+  /** `template.resume`, with the files of `network` (whose interface the template configured) when given. */
+  private async resume(hostname: string, network: NetConfigureMessage | undefined): Promise<void> {
     if (!this.agent.features.has("template")) {
       throw new UnsupportedError("template", { reason: "the guest agent cannot resume a template" });
     }
     const entropy = randomBytes(64).toString("base64");
-    await this.setupStep({ type: "template.resume", hostname, entropy }, "template resume");
+    const files = network ? { resolvConf: network.resolvConf, hosts: network.hosts } : {};
+    await this.setupStep({ type: "template.resume", hostname, entropy, ...files }, "template resume");
   }
 
   /** Sends a set-up operation (init, net.configure) and waits for its `init.done`. */
@@ -435,10 +436,11 @@ function writeConsole(log: RotatingWriter, chunk: Buffer): void {
 
 /**
  * What a VM template made with `options` depends on: the QEMU argv it would run with (its own paths replaced by
- * fixed names: devices, memory, CPUs, accelerator, kernel command line) and the runtime files whose change makes
- * it stale (kernel, initramfs with the agent, QEMU). A template's key hashes both.
+ * fixed names: devices, memory, CPUs, accelerator, kernel command line), the network its `net.configure` sets up
+ * (loopback and the NIC's interface: restored VMs keep them), and the runtime files whose change makes it stale
+ * (kernel, initramfs with the agent, QEMU). A template's key hashes all three.
  */
-export function templateShape(options: MicroVmOptions): { argv: string[]; files: string[] } {
+export function templateShape(options: MicroVmOptions): { argv: string[]; network: string; files: string[] } {
   const env = readEnv();
   const artifacts = options.artifacts ?? runtimeArtifacts({ home: options.home ?? env.home });
   const accel = options.accel ?? detectAccelerator(hostAccelProbe(env.accel));
@@ -451,8 +453,11 @@ export function templateShape(options: MicroVmOptions): { argv: string[]; files:
     ...(nic ? { network: { nic: { socketPath: "/template/net.sock", mac: nic.mac } } } : {}),
   };
   const config = vmConfig({ options: canonical, artifacts, accel, runDir: "/template", shares: [] });
+  const configure = options.network?.configure;
   return {
     argv: buildQemuArgv(config),
+    // The files (resolv.conf, hosts) are each sandbox's own: the resume carries them.
+    network: JSON.stringify(configure ? { interface: configure.interface ?? null } : null),
     files: [artifacts.kernel, artifacts.initrd, artifacts.qemuBinary],
   };
 }

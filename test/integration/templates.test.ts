@@ -66,6 +66,19 @@ describe("VM templates", () => {
     expect(templates().list()).toHaveLength(1);
 
     expect([ia.hostname, ib.hostname]).toEqual(["tpl-a", "tpl-b"]);
+    // The network set-up (loopback, the NIC's address and route) is the template's; its files are each sandbox's.
+    for (const [sandbox, name] of [
+      [a, "tpl-a"],
+      [b, "tpl-b"],
+    ] as const) {
+      const out = await sandbox.shell(
+        "cat /etc/hosts /etc/resolv.conf; (echo x >> /etc/hosts) 2>/dev/null || echo read-only; " +
+          "ping -c 1 -W 5 10.0.2.2 >/dev/null && echo gateway-answers",
+      );
+      expect(out.stdout()).toContain(`127.0.1.1\t${name}\n`);
+      expect(out.stdout()).toContain("nameserver 10.0.2.3\n");
+      expect(out.stdout()).toContain("read-only\ngateway-answers\n");
+    }
     for (const field of ["random", "uuid", "bootId"]) {
       expect(ia[field], field).toMatch(/^[0-9a-f-]{32,}$/);
       expect(ia[field], field).not.toBe(ib[field]);

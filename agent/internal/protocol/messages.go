@@ -139,11 +139,21 @@ type Init struct {
 
 // TemplateResume makes a guest restored from a VM template its own: its hostname, and fresh entropy mixed
 // into the kernel's pool and the CRNG reseeded (every sandbox restored from one template starts with the same
-// RNG state until then). Entropy is base64, 32 to 512 bytes decoded.
+// RNG state until then). Entropy is base64, 32 to 512 bytes decoded. ResolvConf and Hosts (both or neither)
+// replace the contents of the files a net.configure run in the template installed: the template's network
+// (loopback, NIC) is then the sandbox's, and no net.configure follows.
 type TemplateResume struct {
-	Type     string `json:"type"`
-	Hostname string `json:"hostname"`
-	Entropy  string `json:"entropy"`
+	Type       string  `json:"type"`
+	Hostname   string  `json:"hostname"`
+	Entropy    string  `json:"entropy"`
+	ResolvConf *string `json:"resolvConf,omitempty"`
+	Hosts      *string `json:"hosts,omitempty"`
+}
+
+// NetFiles are the contents of /etc/resolv.conf and /etc/hosts as the network set-up provides them.
+type NetFiles struct {
+	ResolvConf string
+	Hosts      string
 }
 
 // NetInterface is the guest side of the virtual link: the NIC (found by MAC), its address and the gateway.

@@ -102,7 +102,7 @@ var Messages = map[string]MessageSpec{
 	TypeInitDone:       {FromAgent, []string{}},
 	TypeNetConfigure:   {FromHost, []string{"interface", "resolvConf", "hosts"}},
 	TypeTemplatePark:   {FromHost, []string{}},
-	TypeTemplateResume: {FromHost, []string{"hostname", "entropy"}},
+	TypeTemplateResume: {FromHost, []string{"hostname", "entropy", "resolvConf", "hosts"}},
 	TypeExecStart:      {FromHost, []string{"argv", "env", "cwd", "user", "timeoutMs", "stdin", "tty"}},
 	TypeExecStarted:    {FromAgent, []string{"pid"}},
 	TypeExecExited:     {FromAgent, []string{"code", "signal", "timedOut"}},

@@ -24,8 +24,9 @@ type System interface {
 	ConfigureNet(req *protocol.NetConfigure) *protocol.OpError
 	// SetClock sets the wall clock from the host's HELLO (ms since the epoch).
 	SetClock(ms int64)
-	// Resume makes a VM restored from a template its own (template.resume, validated): hostname, entropy.
-	Resume(hostname string, entropy []byte) *protocol.OpError
+	// Resume makes a VM restored from a template its own (template.resume, validated): hostname, entropy, and
+	// (when not nil) the contents of resolv.conf and hosts, replacing those the template's net.configure set.
+	Resume(hostname string, entropy []byte, files *protocol.NetFiles) *protocol.OpError
 	// Shutdown runs after shutdown.ack was sent and every exec was terminated. As PID 1 it powers off and
 	// does not return.
 	Shutdown()
@@ -171,7 +172,7 @@ func (DevSystem) ConfigureNet(*protocol.NetConfigure) *protocol.OpError {
 func (DevSystem) SetClock(int64) {}
 
 // Resume implements System: development mode changes no machine state.
-func (DevSystem) Resume(string, []byte) *protocol.OpError { return nil }
+func (DevSystem) Resume(string, []byte, *protocol.NetFiles) *protocol.OpError { return nil }
 
 // Shutdown implements System.
 func (d DevSystem) Shutdown() {

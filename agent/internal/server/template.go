@@ -70,11 +70,15 @@ func startTemplateResume(c *conn, sess *session, id uint32, op *protocol.Operati
 	if e != nil {
 		return e
 	}
+	var files *protocol.NetFiles
+	if req.ResolvConf != nil {
+		files = &protocol.NetFiles{ResolvConf: *req.ResolvConf, Hosts: *req.Hosts}
+	}
 	if e := sess.open(&opStream{id: id, op: op}); e != nil {
 		return e
 	}
 	go func() {
-		if err := c.srv.opts.System.Resume(req.Hostname, entropy); err != nil {
+		if err := c.srv.opts.System.Resume(req.Hostname, entropy, files); err != nil {
 			sess.finish(id, err.Msg())
 			return
 		}
@@ -92,6 +96,15 @@ func validateResume(req *protocol.TemplateResume) ([]byte, *protocol.OpError) {
 	if err != nil || len(entropy) < minResumeEntropy || len(entropy) > maxResumeEntropy {
 		return nil, protocol.FieldErrorf(protocol.CodeInvalid, "entropy",
 			"entropy: must be base64 of %d to %d bytes", minResumeEntropy, maxResumeEntropy)
+	}
+	if (req.ResolvConf == nil) != (req.Hosts == nil) {
+		return nil, protocol.FieldErrorf(protocol.CodeInvalid, "hosts", "resolvConf and hosts: give both or neither")
+	}
+	if req.ResolvConf != nil {
+		files := protocol.NetConfigure{ResolvConf: *req.ResolvConf, Hosts: *req.Hosts}
+		if e := ValidateNetConfigure(&files); e != nil {
+			return nil, e
+		}
 	}
 	return entropy, nil
 }

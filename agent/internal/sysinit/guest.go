@@ -4,17 +4,23 @@ package sysinit
 
 import (
 	"log"
+	"os"
+	"sync"
 	"syscall"
 
 	"microsandbox/agent/internal/protocol"
 )
 
 // Guest is the server.System of the agent running as PID 1 of the microVM.
-type Guest struct{}
+type Guest struct {
+	mu sync.Mutex
+	// netStage is the detached tmpfs holding the resolv.conf and hosts bound over /etc (nil before net.configure).
+	netStage *os.File
+}
 
 // Init sets the hostname, switches into the root disk when one is given, then makes the mounts (validated by
 // the server) in plan order.
-func (Guest) Init(req *protocol.Init) *protocol.OpError {
+func (g *Guest) Init(req *protocol.Init) *protocol.OpError {
 	if req.Hostname != "" {
 		if err := SetHostname(req.Hostname); err != nil {
 			return protocol.Errorf(protocol.CodeIO, "hostname: %v", err)
@@ -32,7 +38,7 @@ func (Guest) Init(req *protocol.Init) *protocol.OpError {
 }
 
 // SetClock sets the wall clock (the guest has no reliable RTC time of its own).
-func (Guest) SetClock(ms int64) {
+func (g *Guest) SetClock(ms int64) {
 	tv := syscall.NsecToTimeval(ms * 1e6)
 	if err := syscall.Settimeofday(&tv); err != nil {
 		log.Printf("set clock: %v", err)
@@ -40,14 +46,15 @@ func (Guest) SetClock(ms int64) {
 }
 
 // Shutdown powers the machine off.
-func (Guest) Shutdown() { PowerOff() }
+func (g *Guest) Shutdown() { PowerOff() }
 
 // SetHostname sets the kernel host name.
 func SetHostname(name string) error { return syscall.Sethostname([]byte(name)) }
 
 // Resume makes a VM restored from a template its own: the hostname, then the host's entropy credited to the
-// kernel's input pool and the CRNG reseeded from it, so no two VMs of one template share random state.
-func (Guest) Resume(hostname string, entropy []byte) *protocol.OpError {
+// kernel's input pool and the CRNG reseeded from it, so no two VMs of one template share random state; then
+// the sandbox's resolv.conf and hosts, when given, in place of the template's.
+func (g *Guest) Resume(hostname string, entropy []byte, files *protocol.NetFiles) *protocol.OpError {
 	if hostname != "" {
 		if err := SetHostname(hostname); err != nil {
 			return protocol.Errorf(protocol.CodeIO, "hostname: %v", err)
@@ -55,6 +62,11 @@ func (Guest) Resume(hostname string, entropy []byte) *protocol.OpError {
 	}
 	if err := reseedRandom(entropy); err != nil {
 		return protocol.Errorf(protocol.CodeIO, "reseed the RNG: %v", err)
+	}
+	if files != nil {
+		if err := g.setNetFiles(files); err != nil {
+			return err
+		}
 	}
 	log.Printf("resumed from a VM template as %s (RNG reseeded)", hostname)
 	return nil

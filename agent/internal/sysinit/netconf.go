@@ -14,7 +14,7 @@ import (
 
 // ConfigureNet implements server.System: loopback up, then (when the request names an interface) the NIC's
 // MTU, address and default route, then the resolv.conf and hosts files. The request is already validated.
-func (Guest) ConfigureNet(req *protocol.NetConfigure) *protocol.OpError {
+func (g *Guest) ConfigureNet(req *protocol.NetConfigure) *protocol.OpError {
 	if err := LoopbackUp(); err != nil {
 		return protocol.Errorf(protocol.CodeIO, "loopback: %v", err)
 	}
@@ -23,9 +23,25 @@ func (Guest) ConfigureNet(req *protocol.NetConfigure) *protocol.OpError {
 			return err
 		}
 	}
-	if err := installNetFiles(req.ResolvConf, req.Hosts); err != nil {
+	return g.setNetFiles(&protocol.NetFiles{ResolvConf: req.ResolvConf, Hosts: req.Hosts})
+}
+
+// setNetFiles installs the files (bind mounts of a private tmpfs) the first time, and later replaces their
+// contents through the tmpfs kept open: nothing is mounted again (template.resume).
+func (g *Guest) setNetFiles(files *protocol.NetFiles) *protocol.OpError {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.netStage != nil {
+		if err := rewriteNetFiles(g.netStage, files); err != nil {
+			return protocol.Errorf(protocol.CodeIO, "%v", err)
+		}
+		return nil
+	}
+	stage, err := installNetFiles(files)
+	if err != nil {
 		return protocol.Errorf(protocol.CodeIO, "%v", err)
 	}
+	g.netStage = stage
 	return nil
 }
 

@@ -8,31 +8,64 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"microsandbox/agent/internal/protocol"
 )
 
 // installNetFiles provides /etc/resolv.conf and /etc/hosts without writing the image's files: both are written
 // to a private tmpfs and bind-mounted (read-only) over the targets; the tmpfs is then detached, so it has no
-// path of its own and lives on through the two bind mounts only.
-func installNetFiles(resolvConf, hosts string) error {
+// path of its own and lives on through the two bind mounts, and through the returned directory (opened before
+// the detach), which only the agent holds: rewriteNetFiles changes the files through it.
+func installNetFiles(files *protocol.NetFiles) (*os.File, error) {
 	stage, err := os.MkdirTemp("/dev", ".msb-net-")
 	if err != nil {
-		return fmt.Errorf("staging directory: %w", err)
+		return nil, fmt.Errorf("staging directory: %w", err)
 	}
 	defer os.Remove(stage)
 	if err := syscall.Mount("tmpfs", stage, "tmpfs", nosuid|nodev|noexec, "size=256k,mode=0755"); err != nil {
-		return fmt.Errorf("staging tmpfs: %w", err)
+		return nil, fmt.Errorf("staging tmpfs: %w", err)
 	}
 	defer syscall.Unmount(stage, syscall.MNT_DETACH)
-	for _, f := range []struct{ name, text string }{{"resolv.conf", resolvConf}, {"hosts", hosts}} {
+	dir, err := os.Open(stage)
+	if err != nil {
+		return nil, fmt.Errorf("staging directory: %w", err)
+	}
+	for _, f := range netFileList(files) {
 		src := filepath.Join(stage, f.name)
 		if err := os.WriteFile(src, []byte(f.text), 0o644); err != nil {
-			return fmt.Errorf("write %s: %w", f.name, err)
+			dir.Close()
+			return nil, fmt.Errorf("write %s: %w", f.name, err)
 		}
 		if err := bindFile(src, filepath.Join("/etc", f.name)); err != nil {
-			return err
+			dir.Close()
+			return nil, err
+		}
+	}
+	return dir, nil
+}
+
+// rewriteNetFiles replaces the contents of the files installNetFiles made, through its staging directory: the
+// bind mounts show the same inodes, so the new contents appear at once and nothing is mounted.
+func rewriteNetFiles(stage *os.File, files *protocol.NetFiles) error {
+	for _, f := range netFileList(files) {
+		fd, err := syscall.Openat(int(stage.Fd()), f.name, syscall.O_WRONLY|syscall.O_TRUNC|syscall.O_CLOEXEC|syscall.O_NOFOLLOW, 0)
+		if err != nil {
+			return fmt.Errorf("open %s: %w", f.name, err)
+		}
+		file := os.NewFile(uintptr(fd), f.name)
+		_, err = file.WriteString(f.text)
+		if cerr := file.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("write %s: %w", f.name, err)
 		}
 	}
 	return nil
+}
+
+func netFileList(files *protocol.NetFiles) []struct{ name, text string } {
+	return []struct{ name, text string }{{"resolv.conf", files.ResolvConf}, {"hosts", files.Hosts}}
 }
 
 // bindFile bind-mounts src read-only over target. A missing target (or a dangling symlink, as left by images

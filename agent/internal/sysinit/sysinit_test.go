@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"syscall"
 	"testing"
+
+	"microsandbox/agent/internal/protocol"
 )
 
 func TestParseMountTargets(t *testing.T) {
@@ -52,4 +54,33 @@ func TestRemoveTreeStaysInside(t *testing.T) {
 
 func TestLoadModulesWithoutOrderFile(t *testing.T) {
 	LoadModules(t.TempDir()) // no order file: nothing to do, no panic
+}
+
+func TestRewriteNetFilesKeepsTheInodes(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"resolv.conf", "hosts"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("a much longer template content\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, _ := os.Stat(filepath.Join(dir, "hosts"))
+	stage, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stage.Close()
+	if err := rewriteNetFiles(stage, &protocol.NetFiles{ResolvConf: "nameserver 10.0.2.3\n", Hosts: "127.0.1.1\tweb\n"}); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"resolv.conf": "nameserver 10.0.2.3\n", "hosts": "127.0.1.1\tweb\n"} {
+		got, _ := os.ReadFile(filepath.Join(dir, name))
+		if string(got) != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+	// Bind mounts show the staged inodes: the files must be rewritten in place, never replaced.
+	after, _ := os.Stat(filepath.Join(dir, "hosts"))
+	if !os.SameFile(before, after) {
+		t.Error("hosts was replaced by another file")
+	}
 }

@@ -19,6 +19,12 @@ export interface CreateOverlayOptions {
    * (online `EXT4_IOC_RESIZE_FS`); default: the base's size.
    */
   readonly virtualSizeBytes?: number;
+  /**
+   * Store `base` as given, a name relative to the overlay's own directory, without opening it (`qemu-img -u`): the
+   * overlay then works wherever a file of that name sits beside it (a VM template's blank child disk). Needs
+   * `virtualSizeBytes`.
+   */
+  readonly relativeBase?: boolean;
 }
 
 /** A root disk for `MicroVm.boot({ rootDisk })`. */
@@ -29,9 +35,15 @@ export interface RootDisk {
 
 /** Creates the overlay with `qemu-img create -f qcow2 -F raw -b BASE` (a few milliseconds; 192 KiB on disk). */
 export async function createOverlay(options: CreateOverlayOptions): Promise<RootDisk> {
-  const base = isAbsolute(options.base) ? options.base : resolve(options.base);
+  const relative = options.relativeBase === true;
+  if (relative && options.virtualSizeBytes === undefined) {
+    throw new RootfsBuildError(`the overlay ${options.path} over a relative base needs its virtual size`);
+  }
+  const base = relative || isAbsolute(options.base) ? options.base : resolve(options.base);
   const scratch = tempPath(dirname(options.path), ".overlay");
-  const args = ["create", "-q", "-f", "qcow2", "-F", options.baseFormat ?? "raw", "-b", base, scratch];
+  const args = ["create", "-q", "-f", "qcow2", "-F", options.baseFormat ?? "raw", "-b", base];
+  if (relative) args.push("-u");
+  args.push(scratch);
   if (options.virtualSizeBytes !== undefined) args.push(String(options.virtualSizeBytes));
   try {
     const result = await runTool(options.tools.qemuImg, { args, timeoutMs: 60_000 });
