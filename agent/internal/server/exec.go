@@ -49,7 +49,7 @@ func (x *execStream) run(req *protocol.ExecStart) {
 		}
 		x.finish(opErr.Msg())
 	}
-	spec, opErr := prepare(req, x.sess.srv.opts.EtcDir)
+	spec, opErr := prepare(req, x.sess.srv.users)
 	if opErr != nil {
 		fail(opErr)
 		return
@@ -110,7 +110,12 @@ func (x *execStream) run(req *protocol.ExecStart) {
 		msg.Signal = int(ws.Signal())
 		msg.Code = 128 + msg.Signal
 	}
-	x.finish(msg)
+	// The output channels' EOFs (stderr's went at the start on a terminal) and the exit: one write.
+	eofs := []protocol.Kind{protocol.KindStdout}
+	if std.stderr != nil {
+		eofs = append(eofs, protocol.KindStderr)
+	}
+	x.finishAfterEOF(eofs, msg)
 }
 
 // start creates the standard files and the process (in its own process group, or its own session on a

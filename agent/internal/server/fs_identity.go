@@ -19,8 +19,8 @@ type fsCred struct {
 // thread of its own; otherwise it runs with the agent's identity, which cred then describes. A root agent
 // switches for any identity but root:root; an agent that is not root (development mode) runs as itself and
 // refuses any other user (EACCES).
-func resolveFsUser(spec, etcDir string, euid, egid int) (cred fsCred, switchID bool, opErr *protocol.OpError) {
-	id, err := users.Resolve(spec, etcDir)
+func resolveFsUser(spec string, resolver *users.Resolver, euid, egid int) (cred fsCred, switchID bool, opErr *protocol.OpError) {
+	id, err := resolver.Resolve(spec)
 	if err != nil {
 		return fsCred{}, false, protocol.FieldErrorf(protocol.CodeUser, "user", "%v", err)
 	}

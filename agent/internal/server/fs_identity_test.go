@@ -11,11 +11,12 @@ import (
 	"time"
 
 	"microsandbox/agent/internal/protocol"
+	"microsandbox/agent/internal/users"
 )
 
 // An agent that is not root (development mode) acts only as itself.
 func TestFsUserWithoutRoot(t *testing.T) {
-	etc := t.TempDir()
+	etc := users.NewResolver(t.TempDir())
 	if _, _, e := resolveFsUser("root", etc, 1000, 1000); e == nil || e.Code != "EACCES" || e.Field != "user" {
 		t.Fatalf("root from uid 1000: %v", e)
 	}

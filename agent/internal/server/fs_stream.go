@@ -35,7 +35,7 @@ func (f *fsStream) run(task *fsTask) {
 		}
 	}()
 	defer f.closeInput()
-	cred, switchID, opErr := resolveFsUser(task.user, f.sess.srv.opts.EtcDir, os.Geteuid(), os.Getegid())
+	cred, switchID, opErr := resolveFsUser(task.user, f.sess.srv.users, os.Geteuid(), os.Getegid())
 	if opErr != nil {
 		f.finish(opErr.Msg())
 		return

@@ -12,7 +12,7 @@ import (
 )
 
 // pump copies one output pipe (or a terminal's master) into STDOUT/STDERR frames, within the stream's send
-// window, then sends the channel's empty EOF frame. Waiting for credit blocks the pump, which stops reading
+// window, until its end; run then sends the channel's empty EOF frame with the exit. Waiting for credit blocks the pump, which stops reading
 // the pipe, which blocks the writing process: that is the backpressure. Once the stream is cancelled, output
 // is read and discarded instead, for at most drainGrace more.
 func (x *execStream) pump(f *os.File, kind protocol.Kind, wg *sync.WaitGroup) {
@@ -45,7 +45,6 @@ func (x *execStream) pump(f *os.File, kind protocol.Kind, wg *sync.WaitGroup) {
 			break
 		}
 	}
-	_ = x.send(kind, nil)
 }
 
 // feed writes queued STDIN data to the process (to w: the stdin pipe, or the terminal's master) and returns

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"microsandbox/agent/internal/protocol"
+	"microsandbox/agent/internal/users"
 )
 
 // System is what the server needs from the machine it runs on.
@@ -53,6 +54,8 @@ type Options struct {
 // virtio port) or concurrently (development mode).
 type Server struct {
 	opts Options
+	// users resolves exec and file users against opts.EtcDir, parsing passwd and group only when they change.
+	users *users.Resolver
 
 	initMu   sync.Mutex
 	initDone bool
@@ -73,7 +76,7 @@ func New(opts Options) *Server {
 	if opts.System == nil {
 		opts.System = DevSystem{}
 	}
-	return &Server{opts: opts, conns: map[*conn]struct{}{}}
+	return &Server{opts: opts, users: users.NewResolver(opts.EtcDir), conns: map[*conn]struct{}{}}
 }
 
 func (s *Server) logf(format string, args ...any) { s.opts.Logf(format, args...) }

@@ -47,8 +47,15 @@ func (s *session) sendMsg(stream uint32, msg any) {
 // finish ends an operation: it leaves the session, then its terminal message goes out (so a host that saw
 // the terminal message never counts the operation as open).
 func (s *session) finish(stream uint32, msg any) {
+	s.finishAfter(stream, nil, msg)
+}
+
+// finishAfter is finish with frames of the stream (its output channels' EOFs) sent just before the terminal
+// message, in the same write.
+func (s *session) finishAfter(stream uint32, before []outFrame, msg any) {
 	s.remove(stream)
-	s.sendMsg(stream, msg)
+	frames := append(before, outFrame{protocol.KindControl, protocol.Marshal(msg)})
+	_ = s.c.w.writeAll(s.epoch, stream, frames)
 }
 
 // get returns the operation open on a stream, or nil.

@@ -30,7 +30,7 @@ type spawnSpec struct {
 }
 
 // prepare validates req and resolves user, environment, cwd and executable.
-func prepare(req *protocol.ExecStart, etcDir string) (*spawnSpec, *protocol.OpError) {
+func prepare(req *protocol.ExecStart, resolver *users.Resolver) (*spawnSpec, *protocol.OpError) {
 	if len(req.Argv) == 0 || req.Argv[0] == "" {
 		return nil, protocol.FieldErrorf(protocol.CodeInvalid, "argv", "argv: must be a non-empty array with a non-empty argv[0]")
 	}
@@ -61,7 +61,7 @@ func prepare(req *protocol.ExecStart, etcDir string) (*spawnSpec, *protocol.OpEr
 		}
 		spec.tty = t
 	}
-	id, err := users.Resolve(req.User, etcDir)
+	id, err := resolver.Resolve(req.User)
 	if err != nil {
 		return nil, protocol.FieldErrorf(protocol.CodeUser, "user", "%v", err)
 	}

@@ -65,12 +65,19 @@ func (d *dataStream) send(kind protocol.Kind, payload []byte) error {
 }
 
 // finish leaves the session and sends the terminal message (once); later frames of the stream are dropped.
-func (d *dataStream) finish(msg any) {
+func (d *dataStream) finish(msg any) { d.finishAfterEOF(nil, msg) }
+
+// finishAfterEOF is finish with the empty EOF frames of the output channels eofs sent first, in the same write.
+func (d *dataStream) finishAfterEOF(eofs []protocol.Kind, msg any) {
 	d.sendMu.Lock()
 	defer d.sendMu.Unlock()
 	if !d.ended {
 		d.ended = true
-		d.sess.finish(d.id, msg)
+		frames := make([]outFrame, 0, len(eofs)+1)
+		for _, kind := range eofs {
+			frames = append(frames, outFrame{kind: kind})
+		}
+		d.sess.finishAfter(d.id, frames, msg)
 		close(d.finished)
 	}
 }

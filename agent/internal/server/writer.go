@@ -31,9 +31,28 @@ func newFrameWriter(w io.Writer, abort func()) *frameWriter {
 	return &frameWriter{w: w, abort: abort}
 }
 
+// outFrame is a frame to send: its kind and payload.
+type outFrame struct {
+	kind    protocol.Kind
+	payload []byte
+}
+
 // write sends one frame on behalf of session epoch.
 func (fw *frameWriter) write(epoch uint64, stream uint32, kind protocol.Kind, payload []byte) error {
-	buf := protocol.EncodeFrame(stream, kind, payload)
+	return fw.writeEncoded(epoch, protocol.EncodeFrame(stream, kind, payload))
+}
+
+// writeAll sends frames of one stream in a single write (the end of an exec: its channels' EOFs and its exit
+// cross the transport once instead of three times).
+func (fw *frameWriter) writeAll(epoch uint64, stream uint32, frames []outFrame) error {
+	var buf []byte
+	for _, f := range frames {
+		buf = append(buf, protocol.EncodeFrame(stream, f.kind, f.payload)...)
+	}
+	return fw.writeEncoded(epoch, buf)
+}
+
+func (fw *frameWriter) writeEncoded(epoch uint64, buf []byte) error {
 	fw.mu.Lock()
 	defer fw.mu.Unlock()
 	if fw.dead.Load() {

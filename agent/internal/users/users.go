@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 )
 
 // Identity is who a process runs as.
@@ -41,9 +43,69 @@ type groupEntry struct {
 	members []string
 }
 
-// Resolve resolves spec using etcDir/passwd and etcDir/group. An empty spec means "root". Missing files
-// are treated as empty, except that root (uid 0) always resolves.
+// Resolve resolves spec using etcDir/passwd and etcDir/group (read once: see Resolver for repeated use).
 func Resolve(spec, etcDir string) (*Identity, error) {
+	return NewResolver(etcDir).Resolve(spec)
+}
+
+// Resolver resolves users against the passwd and group files of a directory, parsing each file again only
+// when it changed (its device, inode, size, modification or change time): a resolve then costs two stats.
+// It is safe for concurrent use.
+type Resolver struct {
+	etcDir string
+	mu     sync.Mutex
+	passwd parsedFile[[]passwdEntry]
+	groups parsedFile[[]groupEntry]
+}
+
+// NewResolver returns a Resolver for etcDir/passwd and etcDir/group.
+func NewResolver(etcDir string) *Resolver {
+	return &Resolver{
+		etcDir: etcDir,
+		passwd: parsedFile[[]passwdEntry]{path: filepath.Join(etcDir, "passwd"), parse: readPasswd},
+		groups: parsedFile[[]groupEntry]{path: filepath.Join(etcDir, "group"), parse: readGroups},
+	}
+}
+
+// parsedFile is a file's parsed contents and the identity of the file they were parsed from.
+type parsedFile[T any] struct {
+	path   string
+	parse  func(path string) T
+	stamp  fileStamp
+	parsed T
+	valid  bool
+}
+
+// fileStamp identifies a version of a file; the zero value stands for a missing file.
+type fileStamp struct {
+	dev, ino         uint64
+	size             int64
+	mtimeNs, ctimeNs int64
+}
+
+func stampOf(path string) fileStamp {
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		return fileStamp{}
+	}
+	return fileStamp{
+		dev: uint64(st.Dev), ino: uint64(st.Ino), size: st.Size,
+		mtimeNs: st.Mtim.Nano(), ctimeNs: st.Ctim.Nano(),
+	}
+}
+
+// get returns the parsed contents, parsing the file again when its stamp changed.
+func (f *parsedFile[T]) get() T {
+	stamp := stampOf(f.path)
+	if !f.valid || stamp != f.stamp {
+		f.parsed, f.stamp, f.valid = f.parse(f.path), stamp, true
+	}
+	return f.parsed
+}
+
+// Resolve resolves spec. An empty spec means "root". Missing files are treated as empty, except that root
+// (uid 0) always resolves.
+func (r *Resolver) Resolve(spec string) (*Identity, error) {
 	if spec == "" {
 		spec = "root"
 	}
@@ -51,8 +113,9 @@ func Resolve(spec, etcDir string) (*Identity, error) {
 	if userPart == "" || (hasGroup && groupPart == "") {
 		return nil, &UnknownError{fmt.Sprintf("invalid user %q", spec)}
 	}
-	passwd := readPasswd(filepath.Join(etcDir, "passwd"))
-	groups := readGroups(filepath.Join(etcDir, "group"))
+	r.mu.Lock()
+	passwd, groups := r.passwd.get(), r.groups.get()
+	r.mu.Unlock()
 
 	id, err := resolveUser(userPart, passwd)
 	if err != nil {

@@ -69,3 +69,48 @@ func TestRootWithoutFiles(t *testing.T) {
 		t.Fatalf("root without passwd: %+v %v", got, err)
 	}
 }
+
+// A Resolver parses each file once, and again whenever it is replaced, rewritten or removed.
+func TestResolverSeesChanges(t *testing.T) {
+	etc := writeEtc(t)
+	r := NewResolver(etc)
+	uid := func(spec string) uint32 {
+		t.Helper()
+		id, err := r.Resolve(spec)
+		if err != nil {
+			t.Fatalf("%s: %v", spec, err)
+		}
+		return id.Uid
+	}
+	if got := uid("alice"); got != 1000 {
+		t.Fatalf("alice = %d", got)
+	}
+	// Rewritten in place (same inode): its size and change time differ.
+	path := filepath.Join(etc, "passwd")
+	if err := os.WriteFile(path, []byte("alice:x:1001:1000:Alice:/home/alice:/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := uid("alice"); got != 1001 {
+		t.Fatalf("alice after the rewrite = %d", got)
+	}
+	// Replaced by rename (another inode).
+	tmp := filepath.Join(etc, "passwd.new")
+	if err := os.WriteFile(tmp, []byte("alice:x:1002:1000:Alice:/home/alice:/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+	if got := uid("alice"); got != 1002 {
+		t.Fatalf("alice after the rename = %d", got)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Resolve("alice"); err == nil {
+		t.Fatal("alice resolved after passwd was removed")
+	}
+	if got := uid("root"); got != 0 {
+		t.Fatalf("root = %d", got)
+	}
+}
