@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { statSync } from "node:fs";
 
 /** Version of the template layout and of what the key hashes: bumping it retires every template. */
-export const TEMPLATE_FORMAT = 2;
+export const TEMPLATE_FORMAT = 3;
 
 /** What a template depends on. */
 export interface TemplateInputs {

@@ -43,21 +43,23 @@ async function migrationDone(qmp: QmpClient, what: string): Promise<void> {
   }
 }
 
-/** Stops the VM and writes its device state to `statePath`; resolves once the migration completed. */
+/**
+ * Writes the VM's device state to `statePath`; resolves once the migration completed, with the VM stopped. The
+ * VM is not stopped first: QEMU stops it for the migration's last stage (with the RAM skipped, at once), so
+ * the saved run state is "running", and a VM restored from it runs as soon as its state is loaded.
+ */
 export async function saveVmState(qmp: QmpClient, statePath: string): Promise<void> {
   await ignoreSharedRam(qmp);
-  await qmp.execute("stop");
   await qmp.execute("migrate", { uri: `exec:cat > ${shellQuote(statePath)}` });
   await migrationDone(qmp, "saving the VM state");
 }
 
 /**
- * Loads the device state at `statePath` into a QEMU started with `incoming` and the template's RAM file, then
- * continues the guest (it was stopped when saved, so QEMU leaves it paused). A bad stream makes QEMU exit.
+ * Starts loading the device state at `statePath` into a QEMU started with `incoming` and the template's RAM
+ * file. It returns at once: QEMU runs the guest when the state is loaded (it was running when saved), and
+ * exits when the stream is bad, which the caller's handshake with the agent then reports.
  */
 export async function restoreVmState(qmp: QmpClient, statePath: string): Promise<void> {
   await ignoreSharedRam(qmp);
   await qmp.execute("migrate-incoming", { uri: `exec:cat ${shellQuote(statePath)}` });
-  await migrationDone(qmp, "restoring the VM state");
-  await qmp.execute("cont");
 }
