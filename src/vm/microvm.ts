@@ -34,7 +34,7 @@ import { detectAccelerator, hostAccelProbe, warnTcgOnce } from "./accel.js";
 import { buildQemuArgv, kernelCmdline } from "./argv.js";
 import type { Accelerator, VmConfig, VmDisk, VmShare } from "./config.js";
 import { ShareSet, checkMountPlan, extraDisks, shareFiles } from "./mount-wiring.js";
-import { QemuProcess } from "./qemu-process.js";
+import { QemuProcess, SOCKET_RETRY_MS } from "./qemu-process.js";
 import { restoreVmState, saveVmState } from "./vm-state.js";
 import type { VmExit } from "./qemu-process.js";
 
@@ -138,7 +138,7 @@ async function connectAgentSocket(path: string, qemu: QemuProcess, timeoutMs: nu
         cause: error,
       });
     }
-    await sleep(10);
+    await sleep(SOCKET_RETRY_MS);
   }
 }
 

@@ -8,6 +8,12 @@ import { VmError } from "../errors.js";
 import { findExecutable } from "../setup/exec.js";
 import { QmpClient } from "./qmp.js";
 
+/**
+ * How often a socket QEMU creates at start-up (QMP, the agent's) is tried again while it is missing: QEMU needs
+ * ~50 ms to create them, and every millisecond of the wait is on the path of each create.
+ */
+export const SOCKET_RETRY_MS = 2;
+
 /** How a QEMU process ended. */
 export interface VmExit {
   /** Exit code, or null when killed by a signal. */
@@ -165,7 +171,7 @@ export class QemuProcess {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (this.exit || (code !== "ENOENT" && code !== "ECONNREFUSED")) throw err;
-        await new Promise((resolve) => setTimeout(resolve, 10));
+        await new Promise((resolve) => setTimeout(resolve, SOCKET_RETRY_MS));
       }
     }
   }

@@ -50,8 +50,9 @@ func isViolation(err error) bool {
 	return errors.As(err, &v)
 }
 
-// eofRetry is how long to wait before reading the port again while no host is connected.
-const eofRetry = 10 * time.Millisecond
+// eofRetry is how long to wait before reading the port again while no host is connected: short, because a VM
+// restored from a template waits here for its host's first bytes on the path of a create.
+const eofRetry = 2 * time.Millisecond
 
 // hostReader reads the port for one connection: EOFs before the first byte mean "no host yet" and are
 // retried; an EOF after data means the host disconnected.
