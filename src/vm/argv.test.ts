@@ -47,6 +47,9 @@ describe("buildQemuArgv", () => {
       "memory-backend-file,id=mem,size=512M,mem-path=/t/ram,share=off",
     ]);
     expect(optionOf(restoring, "-incoming")).toEqual(["defer"]);
+    // Memory and CPU state come from the template: no kernel to read.
+    expect(optionOf(saving, "-kernel")).toHaveLength(1);
+    for (const boot of ["-kernel", "-initrd", "-append"]) expect(optionOf(restoring, boot)).toEqual([]);
   });
 
   it("refuses a template RAM file together with virtio-fs shares (they need a memfd)", () => {

@@ -92,6 +92,15 @@ function shareArgs(config: VmConfig): string[] {
   ];
 }
 
+/**
+ * The kernel, initramfs and command line, except for a VM restored from a template: its memory and CPU state come
+ * from the template, and QEMU would only read the kernel file (tens of MiB, counted in its RSS) for nothing.
+ */
+function bootArgs(config: VmConfig): string[] {
+  if (config.incoming === true) return [];
+  return ["-kernel", config.kernel, "-initrd", config.initrd, "-append", config.cmdline.join(" ")];
+}
+
 /** Guest RAM in a template file, and the paused start of a VM restored from one. */
 function templateArgs(config: VmConfig): string[] {
   const args: string[] = [];
@@ -151,12 +160,7 @@ export function buildQemuArgv(config: VmConfig): string[] {
     "-display",
     "none",
     "-no-reboot",
-    "-kernel",
-    config.kernel,
-    "-initrd",
-    config.initrd,
-    "-append",
-    config.cmdline.join(" "),
+    ...bootArgs(config),
     // The console goes to QEMU's stdout, a pipe its owner reads into a size-bounded log (see MicroVm): a file
     // chardev would let the guest fill the host disk.
     "-chardev",

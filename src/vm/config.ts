@@ -73,7 +73,7 @@ export interface VmConfig {
    * the template reads the file's pages and never writes them.
    */
   readonly ramFile?: { readonly path: string; readonly shared: boolean };
-  /** Start paused, waiting for a migration stream over QMP (`-incoming defer`): a VM restored from a template. */
+  /** Wait for a migration stream over QMP (`-incoming defer`), with no kernel to boot: a VM restored from a template. */
   readonly incoming?: boolean;
 }
 
