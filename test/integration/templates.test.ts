@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ImageService } from "../../src/image/image-service.js";
 import { Mount, Sandbox } from "../../src/index.js";
 import { msbPaths } from "../../src/config/paths.js";
@@ -48,6 +48,16 @@ async function get(port: number): Promise<string> {
 }
 
 describe("VM templates", () => {
+  // On whatever the suite runs with (it also runs with MSB_TEMPLATES=0: see .ci/run).
+  const outer = process.env["MSB_TEMPLATES"];
+  beforeAll(() => {
+    process.env["MSB_TEMPLATES"] = "1";
+  });
+  afterAll(() => {
+    if (outer === undefined) delete process.env["MSB_TEMPLATES"];
+    else process.env["MSB_TEMPLATES"] = outer;
+  });
+
   it("restores sandboxes that are their own machines: hostname, randomness, clock, disk and network", async () => {
     const [portA, portB] = [await freePort(), await freePort()];
     await using a = await Sandbox.create({
@@ -189,7 +199,7 @@ describe("VM templates", () => {
       expect((await i.shell("hostname")).stdout()).toBe("tpl-i\n");
       expect(templates().list()).toEqual([]);
     } finally {
-      delete process.env["MSB_TEMPLATES"];
+      process.env["MSB_TEMPLATES"] = "1";
     }
 
     await using j = await Sandbox.create({ name: "tpl-j", image: "alpine:latest" });
