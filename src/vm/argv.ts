@@ -94,7 +94,7 @@ function shareArgs(config: VmConfig): string[] {
 
 /**
  * The kernel, initramfs and command line, except for a VM restored from a template: its memory and CPU state come
- * from the template, and QEMU would only read the kernel file (tens of MiB, counted in its RSS) for nothing.
+ * from the template, so there is nothing for QEMU to load.
  */
 function bootArgs(config: VmConfig): string[] {
   if (config.incoming === true) return [];

@@ -97,7 +97,8 @@ export interface MicroVmOptions {
    * Restore a template instead of booting: QEMU loads the device state at `statePath` (RAM comes from
    * `ramFile`, which must then be the template's, private), and `template.resume` (hostname, fresh entropy)
    * replaces `init`: the root disk is already mounted. `rootDisk` must be a child of the template's disk. The
-   * template ran `network.configure` of these options itself (its key holds the interface): the resume carries only its files.
+   * template ran this VM's `network.configure` itself (its key holds the interface): the resume carries only the
+   * resolv.conf and hosts of it.
    */
   readonly restore?: { readonly statePath: string };
 }

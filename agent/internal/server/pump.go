@@ -12,9 +12,9 @@ import (
 )
 
 // pump copies one output pipe (or a terminal's master) into STDOUT/STDERR frames, within the stream's send
-// window, until its end; run then sends the channel's empty EOF frame with the exit. Waiting for credit blocks the pump, which stops reading
-// the pipe, which blocks the writing process: that is the backpressure. Once the stream is cancelled, output
-// is read and discarded instead, for at most drainGrace more.
+// window, until its end; run then sends the channel's empty EOF frame with the exit. Waiting for credit blocks
+// the pump, which stops reading the pipe, which blocks the writing process: that is the backpressure. Once the
+// stream is cancelled, output is read and discarded instead, for at most drainGrace more.
 func (x *execStream) pump(f *os.File, kind protocol.Kind, wg *sync.WaitGroup) {
 	defer wg.Done()
 	buf := make([]byte, protocol.MaxDataChunk)

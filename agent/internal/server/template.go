@@ -66,13 +66,9 @@ func startTemplateResume(c *conn, sess *session, id uint32, op *protocol.Operati
 	if err := unmarshal(payload, &req); err != nil {
 		return parseError(op.Open, err)
 	}
-	entropy, e := validateResume(&req)
+	entropy, files, e := validateResume(&req)
 	if e != nil {
 		return e
-	}
-	var files *protocol.NetFiles
-	if req.ResolvConf != nil {
-		files = &protocol.NetFiles{ResolvConf: *req.ResolvConf, Hosts: *req.Hosts}
 	}
 	if e := sess.open(&opStream{id: id, op: op}); e != nil {
 		return e
@@ -87,24 +83,26 @@ func startTemplateResume(c *conn, sess *session, id uint32, op *protocol.Operati
 	return nil
 }
 
-// validateResume checks a template.resume request and returns its decoded entropy.
-func validateResume(req *protocol.TemplateResume) ([]byte, *protocol.OpError) {
+// validateResume checks a template.resume request and returns its decoded entropy and its net files (nil when
+// it has none).
+func validateResume(req *protocol.TemplateResume) ([]byte, *protocol.NetFiles, *protocol.OpError) {
 	if e := validateHostname(req.Hostname); e != nil {
-		return nil, e
+		return nil, nil, e
 	}
 	entropy, err := base64.StdEncoding.DecodeString(req.Entropy)
 	if err != nil || len(entropy) < minResumeEntropy || len(entropy) > maxResumeEntropy {
-		return nil, protocol.FieldErrorf(protocol.CodeInvalid, "entropy",
+		return nil, nil, protocol.FieldErrorf(protocol.CodeInvalid, "entropy",
 			"entropy: must be base64 of %d to %d bytes", minResumeEntropy, maxResumeEntropy)
 	}
 	if (req.ResolvConf == nil) != (req.Hosts == nil) {
-		return nil, protocol.FieldErrorf(protocol.CodeInvalid, "hosts", "resolvConf and hosts: give both or neither")
+		return nil, nil, protocol.FieldErrorf(protocol.CodeInvalid, "hosts", "resolvConf and hosts: give both or neither")
 	}
-	if req.ResolvConf != nil {
-		files := protocol.NetConfigure{ResolvConf: *req.ResolvConf, Hosts: *req.Hosts}
-		if e := ValidateNetConfigure(&files); e != nil {
-			return nil, e
-		}
+	if req.ResolvConf == nil {
+		return entropy, nil, nil
 	}
-	return entropy, nil
+	files := &protocol.NetFiles{ResolvConf: *req.ResolvConf, Hosts: *req.Hosts}
+	if e := ValidateNetConfigure(&protocol.NetConfigure{ResolvConf: files.ResolvConf, Hosts: files.Hosts}); e != nil {
+		return nil, nil, e
+	}
+	return entropy, files, nil
 }

@@ -28,7 +28,7 @@ func ptr(s string) *string { return &s }
 
 func TestValidateResume(t *testing.T) {
 	ok := base64.StdEncoding.EncodeToString(make([]byte, 64))
-	if _, err := validateResume(&protocol.TemplateResume{Hostname: "box", Entropy: ok}); err != nil {
+	if _, _, err := validateResume(&protocol.TemplateResume{Hostname: "box", Entropy: ok}); err != nil {
 		t.Fatalf("valid request refused: %v", err)
 	}
 	for name, req := range map[string]protocol.TemplateResume{
@@ -40,7 +40,7 @@ func TestValidateResume(t *testing.T) {
 		"hosts with a NUL":         {Hostname: "box", Entropy: ok, ResolvConf: ptr(""), Hosts: ptr("a\x00")},
 		"resolvConf too long":      {Hostname: "box", Entropy: ok, ResolvConf: ptr(strings.Repeat("#", 64*1024+1)), Hosts: ptr("")},
 	} {
-		_, err := validateResume(&req)
+		_, _, err := validateResume(&req)
 		if err == nil {
 			t.Errorf("%s: accepted", name)
 			continue

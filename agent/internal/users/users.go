@@ -52,7 +52,6 @@ func Resolve(spec, etcDir string) (*Identity, error) {
 // when it changed (its device, inode, size, modification or change time): a resolve then costs two stats.
 // It is safe for concurrent use.
 type Resolver struct {
-	etcDir string
 	mu     sync.Mutex
 	passwd parsedFile[[]passwdEntry]
 	groups parsedFile[[]groupEntry]
@@ -61,7 +60,6 @@ type Resolver struct {
 // NewResolver returns a Resolver for etcDir/passwd and etcDir/group.
 func NewResolver(etcDir string) *Resolver {
 	return &Resolver{
-		etcDir: etcDir,
 		passwd: parsedFile[[]passwdEntry]{path: filepath.Join(etcDir, "passwd"), parse: readPasswd},
 		groups: parsedFile[[]groupEntry]{path: filepath.Join(etcDir, "group"), parse: readGroups},
 	}
