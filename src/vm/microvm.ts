@@ -26,8 +26,9 @@ import {
 } from "../errors.js";
 import { scratchPath } from "../os/scratch-name.js";
 import type { HostMessage, InitMount, NetConfigureMessage, RootSpec } from "../protocol/messages.js";
-import { hostTscKhz, runtimeArtifacts } from "../setup/index.js";
-import type { RuntimeArtifacts } from "../setup/index.js";
+import { runtimeArtifacts } from "../setup/artifacts.js";
+import { hostTscKhz } from "../setup/host.js";
+import type { RuntimeArtifacts } from "../setup/types.js";
 import { EMPTY_MOUNT_PLAN } from "../storage/mount-plan.js";
 import type { MountPlan } from "../storage/mount-plan.js";
 import { detectAccelerator, hostAccelProbe, warnTcgOnce } from "./accel.js";

@@ -5,14 +5,18 @@
  *
  * @packageDocumentation
  */
-import * as dnsPacket from "dns-packet";
+import type * as DnsPacket from "dns-packet";
 import type { Answer, Packet } from "dns-packet";
+import { LazyModule } from "../../os/lazy-module.js";
 import { parseIpAddress, formatIpAddress } from "../ip/address.js";
 import { isPublicAddress } from "../ip/special.js";
 import { type DomainBlockLists, isDomainBlocked } from "../policy/domain.js";
 import type { NameCache } from "./name-cache.js";
 import type { DnsServer } from "./servers.js";
 import { queryUpstream } from "./upstream.js";
+
+/** The DNS codec, loaded with the first query (see `lazy-module.ts`). */
+const dnsPacket = new LazyModule<typeof DnsPacket>("dns-packet");
 
 /** Largest query accepted from the guest. */
 const MAX_QUERY = 4096;
@@ -40,7 +44,7 @@ export interface DnsCounters {
 
 function decode(bytes: Uint8Array): Packet | undefined {
   try {
-    return dnsPacket.decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    return dnsPacket.get().decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   } catch (err) {
     if (err instanceof Error) return undefined; // malformed guest or upstream bytes
     throw err;
@@ -58,10 +62,10 @@ function errorResponse(query: Uint8Array, rcode: number, packet?: Packet): Buffe
     header.fill(0, 4, 12);
     return header;
   }
-  return dnsPacket.encode({
+  return dnsPacket.get().encode({
     type: "response",
     id: packet.id ?? 0,
-    flags: (rd ? dnsPacket.RECURSION_DESIRED : 0) | dnsPacket.RECURSION_AVAILABLE | rcode,
+    flags: (rd ? dnsPacket.get().RECURSION_DESIRED : 0) | dnsPacket.get().RECURSION_AVAILABLE | rcode,
     questions: packet.questions,
   });
 }
@@ -126,12 +130,12 @@ export class DnsResolver {
       // Additional records may carry addresses too (glue); only the OPT record is kept.
       additionals: (response.additionals ?? []).filter((a) => a.type === "OPT"),
     };
-    const encoded = dnsPacket.encode(out);
+    const encoded = dnsPacket.get().encode(out);
     const limit = transport === "tcp" ? 65535 : udpLimit(query);
     if (encoded.length <= limit) return encoded;
-    return dnsPacket.encode({
+    return dnsPacket.get().encode({
       ...out,
-      flags: (out.flags ?? 0) | dnsPacket.TRUNCATED_RESPONSE,
+      flags: (out.flags ?? 0) | dnsPacket.get().TRUNCATED_RESPONSE,
       answers: [],
       authorities: [],
       additionals: [],

@@ -13,7 +13,9 @@
  * @packageDocumentation
  */
 import { isIP } from "node:net";
-import { type SecureContext, TLSSocket, connect as tlsConnect } from "node:tls";
+import type { SecureContext } from "node:tls";
+import type * as Tls from "node:tls";
+import { LazyModule } from "../../os/lazy-module.js";
 import { type ClientHello, MAX_CLIENT_HELLO_BYTES, parseClientHello } from "../tls/client-hello.js";
 import { type CompiledTls, isBypassed } from "../tls/config.js";
 import type { LeafMinter } from "../tls/leaf-minter.js";
@@ -24,6 +26,9 @@ import { GuestStream } from "./guest-stream.js";
 import { type RelayContext, connectPlain, plainFlow, relayPlaintext } from "./relayed-flow.js";
 import { pump } from "./pump.js";
 import type { TcpEndpoint, TcpHandle } from "./tcp-endpoint.js";
+
+/** Node's TLS module, loaded with the first intercepted connection (see `lazy-module.ts`). */
+const tls = new LazyModule<typeof Tls>("node:tls");
 
 /** ALPN protocols passed through interception (others are not offered upstream). */
 const PASSED_ALPN = new Set(["h2", "http/1.1"]);
@@ -153,7 +158,7 @@ function intercept(
   const sni = hello.serverName;
   const fields = { sni: sni ?? null, address: target.address, port: target.port };
   const alpn = hello.alpn.filter((p) => PASSED_ALPN.has(p));
-  const upstream = tlsConnect({
+  const upstream = tls.get().connect({
     host: target.address,
     port: target.port,
     ...(sni === undefined || isIP(sni) !== 0 ? {} : { servername: sni }),
@@ -190,7 +195,7 @@ function intercept(
     const agreed = typeof upstream.alpnProtocol === "string" ? upstream.alpnProtocol : undefined;
     ic.minter.context(sni ?? target.address).then(
       (secureContext) => {
-        const guest = new TLSSocket(stream, {
+        const guest = new (tls.get().TLSSocket)(stream, {
           isServer: true,
           secureContext,
           ...(agreed === undefined ? {} : { ALPNProtocols: [agreed] }),

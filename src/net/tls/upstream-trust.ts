@@ -6,7 +6,12 @@
  * @packageDocumentation
  */
 import { readFileSync } from "node:fs";
-import { type SecureContext, createSecureContext, rootCertificates } from "node:tls";
+import type { SecureContext } from "node:tls";
+import type * as Tls from "node:tls";
+import { LazyModule } from "../../os/lazy-module.js";
+
+/** Node's TLS module, loaded when a stack intercepts TLS (see `lazy-module.ts`). */
+const tls = new LazyModule<typeof Tls>("node:tls");
 
 /** System bundles, Debian/Ubuntu/Alpine first, then Fedora/RHEL, then macOS/BSD. */
 const SYSTEM_BUNDLES = [
@@ -30,7 +35,7 @@ export function systemCaBundle(paths: readonly string[] = SYSTEM_BUNDLES): strin
 /** The trust context for upstream connections: host roots plus `extraCaPems`. */
 export function upstreamTrust(extraCaPems: readonly string[]): SecureContext {
   const system = systemCaBundle();
-  return createSecureContext({
-    ca: [...rootCertificates, ...(system === undefined ? [] : [system]), ...extraCaPems],
+  return tls.get().createSecureContext({
+    ca: [...tls.get().rootCertificates, ...(system === undefined ? [] : [system]), ...extraCaPems],
   });
 }
