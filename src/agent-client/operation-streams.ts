@@ -2,7 +2,9 @@
  * Operations that carry data, as Node streams: an operation's output as a `Readable` whose credit goes back to
  * the agent only as the consumer reads (memory stays bounded whatever the size), and an operation's input as a
  * `Writable` that finishes only once the agent's terminal reply arrived (for `fs.write`: the data is durable).
- * Destroying either before the end cancels the operation in the guest.
+ * Destroying either before the end cancels the operation in the guest. A failure of the connection (not a reply of
+ * the operation) passes through the stream's {@link StreamOptions.explain} first: the SDK turns a lost sandbox's
+ * into a `SandboxCrashedError` there.
  */
 import { Readable, Writable } from "node:stream";
 import { INITIAL_WINDOW } from "../protocol/constants.js";
@@ -13,6 +15,26 @@ import { errorOfReply } from "./reply-error.js";
 import type { ReplyError } from "./reply-error.js";
 import type { AgentStream } from "./stream.js";
 
+/** Options of {@link OperationReadable} and {@link OperationWritable}. */
+export interface StreamOptions {
+  /**
+   * Maps a connection failure (the connection lost, a write that could not be sent) to the error the stream ends
+   * with; the stream waits for it. Default: the failure itself.
+   */
+  readonly explain?: (error: Error) => Promise<unknown>;
+}
+
+/** `explain`'s answer as an Error (what a stream can be destroyed with). */
+async function explained(options: StreamOptions, error: Error): Promise<Error> {
+  if (options.explain === undefined) return error;
+  // An explanation that fails itself (its store unreadable) leaves the failure as it was.
+  const mapped = await options.explain(error).then(
+    (value) => value,
+    () => error,
+  );
+  return mapped instanceof Error ? mapped : error;
+}
+
 /** The output of `message`'s operation (`fs.read`, `fs.list`, `fs.archive.read`...) as a byte stream. */
 export class OperationReadable extends Readable {
   readonly #stream: AgentStream;
@@ -20,7 +42,12 @@ export class OperationReadable extends Readable {
   #owed = 0;
   #terminal: AgentMessage | undefined;
 
-  constructor(connection: AgentConnection, message: HostMessage, toError: ReplyError) {
+  constructor(
+    connection: AgentConnection,
+    message: HostMessage,
+    toError: ReplyError,
+    options: StreamOptions = {},
+  ) {
     super({ highWaterMark: 256 * 1024 });
     this.#stream = connection.openStream(message, {
       onData: (_channel, data) => {
@@ -36,7 +63,7 @@ export class OperationReadable extends Readable {
         }
       },
       onAbort: (error) => {
-        this.destroy(error);
+        void explained(options, error).then((mapped) => this.destroy(mapped));
       },
     });
     this.#stream.grant(EXEC_WINDOW_BYTES - INITIAL_WINDOW);
@@ -64,9 +91,16 @@ export class OperationWritable extends Writable {
   readonly #stream: AgentStream;
   readonly #done: Promise<AgentMessage>;
   #failure: Error | undefined;
+  readonly #options: StreamOptions;
 
-  constructor(connection: AgentConnection, message: HostMessage, toError: ReplyError) {
+  constructor(
+    connection: AgentConnection,
+    message: HostMessage,
+    toError: ReplyError,
+    options: StreamOptions = {},
+  ) {
     super({ highWaterMark: 1024 * 1024 });
+    this.#options = options;
     let settle: { resolve: (m: AgentMessage) => void; reject: (e: Error) => void } | undefined;
     this.#done = new Promise((resolve, reject) => {
       settle = { resolve, reject };
@@ -82,8 +116,24 @@ export class OperationWritable extends Writable {
         if (reply.type === "error") fail(errorOfReply(reply, toError));
         else if (this.#stream.isFinished) settle?.resolve(reply);
       },
-      onAbort: fail,
+      onAbort: (error) => {
+        // The connection is gone: the stream ends now, written to or not.
+        void explained(options, error).then((mapped) => {
+          fail(mapped);
+          this.destroy(mapped);
+        });
+      },
     });
+  }
+
+  /** Ends a write or the final flush with `err`, explained when it is not the operation's own failure. */
+  #settle(err: unknown, callback: (error?: Error | null) => void): void {
+    const error = err instanceof Error ? err : new Error(String(err));
+    if (error === this.#failure) {
+      callback(error);
+      return;
+    }
+    void explained(this.#options, error).then(callback);
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
@@ -96,7 +146,7 @@ export class OperationWritable extends Writable {
         callback(this.#failure ?? null);
       },
       (err: unknown) => {
-        callback(err instanceof Error ? err : new Error(String(err)));
+        this.#settle(err, callback);
       },
     );
   }
@@ -110,7 +160,7 @@ export class OperationWritable extends Writable {
           callback();
         },
         (err: unknown) => {
-          callback(err instanceof Error ? err : new Error(String(err)));
+          this.#settle(err, callback);
         },
       );
   }

@@ -15,6 +15,7 @@ import type { Readable, Writable } from "node:stream";
 import { finished } from "node:stream/promises";
 import type { AgentMessage, HostMessage } from "../protocol/messages.js";
 import { OperationReadable, OperationWritable } from "../agent-client/operation-streams.js";
+import type { StreamOptions } from "../agent-client/operation-streams.js";
 import type { ReplyError } from "../agent-client/reply-error.js";
 import { CONTROL_SOCKET } from "../supervisor/spec.js";
 
@@ -72,15 +73,23 @@ export class SupervisorConnection {
   }
 
   /** The output of an operation as a stream (credit returned as it is read). */
-  readable(message: HostMessage, toError: ReplyError = defaultReplyError(message)): OperationReadable {
-    const stream = new OperationReadable(this.#agent, message, toError);
+  readable(
+    message: HostMessage,
+    toError: ReplyError = defaultReplyError(message),
+    options: StreamOptions = {},
+  ): OperationReadable {
+    const stream = new OperationReadable(this.#agent, message, toError, options);
     this.#holdWhile(stream);
     return stream;
   }
 
   /** The input of an operation as a stream that finishes once the operation's terminal reply arrived. */
-  writable(message: HostMessage, toError: ReplyError = defaultReplyError(message)): OperationWritable {
-    const stream = new OperationWritable(this.#agent, message, toError);
+  writable(
+    message: HostMessage,
+    toError: ReplyError = defaultReplyError(message),
+    options: StreamOptions = {},
+  ): OperationWritable {
+    const stream = new OperationWritable(this.#agent, message, toError, options);
     this.#holdWhile(stream);
     return stream;
   }

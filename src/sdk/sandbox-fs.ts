@@ -8,9 +8,9 @@
 import { createReadStream, createWriteStream, renameSync, rmSync, statSync } from "node:fs";
 import type { Stats } from "node:fs";
 import { basename, dirname, join, posix } from "node:path";
-import type { Writable } from "node:stream";
-import { Readable } from "node:stream";
+import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import type { StreamOptions } from "../agent-client/operation-streams.js";
 import type { ReplyError } from "../agent-client/reply-error.js";
 import { FsError, InvalidConfigError, ProtocolError } from "../errors.js";
 import type { AgentMessage, ErrorMessage, FsMessage } from "../protocol/messages.js";
@@ -91,6 +91,8 @@ export class SandboxFs {
   readonly #connection: SupervisorConnection;
   readonly #user: string | undefined;
   readonly #explain: (err: unknown) => Promise<unknown>;
+  /** Streams end with the explained failure too (a lost sandbox's is a `SandboxCrashedError`). */
+  readonly #streamOptions: StreamOptions;
 
   /** @internal `explain` turns a failure into the sandbox's own (a lost sandbox is a `SandboxCrashedError`). */
   constructor(
@@ -101,6 +103,7 @@ export class SandboxFs {
     this.#connection = connection;
     this.#user = options.user;
     this.#explain = explain;
+    this.#streamOptions = { explain: (err) => explain(err) };
   }
 
   /** The whole file. */
@@ -127,7 +130,7 @@ export class SandboxFs {
     checkOffset("start", start);
     if (options.end !== undefined) checkOffset("end", options.end);
     const length = options.end === undefined ? undefined : Math.max(0, options.end - start + 1);
-    return this.#connection.readable(
+    return this.#readable(
       this.#message({
         type: "fs.read",
         path: guestPath(path),
@@ -145,7 +148,7 @@ export class SandboxFs {
    */
   writeStream(path: string, options: WriteOptions = {}): Writable {
     if (options.mode !== undefined) checkMode(options.mode);
-    return this.#connection.writable(
+    return this.#writable(
       this.#message({
         type: "fs.write",
         path: guestPath(path),
@@ -166,10 +169,7 @@ export class SandboxFs {
   /** The entries of a directory, one at a time as they arrive (beyond the seed). */
   async *entries(path: string): AsyncGenerator<FsEntry> {
     const dir = guestPath(path);
-    const stream = this.#connection.readable(
-      this.#message({ type: "fs.list", path: dir }),
-      fsReplyError(path),
-    );
+    const stream = this.#readable(this.#message({ type: "fs.list", path: dir }), fsReplyError(path));
     let pending = "";
     for await (const chunk of stream) {
       pending += (chunk as Buffer).toString("utf8");
@@ -262,7 +262,7 @@ export class SandboxFs {
       options.onProgress?.(total);
     };
     if (source.isDirectory()) {
-      const sink = this.#connection.writable(
+      const sink = this.#writable(
         this.#message({ type: "fs.archive.write", path: target }),
         fsReplyError(target),
       );
@@ -292,7 +292,7 @@ export class SandboxFs {
       options.onProgress?.(total);
     };
     if (meta.kind === "directory") {
-      const archive = this.#connection.readable(
+      const archive = this.#readable(
         this.#message({ type: "fs.archive.read", path: source }),
         fsReplyError(source),
       );
@@ -332,6 +332,38 @@ export class SandboxFs {
     } catch (err) {
       throw await this.#explain(err);
     }
+  }
+
+  /** An operation's output; on a connection already lost, a stream that fails with the explained error. */
+  #readable(message: FsMessage, toError: ReplyError): Readable {
+    try {
+      return this.#connection.readable(message, toError, this.#streamOptions);
+    } catch (err) {
+      const failed = new Readable({ read: () => undefined });
+      void this.#explained(err).then((error) => failed.destroy(error));
+      return failed;
+    }
+  }
+
+  /** An operation's input; on a connection already lost, a sink that fails with the explained error. */
+  #writable(message: FsMessage, toError: ReplyError): Writable {
+    try {
+      return this.#connection.writable(message, toError, this.#streamOptions);
+    } catch (err) {
+      const failed = new Writable({ write: () => undefined });
+      void this.#explained(err).then((error) => failed.destroy(error));
+      return failed;
+    }
+  }
+
+  /** The explained failure as an Error; never rejects (an explanation that fails leaves `err` as it was). */
+  async #explained(err: unknown): Promise<Error> {
+    const original = err instanceof Error ? err : new Error(String(err));
+    const mapped = await this.#explain(err).then(
+      (value) => value,
+      () => original,
+    );
+    return mapped instanceof Error ? mapped : original;
   }
 
   #message<M extends FsMessage>(message: M): M {

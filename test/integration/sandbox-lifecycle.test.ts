@@ -4,6 +4,7 @@
  * of the supervisor, of QEMU or of the creator leaves (a true status, no process).
  */
 import { spawn } from "node:child_process";
+import { finished } from "node:stream/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import {
@@ -152,6 +153,14 @@ describe("one handle, one incarnation", () => {
   });
 });
 
+/** Settles with what `promise` failed with (handled from the start: it may fail before the test looks). */
+async function failureOf(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => new Error("expected a failure"),
+    (err: unknown) => err,
+  );
+}
+
 describe("crashes", () => {
   it("a SIGKILLed supervisor fails the exec in flight and later calls with SandboxCrashedError", async () => {
     const sandbox = await Sandbox.create({ name: "sup-kill", image: "alpine:latest" });
@@ -161,12 +170,27 @@ describe("crashes", () => {
     if (supervisor === undefined || qemu === undefined) throw new Error("no processes recorded");
     const inFlight = sandbox.shell("sleep 30");
     const streamed = await sandbox.shellStream("sleep 30");
+    // A guest file being written, and one being read (/dev/zero, never consumed: its credit runs out, it waits).
+    const sink = sandbox.fs().writeStream("/tmp/in-flight");
+    sink.write(Buffer.alloc(4096, 1));
+    const written = failureOf(finished(sink));
+    const reading = failureOf(finished(sandbox.fs().readStream("/dev/zero")));
     await sleep(500);
     process.kill(supervisor.pid, "SIGKILL");
     await expect(inFlight).rejects.toBeInstanceOf(SandboxCrashedError);
     await expect(streamed.wait()).rejects.toBeInstanceOf(SandboxCrashedError);
+    expect(await written).toBeInstanceOf(SandboxCrashedError);
+    expect(await reading).toBeInstanceOf(SandboxCrashedError);
     await expect(sandbox.shell("true")).rejects.toBeInstanceOf(SandboxCrashedError);
-    await expect(sandbox.fs().stat("/")).rejects.toBeInstanceOf(SandboxCrashedError);
+    const fs = sandbox.fs();
+    await expect(fs.stat("/")).rejects.toBeInstanceOf(SandboxCrashedError);
+    // Operations that stream (and those built on them) say so too, on a connection already lost.
+    await expect(fs.read("/etc/hostname")).rejects.toBeInstanceOf(SandboxCrashedError);
+    await expect(fs.write("/tmp/after", "x")).rejects.toBeInstanceOf(SandboxCrashedError);
+    await expect(fs.list("/")).rejects.toBeInstanceOf(SandboxCrashedError);
+    await expect(finished(fs.readStream("/etc/hostname").resume())).rejects.toBeInstanceOf(
+      SandboxCrashedError,
+    );
     expect((await sandbox.stopAndWait()).code).toBe(1); // resolves: `await using` cleans up
     await until(() => !isRunning(qemu), 5_000, "QEMU to follow its supervisor");
     const handle = await Sandbox.get("sup-kill");
