@@ -8,8 +8,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { basename, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { msbPaths } from "../../src/config/paths.js";
-import { InvalidConfigError, VmError } from "../../src/errors.js";
+import { InvalidConfigError, PatchFailedError, VmError } from "../../src/errors.js";
 import { scratchPath } from "../../src/os/scratch-name.js";
+import { Patch } from "../../src/storage/patch.js";
 import { Sandbox } from "../../src/sdk/sandbox.js";
 import { repoRoot } from "../fixtures/artifacts.js";
 import { startMsb } from "../fixtures/msb-cli.js";
@@ -109,7 +110,20 @@ describe("msb admin verbs", () => {
     expect(forced.stdout).toBe("web1\n");
     expect(names(await msb(["ls", "-q"]))).toEqual(["db1"]);
 
-    // prune: asks first (no removes nothing); -f removes stopped sandboxes and abandoned scratch, not live scratch.
+    // prune: asks first (no removes nothing); -f removes stopped sandboxes, what failed creates left and abandoned
+    // scratch, not live scratch nor a live sandbox. A failed create keeps its logs (its error names them), no row.
+    const failed = await Sandbox.create({
+      name: "ghost",
+      image: "alpine:latest",
+      patches: [Patch.text("/etc/passwd", "root::0:0::/:/bin/sh\n")],
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(failed).toBeInstanceOf(PatchFailedError);
+    const ghostLogs = join(msbPaths(home).sandboxesDir, "ghost", "logs");
+    expect(readdirSync(ghostLogs).length).toBeGreaterThan(0);
+    expect((await msb(["create", "--name", "live1", "alpine:latest"])).code).toBe(0);
     const tmp = msbPaths(home).tmpDir;
     mkdirSync(tmp, { recursive: true });
     const dead = Number(
@@ -123,10 +137,16 @@ describe("msb admin verbs", () => {
     const declined = await msb(["prune"], "n\n");
     expect(declined.code).toBe(0);
     expect(declined.stderr).toMatch(/Continue\? \[y\/N\]/);
-    expect(names(await msb(["ls", "-q"]))).toEqual(["db1"]);
+    expect(names(await msb(["ls", "-q"])).sort()).toEqual(["db1", "live1"]);
+    expect(existsSync(ghostLogs)).toBe(true);
     const pruned = await msb(["prune", "-f"]);
     expect(pruned.code).toBe(0);
     expect(pruned.stdout).toMatch(/Deleted sandboxes:\ndb1\n/);
+    expect(pruned.stdout).toMatch(/Deleted logs of failed creates:\nghost\n/);
+    expect(existsSync(join(msbPaths(home).sandboxesDir, "ghost"))).toBe(false);
+    expect(names(await msb(["ls", "-q"]))).toEqual(["live1"]);
+    expect(existsSync(join(msbPaths(home).sandboxesDir, "live1", "root.qcow2"))).toBe(true);
+    expect((await msb(["rm", "-f", "live1"])).code).toBe(0);
     expect(pruned.stdout).toContain(abandoned);
     expect(pruned.stdout).toMatch(/Total reclaimed space: \d/);
     expect(names(await msb(["ls", "-q"]))).toEqual([]);

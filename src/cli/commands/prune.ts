@@ -1,6 +1,6 @@
 /**
  * `msb prune`: docker's `system prune` for microsandbox. Removes stopped and crashed sandboxes (disk, logs, row),
- * dangling images (every image no sandbox uses with `--all`), layer blobs and base disks no image needs, and the
+ * what failed creates left (their log directories), dangling images (every image no sandbox uses with `--all`), layer blobs and base disks no image needs, and the
  * scratch files of pulls and builds whose process died. Asks first unless `--force`.
  */
 import type { Command } from "commander";
@@ -10,6 +10,7 @@ import { allocatedBytes } from "../../image/disk-usage.js";
 import { ImageService } from "../../image/image-service.js";
 import { cleanAbandonedScratch } from "../../image/scratch.js";
 import { sandboxPaths } from "../../sdk/context.js";
+import { removeLeftovers } from "../../sdk/leftovers.js";
 import { Sandbox } from "../../sdk/sandbox.js";
 import { confirm } from "../confirm.js";
 import { forEachName } from "../each.js";
@@ -26,7 +27,7 @@ export function registerPrune(program: Command): void {
       if (opts.force !== true) {
         const images = opts.all === true ? "all images without a sandbox" : "dangling images";
         const ok = await confirm(
-          `This removes all stopped and crashed sandboxes, ${images}, unused layers and scratch files. Continue?`,
+          `This removes all stopped and crashed sandboxes, the logs of failed creates, ${images}, unused layers and scratch files. Continue?`,
         );
         if (!ok) return;
       }
@@ -43,6 +44,8 @@ export function registerPrune(program: Command): void {
           removed.push(name);
         },
       );
+      const leftovers = await removeLeftovers(home);
+      freed += leftovers.bytesFreed;
       // Before the service opens (which would clean them silently), to report them.
       const scratch = await cleanAbandonedScratch(msbPaths(home).tmpDir);
       freed += scratch.bytesFreed;
@@ -51,6 +54,7 @@ export function registerPrune(program: Command): void {
       freed += result.bytesFreed;
       const out: string[] = [];
       if (removed.length > 0) out.push("Deleted sandboxes:", ...removed, "");
+      if (leftovers.names.length > 0) out.push("Deleted logs of failed creates:", ...leftovers.names, "");
       if (result.images.length > 0) out.push("Deleted images:", ...result.images, "");
       if (result.layers.length > 0) out.push(`Deleted layers: ${result.layers.length}`, "");
       if (scratch.removed.length > 0) out.push("Deleted scratch files:", ...scratch.removed, "");
