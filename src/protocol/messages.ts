@@ -137,6 +137,8 @@ export type FsMessage =
   | { readonly type: "fs.list"; readonly path: string; readonly user?: string }
   | { readonly type: "fs.stat"; readonly path: string; readonly user?: string }
   | { readonly type: "fs.mkdir"; readonly path: string; readonly mode?: number; readonly user?: string }
+  /** The supervisor's own (not open to clients): syncfs on the filesystem holding `path`. */
+  | { readonly type: "fs.sync"; readonly path: string }
   | {
       readonly type: "fs.remove";
       readonly path: string;

@@ -63,6 +63,8 @@ export async function applyPatches(agent: AgentConnection, patches: readonly Pat
  * Applies the patches unless `marker` (a host file) exists, then makes it, so that later boots skip them.
  * Returns whether they were applied now. A sandbox whose patches failed (its create failed, or its creator
  * died meanwhile and left it `crashed`) has no marker: its next start applies them again, and fails as loudly.
+ * The guest's root filesystem is flushed (`fs.sync`) before the marker is made: a VM killed right after its
+ * create must not come back without patches its marker says it has.
  */
 export async function applyPatchesOnce(
   agent: AgentConnection,
@@ -72,6 +74,7 @@ export async function applyPatchesOnce(
   if (patches === undefined || patches.length === 0 || marker === undefined || existsSync(marker))
     return false;
   await applyPatches(agent, patches);
+  if (agent.features.has("fs.sync")) await new GuestFiles(agent).done({ type: "fs.sync", path: "/" });
   writeFileSync(marker, `${new Date().toISOString()}\n`);
   return true;
 }

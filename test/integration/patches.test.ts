@@ -19,6 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ImageNotFoundError, InvalidConfigError, Patch, PatchFailedError, Sandbox } from "../../src/index.js";
+import { qemuOf } from "../../src/store/sandbox-repository.js";
 import { busyboxRootfs, stage } from "../fixtures/busybox-rootfs.js";
 import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
 
@@ -151,6 +152,36 @@ describe("patches and scripts", () => {
     expect((reapplied as PatchFailedError).path).toBe("/etc/greeting.txt");
     expect((await Sandbox.get("patched")).status).toBe("crashed");
     await Sandbox.remove("patched");
+  });
+
+  it("patches survive a VM killed right after its create (the root is flushed before the marker)", async () => {
+    const tree = join(host, "durable-tree");
+    mkdirSync(join(tree, "sub"), { recursive: true });
+    writeFileSync(join(tree, "sub", "data.txt"), "copied\n");
+    // The last patches are the ones nothing else syncs: a directory and a tree written as an archive.
+    const box = await Sandbox.create({
+      name: "durable",
+      image: "alpine:latest",
+      patches: [
+        Patch.text("/etc/first.txt", "first\n"),
+        Patch.mkdir("/srv/made/deep"),
+        Patch.copyDir(tree, "/srv/tree"),
+      ],
+    });
+    const qemu = qemuOf((await Sandbox.get("durable")).record);
+    if (qemu === undefined) throw new Error("no QEMU recorded");
+    process.kill(qemu.pid, "SIGKILL");
+    expect((await box.wait()).code).toBe(1);
+    expect((await Sandbox.get("durable")).status).toBe("crashed");
+    const again = await Sandbox.start("durable");
+    try {
+      expect(
+        await sh(again, "cat /etc/first.txt; test -d /srv/made/deep && echo dir; cat /srv/tree/sub/data.txt"),
+      ).toBe("first\ndir\ncopied\n");
+    } finally {
+      await again.stopAndWait();
+    }
+    await Sandbox.remove("durable");
   });
 
   it("a failing patch is a PatchFailedError naming it, and the create leaves nothing", async () => {

@@ -53,6 +53,12 @@ type FsFromTo struct {
 	User string `json:"user,omitempty"`
 }
 
+// FsSync flushes the filesystem that holds Path (syncfs): what the guest wrote there is on its disk after.
+type FsSync struct {
+	Type string `json:"type"`
+	Path string `json:"path"`
+}
+
 // FsDone ends a file operation without a result; Bytes is the data it moved (0 when none).
 type FsDone struct {
 	Type  string `json:"type"`

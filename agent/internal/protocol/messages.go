@@ -46,6 +46,7 @@ const (
 	TypeFsRename       = "fs.rename"
 	TypeFsArchiveRead  = "fs.archive.read"
 	TypeFsArchiveWrite = "fs.archive.write"
+	TypeFsSync         = "fs.sync"
 	TypeFsDone         = "fs.done"
 	TypeFsStatResult   = "fs.stat.result"
 )

@@ -41,6 +41,7 @@ const (
 	FeatureFs              = "fs"
 	FeatureMounts          = "mounts"
 	FeatureTemplate        = "template"
+	FeatureFsSync          = "fs.sync"
 )
 
 // MessageSpec describes one message type: who sends it and the fields it may carry besides "type".
@@ -132,6 +133,7 @@ var Messages = map[string]MessageSpec{
 	TypeFsRename:       {FromHost, []string{"from", "to", "user"}},
 	TypeFsArchiveRead:  {FromHost, []string{"path", "user"}},
 	TypeFsArchiveWrite: {FromHost, []string{"path", "user"}},
+	TypeFsSync:         {FromHost, []string{"path"}},
 	TypeFsDone:         {FromAgent, []string{"bytes"}},
 	TypeFsStatResult:   {FromAgent, []string{"kind", "size", "mode", "uid", "gid", "readonly", "modified", "created", "target"}},
 }
@@ -186,6 +188,9 @@ var Operations = []Operation{
 	fsOp(TypeFsRename, false, false, false),
 	fsOp(TypeFsArchiveRead, true, false, true),
 	fsOp(TypeFsArchiveWrite, true, true, false),
+	// The supervisor's own: a barrier before it records patches as applied.
+	{Open: TypeFsSync, Handler: HandlerAgent, Feature: FeatureFsSync, Clients: false,
+		FollowUps: []FollowUp{}, Replies: []string{}, Terminal: []string{TypeFsDone}},
 }
 
 // fsOp is the row of a file operation: feature fs, open to clients, no replies, stream.cancel as its only
@@ -204,7 +209,7 @@ func fsOp(open string, cancellable, input, output bool, terminal ...string) Oper
 
 // AgentFeatures are the features this agent lists in its HELLO.
 var AgentFeatures = []string{FeatureExec, FeatureNet, FeatureExecTty, FeatureStreamCancel, FeatureStats,
-	FeatureControlContinue, FeatureFs, FeatureMetrics, FeatureMounts, FeatureTemplate}
+	FeatureControlContinue, FeatureFs, FeatureMetrics, FeatureMounts, FeatureTemplate, FeatureFsSync}
 
 // OperationFor returns the operation opened by messages of type typ, or nil.
 func OperationFor(typ string) *Operation {
@@ -261,6 +266,7 @@ var MessageStructs = map[string]any{
 	TypeFsRename:       FsFromTo{},
 	TypeFsArchiveRead:  FsPath{},
 	TypeFsArchiveWrite: FsPath{},
+	TypeFsSync:         FsSync{},
 	TypeFsDone:         FsDone{},
 	TypeFsStatResult:   FsStatResult{},
 }

@@ -31,6 +31,7 @@ var handlers = map[string]opHandler{
 	protocol.TypeFsRename:       startFs(fsFromToOp((*fsStream).rename)),
 	protocol.TypeFsArchiveRead:  startFs(fsPathOp((*fsStream).archiveRead)),
 	protocol.TypeFsArchiveWrite: startFs(fsPathOp((*fsStream).archiveWrite)),
+	protocol.TypeFsSync:         startFs(parseFsSync),
 }
 
 // connHandlers are the stream-0 requests (the table's "connection" list).

@@ -123,6 +123,17 @@ func parseFsRemove(payload []byte) (*fsTask, error) {
 	return &fsTask{user: r.User, run: func(f *fsStream) (any, *protocol.OpError) { return f.remove(&r) }}, nil
 }
 
+func parseFsSync(payload []byte) (*fsTask, error) {
+	var r protocol.FsSync
+	if err := unmarshal(payload, &r); err != nil {
+		return nil, err
+	}
+	if err := checkPath("path", &r.Path); err != nil {
+		return nil, err
+	}
+	return &fsTask{run: func(f *fsStream) (any, *protocol.OpError) { return f.sync(r.Path) }}, nil
+}
+
 // fsPathOp returns the parser of an operation whose message is protocol.FsPath.
 func fsPathOp(work func(f *fsStream, path string) (any, *protocol.OpError)) func([]byte) (*fsTask, error) {
 	return func(payload []byte) (*fsTask, error) {

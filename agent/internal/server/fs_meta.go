@@ -7,6 +7,19 @@ import (
 	"microsandbox/agent/internal/protocol"
 )
 
+// sync is fs.sync: syncfs on the filesystem holding path, so that everything written there is on the disk.
+func (f *fsStream) sync(path string) (any, *protocol.OpError) {
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, fsError(&os.PathError{Op: "open", Path: path, Err: err}, "path")
+	}
+	defer syscall.Close(fd)
+	if err := syncfs(fd); err != nil {
+		return nil, fsError(&os.PathError{Op: "syncfs", Path: path, Err: err}, "path")
+	}
+	return done(0), nil
+}
+
 // stat is fs.stat: lstat information, the link target of a symlink, the birth time when there is one, and
 // whether the operation's user may not write the file.
 func (f *fsStream) stat(path string) (any, *protocol.OpError) {

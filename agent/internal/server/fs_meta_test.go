@@ -190,3 +190,26 @@ func TestFsBadRequests(t *testing.T) {
 		t.Fatalf("%d operations open", n)
 	}
 }
+
+func TestFsSync(t *testing.T) {
+	c, _ := newHarness(t, nil)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "file"), []byte("dirty"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{dir, filepath.Join(dir, "file"), "/"} {
+		final, _ := c.fsRun(protocol.FsSync{Type: protocol.TypeFsSync, Path: path}, nil)
+		if final["type"] != protocol.TypeFsDone || final["bytes"] != float64(0) {
+			t.Fatalf("%s: %v", path, final)
+		}
+	}
+	final, _ := c.fsRun(protocol.FsSync{Type: protocol.TypeFsSync, Path: filepath.Join(dir, "missing")}, nil)
+	expectFsError(t, final, "ENOENT", "path")
+	final, _ = c.fsRun(protocol.FsSync{Type: protocol.TypeFsSync, Path: "relative"}, nil)
+	expectFsError(t, final, protocol.CodeInvalid, "path")
+	// A field fs.sync does not have is refused, not dropped.
+	final, _ = c.fsRun(map[string]any{"type": protocol.TypeFsSync, "path": dir, "user": "root"}, nil)
+	if final["type"] != protocol.TypeError || final["field"] != "user" {
+		t.Fatalf("unknown field: %v", final)
+	}
+}

@@ -201,3 +201,11 @@ func timespecOf(t time.Time) syscall.Timespec {
 func msOf(ts syscall.Timespec) int64 {
 	return ts.Sec*1000 + ts.Nsec/1e6
 }
+
+// syncfs flushes the filesystem that holds fd (the syscall package has no wrapper).
+func syncfs(fd int) error {
+	if _, _, errno := syscall.Syscall(sysSyncfs, uintptr(fd), 0, 0); errno != 0 {
+		return errno
+	}
+	return nil
+}

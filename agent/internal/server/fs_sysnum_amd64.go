@@ -8,5 +8,6 @@ const (
 	sysSetfsuid  = syscall.SYS_SETFSUID
 	sysSetfsgid  = syscall.SYS_SETFSGID
 	sysStatx     = 332
+	sysSyncfs    = 306
 	sysFaccessat = 439 // faccessat2
 )

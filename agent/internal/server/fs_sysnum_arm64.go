@@ -8,5 +8,6 @@ const (
 	sysSetfsuid  = syscall.SYS_SETFSUID
 	sysSetfsgid  = syscall.SYS_SETFSGID
 	sysStatx     = 291
+	sysSyncfs    = 267
 	sysFaccessat = 439 // faccessat2
 )
