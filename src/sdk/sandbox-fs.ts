@@ -336,23 +336,28 @@ export class SandboxFs {
 
   /** An operation's output; on a connection already lost, a stream that fails with the explained error. */
   #readable(message: FsMessage, toError: ReplyError): Readable {
-    try {
-      return this.#connection.readable(message, toError, this.#streamOptions);
-    } catch (err) {
-      const failed = new Readable({ read: () => undefined });
-      void this.#explained(err).then((error) => failed.destroy(error));
-      return failed;
-    }
+    return this.#opened(
+      () => this.#connection.readable(message, toError, this.#streamOptions),
+      () => new Readable({ read: () => undefined }),
+    );
   }
 
   /** An operation's input; on a connection already lost, a sink that fails with the explained error. */
   #writable(message: FsMessage, toError: ReplyError): Writable {
+    return this.#opened(
+      () => this.#connection.writable(message, toError, this.#streamOptions),
+      () => new Writable({ write: () => undefined }),
+    );
+  }
+
+  /** `open()`'s stream, or when it throws (the connection is gone) `failed()`, destroyed with the explanation. */
+  #opened<S extends Readable | Writable>(open: () => S, failed: () => S): S {
     try {
-      return this.#connection.writable(message, toError, this.#streamOptions);
+      return open();
     } catch (err) {
-      const failed = new Writable({ write: () => undefined });
-      void this.#explained(err).then((error) => failed.destroy(error));
-      return failed;
+      const stream = failed();
+      void this.#explained(err).then((error) => stream.destroy(error));
+      return stream;
     }
   }
 
