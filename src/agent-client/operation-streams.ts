@@ -24,11 +24,17 @@ export interface StreamOptions {
   readonly explain?: (error: Error) => Promise<unknown>;
 }
 
-/** `explain`'s answer as an Error (what a stream can be destroyed with). */
-async function explained(options: StreamOptions, error: Error): Promise<Error> {
-  if (options.explain === undefined) return error;
-  // An explanation that fails itself (its store unreadable) leaves the failure as it was.
-  const mapped = await options.explain(error).then(
+/**
+ * What `explain` makes of `err`, as an Error (what a stream can be destroyed with). Never rejects: without an
+ * explanation, or when the explanation fails itself (its store unreadable), the failure stays as it was.
+ */
+export async function explainedError(
+  explain: ((error: Error) => Promise<unknown>) | undefined,
+  err: unknown,
+): Promise<Error> {
+  const error = err instanceof Error ? err : new Error(String(err));
+  if (explain === undefined) return error;
+  const mapped = await explain(error).then(
     (value) => value,
     () => error,
   );
@@ -63,7 +69,7 @@ export class OperationReadable extends Readable {
         }
       },
       onAbort: (error) => {
-        void explained(options, error).then((mapped) => this.destroy(mapped));
+        void explainedError(options.explain, error).then((mapped) => this.destroy(mapped));
       },
     });
     this.#stream.grant(EXEC_WINDOW_BYTES - INITIAL_WINDOW);
@@ -118,7 +124,7 @@ export class OperationWritable extends Writable {
       },
       onAbort: (error) => {
         // The connection is gone: the stream ends now, written to or not.
-        void explained(options, error).then((mapped) => {
+        void explainedError(options.explain, error).then((mapped) => {
           fail(mapped);
           this.destroy(mapped);
         });
@@ -133,7 +139,7 @@ export class OperationWritable extends Writable {
       callback(error);
       return;
     }
-    void explained(this.#options, error).then(callback);
+    void explainedError(this.#options.explain, error).then(callback);
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {

@@ -9,7 +9,7 @@ import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { msbPaths } from "../config/paths.js";
 import { allocatedBytes } from "../image/disk-usage.js";
-import { withStore } from "./sandbox-handle.js";
+import { Store } from "../store/store.js";
 
 /** What {@link removeLeftovers} removed. */
 export interface RemovedLeftovers {
@@ -30,13 +30,18 @@ export async function removeLeftovers(home: string): Promise<RemovedLeftovers> {
   }
   const names: string[] = [];
   let bytesFreed = 0;
-  for (const name of entries) {
-    if (withStore(home, (store) => store.sandboxes.get(name)) !== undefined) continue;
-    const path = join(dir, name);
-    const bytes = await allocatedBytes(path);
-    rmSync(path, { recursive: true, force: true });
-    names.push(name);
-    bytesFreed += bytes;
+  const store = Store.open({ path: msbPaths(home).database });
+  try {
+    for (const name of entries) {
+      if (store.sandboxes.get(name) !== undefined) continue;
+      const path = join(dir, name);
+      const bytes = await allocatedBytes(path);
+      rmSync(path, { recursive: true, force: true });
+      names.push(name);
+      bytesFreed += bytes;
+    }
+  } finally {
+    store.close();
   }
   return { names, bytesFreed };
 }

@@ -10,6 +10,7 @@ import type { Stats } from "node:fs";
 import { basename, dirname, join, posix } from "node:path";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { explainedError } from "../agent-client/operation-streams.js";
 import type { StreamOptions } from "../agent-client/operation-streams.js";
 import type { ReplyError } from "../agent-client/reply-error.js";
 import { FsError, InvalidConfigError, ProtocolError } from "../errors.js";
@@ -103,7 +104,7 @@ export class SandboxFs {
     this.#connection = connection;
     this.#user = options.user;
     this.#explain = explain;
-    this.#streamOptions = { explain: (err) => explain(err) };
+    this.#streamOptions = { explain };
   }
 
   /** The whole file. */
@@ -356,19 +357,9 @@ export class SandboxFs {
       return open();
     } catch (err) {
       const stream = failed();
-      void this.#explained(err).then((error) => stream.destroy(error));
+      void explainedError(this.#explain, err).then((error) => stream.destroy(error));
       return stream;
     }
-  }
-
-  /** The explained failure as an Error; never rejects (an explanation that fails leaves `err` as it was). */
-  async #explained(err: unknown): Promise<Error> {
-    const original = err instanceof Error ? err : new Error(String(err));
-    const mapped = await this.#explain(err).then(
-      (value) => value,
-      () => original,
-    );
-    return mapped instanceof Error ? mapped : original;
   }
 
   #message<M extends FsMessage>(message: M): M {

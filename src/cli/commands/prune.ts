@@ -1,7 +1,8 @@
 /**
  * `msb prune`: docker's `system prune` for microsandbox. Removes stopped and crashed sandboxes (disk, logs, row),
- * what failed creates left (their log directories), dangling images (every image no sandbox uses with `--all`), layer blobs and base disks no image needs, and the
- * scratch files of pulls and builds whose process died. Asks first unless `--force`.
+ * what failed creates left (their log directories), dangling images (every image no sandbox uses with `--all`),
+ * layer blobs and base disks no image needs, and the scratch files of pulls and builds whose process died. Asks
+ * first unless `--force`.
  */
 import type { Command } from "commander";
 import { readEnv } from "../../config/env.js";
