@@ -14,8 +14,9 @@ import { MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION } from "../protocol/constant
 import { archProfile } from "../setup/arch.js";
 import { findExecutable } from "../setup/exec.js";
 import { manifestProblems } from "../setup/artifacts.js";
-import { readManifestSync } from "../setup/manifest.js";
+import { kernelFlavorOf, readManifestSync } from "../setup/manifest.js";
 import { findPackageRoot } from "../setup/package-root.js";
+import type { KernelFlavor } from "../setup/types.js";
 import { detectAccelerator, hostAccelProbe, kvmAccess, type KvmAccess } from "../vm/accel.js";
 import type { Accelerator } from "../vm/config.js";
 import { findVirtiofsd } from "../vm/virtiofsd.js";
@@ -47,6 +48,8 @@ export interface DoctorReport {
     /** QEMU's virtiofsd (bind mounts and directory volumes need it), null when missing. */
     readonly virtiofsd: string | null;
     readonly kernel: string | null;
+    /** Which guest kernel set-up installed (`msb setup --kernel`), null when none is. */
+    readonly kernelFlavor: KernelFlavor | null;
     readonly agent: { readonly sourceHash: string; readonly goVersion: string } | null;
     readonly protocol: string;
   };
@@ -119,6 +122,7 @@ export async function doctorReport(env: MsbEnv = readEnv()): Promise<DoctorRepor
       qemu: qemuBinary === undefined ? null : { binary: qemuBinary, version: await qemuVersion(qemuBinary) },
       virtiofsd: virtiofsd ?? null,
       kernel: manifest?.kernel.version ?? null,
+      kernelFlavor: manifest ? kernelFlavorOf(manifest.kernel) : null,
       agent: manifest ? { sourceHash: manifest.agent.sourceHash, goVersion: manifest.agent.goVersion } : null,
       protocol: protocolRange(MIN_PROTOCOL_VERSION, MAX_PROTOCOL_VERSION),
     },

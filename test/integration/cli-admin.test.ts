@@ -12,6 +12,7 @@ import { InvalidConfigError, PatchFailedError, VmError } from "../../src/errors.
 import { scratchPath } from "../../src/os/scratch-name.js";
 import { Patch } from "../../src/storage/patch.js";
 import { Sandbox } from "../../src/sdk/sandbox.js";
+import { runtimeArtifacts } from "../../src/setup/index.js";
 import { repoRoot } from "../fixtures/artifacts.js";
 import { startMsb } from "../fixtures/msb-cli.js";
 import type { MsbRun } from "../fixtures/msb-cli.js";
@@ -28,7 +29,12 @@ describe("msb admin verbs", () => {
     const report = JSON.parse(json.stdout) as {
       ok: boolean;
       accelerator: { using: string; why: string; kvm: { usable: boolean; reason: string } };
-      versions: { qemu: { version: string } | null; kernel: string | null; node: string };
+      versions: {
+        qemu: { version: string } | null;
+        kernel: string | null;
+        kernelFlavor: string | null;
+        node: string;
+      };
       setup: { installed: boolean };
       state: { home: string; freeBytes: number };
       findings: { severity: string }[];
@@ -41,11 +47,13 @@ describe("msb admin verbs", () => {
     expect(report.accelerator.kvm.reason).toMatch(/\/dev\/kvm/);
     expect(report.versions.qemu?.version).toMatch(/^\d+\.\d+/);
     expect(report.versions.kernel).toMatch(/^\d+\.\d+/);
+    expect(report.versions.kernelFlavor).toBe(runtimeArtifacts().kernelFlavor);
     expect(report.versions.node).toBe(process.version);
     expect(report.state.home).toBe(env().home);
     expect(report.state.freeBytes).toBeGreaterThan(0);
     const text = await msb(["doctor"]);
     expect(text.stdout).toMatch(/^accelerator: +(kvm|tcg) \(/m);
+    expect(text.stdout).toMatch(/^guest kernel: +\S+ \((microvm|debian)\)$/m);
     const forced = spawnSync(
       process.execPath,
       ["--import", "tsx", join(repoRoot, "src/cli/msb.ts"), "doctor"],
