@@ -128,9 +128,14 @@ describe.skipIf(!installed && process.env["CI"] === undefined)(
   () => {
     it("resolves REQUIRED_MODULES to the recorded load order from the real .ko files", async () => {
       const manifest = JSON.parse(await readFile(join(installedDir, "manifest.json"), "utf8")) as {
-        kernel: { version: string };
+        kernel: { version: string; flavor?: string };
         modules: { files: string[]; virtiofs: string[] };
       };
+      if (manifest.kernel.flavor === "microvm") {
+        // Everything is built into the microvm kernel: no modules to resolve (CI's second pass boots Debian's).
+        expect(manifest.modules).toMatchObject({ files: [], virtiofs: [] });
+        return;
+      }
       const tree = await indexModuleTree(join(installedDir, "modules"));
       const resolved = await resolveModules(tree, REQUIRED_MODULES, manifest.kernel.version);
       expect(resolved.map((m) => m.fileName)).toEqual(manifest.modules.files);
