@@ -65,7 +65,12 @@ export function bareArgv(dir: string, initrd: string, kernel?: BenchKernel): str
     memoryMib: 512,
     kernel: kernel?.path ?? artifacts.kernel,
     initrd,
-    cmdline: kernelCmdline({ arch: artifacts.arch, accel, tscKhz: hostTscKhz() }),
+    cmdline: kernelCmdline({
+      arch: artifacts.arch,
+      accel,
+      tscKhz: hostTscKhz(),
+      kernelFlavor: kernel?.flavor ?? artifacts.kernelFlavor,
+    }),
     disks: [],
     shares: [],
     agentSocket: join(dir, "a.sock"),

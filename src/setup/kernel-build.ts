@@ -1,5 +1,6 @@
 /**
- * Builds the microVM guest kernel from a kernel source tree: `make allnoconfig`, the repository's fragment
+ * Builds the microVM guest kernel from a kernel source tree: the repository's patches (`kernel/patches/`) applied,
+ * `make allnoconfig`, the repository's fragment
  * merged with `scripts/kconfig/merge_config.sh`, `make olddefconfig`, a check that every option of the fragment
  * survived, then `make vmlinux` at the lowest CPU priority with one job per core. The result is the
  * uncompressed vmlinux QEMU boots through its PVH entry note.
@@ -13,6 +14,7 @@ import { EM_X86_64, parseElf } from "./elf.js";
 import { findExecutable, run } from "./exec.js";
 import { BuildProgress, EXPECTED_BUILD_STEPS, progressBar } from "./kernel-build-progress.js";
 import { assertFragmentApplied } from "./kernel-config.js";
+import { applyKernelPatches, type KernelPatch } from "./kernel-patches.js";
 import { hasPvhEntryNote } from "./kernel-image.js";
 import type { SetupLog } from "./types.js";
 
@@ -24,7 +26,8 @@ export const KERNEL_LOCALVERSION = "-microsandbox";
  * cache key: change it (bump the recipe number) whenever the commands below change what they produce.
  */
 export const KERNEL_BUILD_RECIPE = [
-  "recipe 1",
+  "recipe 2",
+  "patch -p1 < kernel/patches/*.patch, in name order",
   "make allnoconfig",
   "merge_config.sh -m .config <fragment>",
   "make olddefconfig",
@@ -45,6 +48,8 @@ export interface KernelBuildOptions {
   readonly sourceTree: string;
   /** Path of the Kconfig fragment (`kernel/microvm.config`). */
   readonly fragmentPath: string;
+  /** Source patches applied before configuring (`kernel/patches/`). */
+  readonly patches: readonly KernelPatch[];
   /** Parallel make jobs (default: the number of CPUs). */
   readonly jobs?: number;
   readonly log: SetupLog;
@@ -81,13 +86,16 @@ export async function buildKernel(options: KernelBuildOptions): Promise<KernelBu
   const make = tool("make", "make");
   const cwd = options.sourceTree;
   const env = { ...BUILD_ENV };
+  await applyKernelPatches(cwd, options.patches);
   await run(make, ["-s", "allnoconfig"], { cwd, env });
   const merge = join(cwd, "scripts", "kconfig", "merge_config.sh");
   await run("/bin/sh", [merge, "-m", ".config", options.fragmentPath], { cwd, env });
   await run(make, ["-s", "olddefconfig"], { cwd, env });
   const dotConfigPath = join(cwd, ".config");
   assertFragmentApplied(await readFile(options.fragmentPath, "utf8"), await readFile(dotConfigPath, "utf8"));
-  options.log(`kernel build: configured from ${options.fragmentPath} (${elapsed(start)})`);
+  const patched =
+    options.patches.length === 0 ? "" : ` with ${options.patches.map((p) => p.name).join(", ")}`;
+  options.log(`kernel build: configured from ${options.fragmentPath}${patched} (${elapsed(start)})`);
   const jobs = Math.max(1, options.jobs ?? availableParallelism());
   const progress = new BuildProgress(EXPECTED_BUILD_STEPS, 5);
   const buildStart = performance.now();

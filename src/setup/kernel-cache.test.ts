@@ -16,6 +16,7 @@ import {
 const inputs: KernelBuildInputs = {
   sourceSha256: "a".repeat(64),
   fragment: "CONFIG_A=y\n",
+  patches: [{ name: "0001-a.patch", text: "--- a/x\n" }],
   recipe: "recipe 1",
   arch: "x86_64",
 };
@@ -31,6 +32,9 @@ describe("kernelBuildKey", () => {
       { ...inputs, recipe: "recipe 2" },
       { ...inputs, arch: "aarch64" as const },
       { ...inputs, fragment: "CONFIG_A=y\nCONFIG_B=y\n" },
+      { ...inputs, patches: [] },
+      { ...inputs, patches: [{ name: "0001-a.patch", text: "--- a/y\n" }] },
+      { ...inputs, patches: [{ name: "0002-a.patch", text: "--- a/x\n" }] },
       // Field boundaries count: moving text from one input to the next is a different key.
       { ...inputs, recipe: "recipe 1\nCONFIG_A=y", fragment: "" },
     ];

@@ -1,7 +1,7 @@
 /**
  * The cache of built guest kernels: `<MSB_HOME>/kernel-builds/<key>/` holds `vmlinux`, its `config`,
  * `build.json` and the build log, where the key hashes everything the build depends on (the source package's
- * SHA-256, the fragment, the recipe, the architecture). A second set-up with the same inputs copies the cached
+ * SHA-256, the patches, the fragment, the recipe, the architecture). A second set-up with the same inputs copies the cached
  * kernel instead of building. Entries appear by an atomic directory rename, so a crash never leaves a partial
  * entry; a failed build leaves `<key>.failed` (its reason) so later set-ups fall back at once instead of
  * spending the build time again, until `--force`.
@@ -30,6 +30,8 @@ export interface KernelBuildInputs {
   readonly sourceSha256: string;
   /** Text of the Kconfig fragment. */
   readonly fragment: string;
+  /** The source patches, by name and text, in the order they are applied. */
+  readonly patches: readonly { readonly name: string; readonly text: string }[];
   /** The build recipe (`KERNEL_BUILD_RECIPE`). */
   readonly recipe: string;
   readonly arch: GuestArch;
@@ -41,8 +43,17 @@ export interface KernelBuildInputs {
  */
 export function kernelBuildKey(inputs: KernelBuildInputs): string {
   const options = [...parseKconfig(inputs.fragment)].map(([name, value]) => `${name}=${value}`).sort();
+  const patches = inputs.patches.map(
+    (p) => `${Buffer.byteLength(p.name)}:${p.name}${Buffer.byteLength(p.text)}:${p.text}`,
+  );
   const hash = createHash("sha256");
-  for (const part of [inputs.arch, inputs.sourceSha256, inputs.recipe, options.join("\n")]) {
+  for (const part of [
+    inputs.arch,
+    inputs.sourceSha256,
+    inputs.recipe,
+    options.join("\n"),
+    patches.join(""),
+  ]) {
     hash.update(`${Buffer.byteLength(part)}:`).update(part);
   }
   return hash.digest("hex").slice(0, 32);

@@ -19,6 +19,7 @@ import {
   recordBuildFailure,
   type CachedKernel,
 } from "./kernel-cache.js";
+import { defaultPatchesDir, readKernelPatches, type KernelPatch } from "./kernel-patches.js";
 import { KERNEL_SOURCE_PACKAGE, fetchKernelSource, resolveKernelSource } from "./kernel-source.js";
 import { KERNEL_FILE_NAMES, MODULES_DIR, type KernelStepResult } from "./kernel-step.js";
 import { kernelFlavorOf, type KernelRecord, type Manifest, type ModulesRecord } from "./manifest.js";
@@ -53,7 +54,7 @@ async function build(
   apt: Apt,
   source: { name: string; version: string; sha256: string },
   key: string,
-  fragmentPath: string,
+  inputs: { readonly fragmentPath: string; readonly patches: readonly KernelPatch[] },
 ): Promise<CachedKernel> {
   const failure = ctx.force ? undefined : await previousBuildFailure(ctx.kernelBuildsDir, key);
   if (failure !== undefined) {
@@ -78,7 +79,8 @@ async function build(
     start = performance.now();
     const result = await buildKernel({
       sourceTree: tree,
-      fragmentPath,
+      fragmentPath: inputs.fragmentPath,
+      patches: inputs.patches,
       log: ctx.log,
       onOutput: (line) => {
         if (logLines.length < 100_000) logLines.push(line);
@@ -118,6 +120,7 @@ export async function stageMicrovmKernel(
   ctx: InstallContext,
   previous: Manifest | undefined,
   fragmentPath: string = defaultFragmentPath(),
+  patchesDir: string = defaultPatchesDir(),
 ): Promise<KernelStepResult> {
   if (ctx.profile.arch !== "x86_64") {
     throw new SetupError(`the microvm kernel is only built for x86_64, not ${ctx.profile.arch}`);
@@ -128,6 +131,7 @@ export async function stageMicrovmKernel(
   }
   const stamp = await aptListsStamp();
   const fragment = await readFile(fragmentPath, "utf8");
+  const patches = await readKernelPatches(patchesDir);
   const old = previous?.kernel;
   const reuse =
     !ctx.force &&
@@ -140,6 +144,7 @@ export async function stageMicrovmKernel(
   const key = kernelBuildKey({
     sourceSha256: source.sha256,
     fragment,
+    patches,
     recipe: KERNEL_BUILD_RECIPE,
     arch: ctx.profile.arch,
   });
@@ -154,7 +159,7 @@ export async function stageMicrovmKernel(
   }
   const cached = ctx.force ? undefined : await lookupKernel(ctx.kernelBuildsDir, key);
   if (cached !== undefined) ctx.log(`kernel: ${cached.info.release} from the build cache (${cached.dir})`);
-  const kernel = cached ?? (await build(ctx, apt, source, key, fragmentPath));
+  const kernel = cached ?? (await build(ctx, apt, source, key, { fragmentPath, patches }));
   const file = KERNEL_FILE_NAMES["pvh-vmlinux"];
   await copyFile(kernel.vmlinux, join(ctx.workDir, file));
   await mkdir(join(ctx.workDir, MODULES_DIR), { recursive: true });

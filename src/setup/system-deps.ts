@@ -46,6 +46,7 @@ export function kernelBuildTools(): HostTool[] {
     { binary: "flex", debianPackage: "flex", purpose },
     { binary: "bison", debianPackage: "bison", purpose },
     { binary: "bc", debianPackage: "bc", purpose },
+    { binary: "patch", debianPackage: "patch", purpose: "applies kernel/patches/ to the kernel source" },
     { binary: "perl", debianPackage: "perl-base", purpose },
     { binary: "xz", debianPackage: "xz-utils", purpose: "unpacks the kernel source" },
     { binary: "tar", debianPackage: "tar", purpose: "unpacks the kernel source" },

@@ -183,6 +183,20 @@ describe("kernelCmdline", () => {
     );
     expect(kernelCmdline({ arch: "aarch64", accel: "tcg" })).toContain("console=ttyAMA0");
   });
+
+  it("gives the microvm kernel the APIC timer's clock under TCG only", () => {
+    const microvm = { arch: "x86_64", kernelFlavor: "microvm" } as const;
+    expect(kernelCmdline({ ...microvm, accel: "tcg" })).toContain("lapic_bus_hz=1000000000");
+    expect(kernelCmdline({ ...microvm, accel: "kvm" }).join(" ")).not.toContain("lapic_bus_hz");
+    expect(kernelCmdline({ arch: "x86_64", accel: "tcg", kernelFlavor: "debian" }).join(" ")).not.toContain(
+      "lapic_bus_hz",
+    );
+  });
+
+  it("skips the IO-APIC timer check on x86_64 only", () => {
+    expect(kernelCmdline({ arch: "x86_64", accel: "kvm" })).toContain("no_timer_check");
+    expect(kernelCmdline({ arch: "aarch64", accel: "tcg" })).not.toContain("no_timer_check");
+  });
 });
 
 describe("detectAccelerator", () => {

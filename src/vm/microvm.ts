@@ -495,7 +495,12 @@ function vmConfig(input: {
     memoryMib: options.memoryMib ?? 512,
     kernel: artifacts.kernel,
     initrd: artifacts.initrd,
-    cmdline: kernelCmdline({ arch: artifacts.arch, accel, tscKhz: hostTscKhz() }),
+    cmdline: kernelCmdline({
+      arch: artifacts.arch,
+      accel,
+      tscKhz: hostTscKhz(),
+      kernelFlavor: artifacts.kernelFlavor,
+    }),
     disks: [...disks, ...extraDisks(options.mounts ?? EMPTY_MOUNT_PLAN)],
     shares: input.shares,
     agentSocket: join(runDir, "agent.sock"),

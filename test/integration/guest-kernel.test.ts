@@ -2,11 +2,13 @@
  * What real images need from the guest kernel, whichever one set-up installed (Debian's by default, or
  * `microvm`): cgroups v2 with the usual controllers, seccomp filters, every namespace kind, the filesystems the
  * agent and users mount, and the microvm kernel's own traits (its release suffix, no modules, overlayfs built in
- * (a module Debian's initramfs does not carry), /proc/config.gz).
+ * (a module Debian's initramfs does not carry), /proc/config.gz, and under TCG the APIC timer clock from the
+ * command line instead of a calibration, with timers that still fire on time).
  */
 import { describe, expect, it } from "vitest";
 import { Sandbox } from "../../src/index.js";
 import { runtimeArtifacts } from "../../src/setup/index.js";
+import { detectAccelerator, hostAccelProbe } from "../../src/vm/accel.js";
 import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
 
 useSandboxEnv();
@@ -45,7 +47,21 @@ describe("the guest kernel", () => {
         expect(await run("zcat /proc/config.gz | grep -E '^CONFIG_(VIRTIO_FS|PCI)='")).toBe(
           "CONFIG_VIRTIO_FS=y\n",
         );
+        if (detectAccelerator(hostAccelProbe(undefined)) === "tcg") {
+          expect(await run("cat /proc/cmdline")).toMatch(/\blapic_bus_hz=1000000000\b/);
+        }
       }
+      // Timers fire on time (a wrong APIC timer period would make a 1 s sleep last 2 s, or never end), measured
+      // by the guest's own clock (the TSC, independent of the APIC timer), and the local timer does interrupt.
+      const [before, after] = (await run("cut -d' ' -f1 /proc/uptime; sleep 1; cut -d' ' -f1 /proc/uptime"))
+        .trim()
+        .split("\n")
+        .map(Number);
+      expect((after ?? 0) - (before ?? 0)).toBeGreaterThanOrEqual(0.99);
+      expect((after ?? 0) - (before ?? 0)).toBeLessThan(1.6);
+      expect(Number(/^\s*LOC:\s+(\d+)/m.exec(await run("cat /proc/interrupts"))?.[1] ?? 0)).toBeGreaterThan(
+        0,
+      );
     } finally {
       await sandbox.kill();
     }
