@@ -1,9 +1,9 @@
 /**
  * The cache of built guest kernels: `<MSB_HOME>/kernel-builds/<key>/` holds `vmlinux`, its `config`,
  * `build.json` and the build log, where the key hashes everything the build depends on (the source package's
- * SHA-256, the patches, the fragment, the recipe, the architecture). A second set-up with the same inputs copies the cached
- * kernel instead of building. Entries appear by an atomic directory rename, so a crash never leaves a partial
- * entry; a failed build leaves `<key>.failed` (its reason) so later set-ups fall back at once instead of
+ * SHA-256, the patches, the fragment, the recipe, the architecture). A second set-up with the same inputs copies
+ * the cached kernel instead of building. Entries appear by an atomic directory rename, so a crash never leaves a
+ * partial entry; a failed build leaves `<key>.failed` (its reason) so later set-ups fall back at once instead of
  * spending the build time again, until `--force`.
  */
 import { createHash } from "node:crypto";

@@ -49,7 +49,9 @@ export async function applyKernelPatches(tree: string, patches: readonly KernelP
   for (const p of patches) {
     await run(patch, ["-p1", "--forward", "--batch", "--fuzz=0", "--silent", "-i", p.path], {
       cwd: tree,
-      hint: `kernel/patches/${p.name} does not apply to this kernel source; \`msb setup --kernel debian\` installs Debian's kernel instead`,
+      hint:
+        `kernel/patches/${p.name} does not apply to this kernel source; ` +
+        "`msb setup --kernel debian` installs Debian's kernel instead",
     });
   }
 }
