@@ -9,10 +9,9 @@ import { SetupError } from "../errors.js";
 import { findExecutable, run } from "./exec.js";
 import { findPackageRoot } from "./package-root.js";
 
-/** One patch file: its name (the order it is applied in) and its text. */
+/** One patch file: its name (the order it is applied in) and its text (what the cache key hashes and is applied). */
 export interface KernelPatch {
   readonly name: string;
-  readonly path: string;
   readonly text: string;
 }
 
@@ -28,17 +27,13 @@ export async function readKernelPatches(dir: string): Promise<KernelPatch[]> {
     throw err;
   });
   const patches = names.filter((name) => name.endsWith(".patch")).sort();
-  return Promise.all(
-    patches.map(async (name) => {
-      const path = join(dir, name);
-      return { name, path, text: await readFile(path, "utf8") };
-    }),
-  );
+  return Promise.all(patches.map(async (name) => ({ name, text: await readFile(join(dir, name), "utf8") })));
 }
 
 /**
  * Applies `patches` to the source tree `tree`, in order, with exact context (`--fuzz=0`): a patch that does not
- * fit this source is an error, never applied at a guessed place.
+ * fit this source is an error, never applied at a guessed place. The text read for the cache key is what is
+ * applied (on patch's stdin), so the key always names the source that was built.
  *
  * @throws SetupError naming the patch that does not apply (another source version), with `patch`'s output.
  */
@@ -47,8 +42,9 @@ export async function applyKernelPatches(tree: string, patches: readonly KernelP
   const patch = findExecutable("patch");
   if (patch === undefined) throw new SetupError("patch is missing", { hint: "install the patch package" });
   for (const p of patches) {
-    await run(patch, ["-p1", "--forward", "--batch", "--fuzz=0", "--silent", "-i", p.path], {
+    await run(patch, ["-p1", "--forward", "--batch", "--fuzz=0", "--silent"], {
       cwd: tree,
+      input: Buffer.from(p.text, "utf8"),
       hint:
         `kernel/patches/${p.name} does not apply to this kernel source; ` +
         "`msb setup --kernel debian` installs Debian's kernel instead",

@@ -209,15 +209,15 @@ export const QEMU_TCG_APIC_BUS_HZ = 1_000_000_000;
 export function kernelCmdline(options: CmdlineOptions): string[] {
   const console = options.arch === "x86_64" ? "console=ttyS0" : "console=ttyAMA0";
   const args = [console, "quiet", "panic=-1", "reboot=t", "random.trust_cpu=on", "rdinit=/init"];
-  // The IO-APIC timer check waits ten ticks for a PIT interrupt that a VM always delivers: ~110-130 ms of every
-  // boot under TCG, with either kernel (bare boots, 5 alternating runs).
-  if (options.arch === "x86_64") args.push("no_timer_check");
-  if (options.arch === "x86_64" && options.accel === "tcg" && options.tscKhz !== undefined) {
-    args.push(`tsc_early_khz=${Math.round(options.tscKhz)}`);
-  }
-  // Two 100 ms waits of guest time at every boot otherwise: ~240 ms under TCG (bare boots of the microvm kernel).
-  if (options.arch === "x86_64" && options.accel === "tcg" && options.kernelFlavor === "microvm") {
-    args.push(`lapic_bus_hz=${QEMU_TCG_APIC_BUS_HZ}`);
+  if (options.arch === "x86_64") {
+    // The IO-APIC timer check waits ten ticks for a PIT interrupt that a VM always delivers: ~110-130 ms of every
+    // boot under TCG, with either kernel (bare boots, 5 alternating runs).
+    args.push("no_timer_check");
+    if (options.accel === "tcg") {
+      if (options.tscKhz !== undefined) args.push(`tsc_early_khz=${Math.round(options.tscKhz)}`);
+      // Two 100 ms waits of guest time at every boot otherwise: ~240 ms under TCG (microvm kernel, bare boots).
+      if (options.kernelFlavor === "microvm") args.push(`lapic_bus_hz=${QEMU_TCG_APIC_BUS_HZ}`);
+    }
   }
   return [...args, ...(options.extra ?? [])];
 }

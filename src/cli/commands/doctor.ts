@@ -28,7 +28,7 @@ function render(r: DoctorReport): string {
     `microsandbox: ${v.microsandbox}   node ${v.node}   protocol ${v.protocol}`,
     `qemu:         ${v.qemu ? `${v.qemu.version ?? "unknown version"} (${v.qemu.binary})` : "not found"}`,
     `virtiofsd:    ${v.virtiofsd ?? "not found (bind mounts and directory volumes need it)"}`,
-    `guest kernel: ${v.kernel === null ? "not installed" : `${v.kernel} (${v.kernelFlavor ?? "debian"})`}`,
+    `guest kernel: ${v.kernel === null || v.kernelFlavor === null ? "not installed" : `${v.kernel} (${v.kernelFlavor})`}`,
     `agent:        ${v.agent ? `${v.agent.sourceHash.slice(0, 12)} (${v.agent.goVersion})` : "not installed"}`,
     `runtime:      ${r.setup.installed ? `installed ${r.setup.installedAt ?? ""}` : "NOT installed"} in ${r.setup.kernelDir}`,
     `tools:        ${Object.entries(r.tools)
