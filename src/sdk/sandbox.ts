@@ -396,8 +396,12 @@ async function settledRecord(
 ): Promise<SandboxRecord | undefined> {
   const deadline = Date.now() + SETTLE_MS;
   for (;;) {
+    // Whether the supervisor is gone is read before the row: a SIGKILLed process closes its sockets before it
+    // becomes a zombie, so a row read first could still say `running` when the check after it says gone.
+    // Read after, the row is reconciled against a death already seen, and says `crashed`.
+    const gone = !isRunning(supervisor);
     const record = withStore(home, (store) => store.sandboxes.getById(id));
-    const settled = record === undefined || !isLive(record.status) || !isRunning(supervisor);
+    const settled = record === undefined || !isLive(record.status) || gone;
     if (settled || Date.now() > deadline) return record;
     await sleep(50);
   }
