@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { ProtocolError } from "../errors.js";
 import { FrameDecoder, FrameKind, INITIAL_WINDOW, encodeFrame } from "../protocol/index.js";
 import type { Frame } from "../protocol/index.js";
-import { AgentConnection } from "./connection.js";
+import { AgentConnection, HandshakeTimeoutError } from "./connection.js";
 import { execCollect } from "./exec.js";
 
 /** A scripted fake agent on a unix socket: `script` gets each frame the host sends. */
@@ -101,7 +101,9 @@ describe("AgentConnection handshake", () => {
   it("times out when the agent never answers", async () => {
     const agent = fakeAgent(() => undefined);
     const socket = createConnection(agent.path);
-    await expect(AgentConnection.connect(socket, { timeoutMs: 100 })).rejects.toThrow(/no agent handshake/);
+    const failure = AgentConnection.connect(socket, { timeoutMs: 100 });
+    await expect(failure).rejects.toBeInstanceOf(HandshakeTimeoutError);
+    await expect(failure).rejects.toMatchObject({ code: "MSB_ERR_PROTOCOL", timeoutMs: 100 });
   });
 });
 

@@ -277,6 +277,16 @@ function toProtocolError(err: unknown): Error {
   return err instanceof Error ? err : new ProtocolError(String(err));
 }
 
+/** No HELLO came from the agent within the handshake's time limit (a `ProtocolError`, told apart by class). */
+export class HandshakeTimeoutError extends ProtocolError {
+  /** The limit that passed. */
+  readonly timeoutMs: number;
+  constructor(timeoutMs: number) {
+    super(`no agent handshake within ${timeoutMs} ms`);
+    this.timeoutMs = timeoutMs;
+  }
+}
+
 /** Reads frames until the agent's HELLO; anything else first is a protocol error. */
 function readHello(
   socket: Duplex,
@@ -332,7 +342,7 @@ function readHello(
       settle(options.signal?.reason instanceof Error ? options.signal.reason : new ProtocolError("aborted"));
     };
     const timer = setTimeout(() => {
-      settle(new ProtocolError(`no agent handshake within ${timeoutMs} ms`));
+      settle(new HandshakeTimeoutError(timeoutMs));
     }, timeoutMs);
     socket.on("data", onData);
     socket.on("error", onError);

@@ -9,7 +9,7 @@ import { createConnection } from "node:net";
 import type { Socket } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { AgentConnection } from "../agent-client/connection.js";
+import { AgentConnection, HandshakeTimeoutError } from "../agent-client/connection.js";
 import { execCollect } from "../agent-client/exec.js";
 import type { ExecRequest, ExecResult } from "../agent-client/exec.js";
 import { readEnv } from "../config/env.js";
@@ -529,11 +529,7 @@ async function handshake(qemu: QemuProcess, config: VmConfig, timeoutMs: number)
     if (!(err instanceof VmError) && (await qemu.waitExit(QEMU_EXIT_GRACE_MS))) {
       throw qemu.exitError("the VM exited during boot");
     }
-    if (
-      err instanceof MsbError &&
-      err.code === "MSB_ERR_PROTOCOL" &&
-      /no agent handshake/.test(err.message)
-    ) {
+    if (err instanceof HandshakeTimeoutError) {
       throw new VmError("MSB_ERR_VM_BOOT_TIMEOUT", `the guest agent did not answer within ${timeoutMs} ms`, {
         cause: err,
         consoleLog: config.consoleLog,

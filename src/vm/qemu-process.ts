@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { VmError } from "../errors.js";
 import { findExecutable } from "../setup/exec.js";
-import { QmpClient } from "./qmp.js";
+import { QMP_DISCONNECTED, QmpClient, QmpError } from "./qmp.js";
 
 /**
  * How often a socket QEMU creates at start-up (QMP, the agent's) is tried again while it is missing: QEMU needs
@@ -114,7 +114,7 @@ export class QemuProcess {
     try {
       await qmp.execute("quit").catch((err: unknown) => {
         // QEMU may close the socket before answering `quit`; that is success.
-        if (!this.exit && !(err instanceof Error && /closed/.test(err.message))) throw err;
+        if (!this.exit && !(err instanceof QmpError && err.qmpClass === QMP_DISCONNECTED)) throw err;
       });
     } finally {
       qmp.close();

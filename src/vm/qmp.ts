@@ -8,7 +8,10 @@ import type { Socket } from "node:net";
 /** Largest single QMP line accepted (QEMU's replies are small; this bounds a misbehaving peer). */
 const MAX_LINE = 1024 * 1024;
 
-/** A QMP command failed (`error.class` from QEMU) or the connection broke. */
+/** The class of the {@link QmpError} a lost QMP connection fails with. */
+export const QMP_DISCONNECTED = "Disconnected";
+
+/** A QMP command failed (`error.class` from QEMU) or the connection broke ({@link QMP_DISCONNECTED}). */
 export class QmpError extends Error {
   readonly qmpClass: string;
   constructor(qmpClass: string, message: string) {
@@ -34,10 +37,10 @@ export class QmpClient {
       this.receive(chunk);
     });
     socket.on("error", (err) => {
-      this.fail(new QmpError("Disconnected", err.message));
+      this.fail(new QmpError(QMP_DISCONNECTED, err.message));
     });
     socket.on("close", () => {
-      this.fail(new QmpError("Disconnected", "QMP connection closed"));
+      this.fail(new QmpError(QMP_DISCONNECTED, "QMP connection closed"));
     });
   }
 
@@ -66,7 +69,7 @@ export class QmpClient {
 
   /** Closes the session. */
   close(): void {
-    this.fail(new QmpError("Disconnected", "QMP connection closed by the host"));
+    this.fail(new QmpError(QMP_DISCONNECTED, "QMP connection closed by the host"));
   }
 
   private next(): Promise<unknown> {
