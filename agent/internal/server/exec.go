@@ -130,7 +130,7 @@ func (x *execStream) start(spec *spawnSpec) (*stdio, <-chan syscall.WaitStatus, 
 		}
 		std, err = ttyStdio(spec.tty.Rows, spec.tty.Cols, uid)
 	} else {
-		std, err = pipeStdio(spec.pipe)
+		std, err = pipeStdio(spec.pipe, x.sess.srv.nullFd())
 	}
 	if err != nil {
 		if spec.tty != nil {

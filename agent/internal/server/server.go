@@ -57,12 +57,23 @@ type Server struct {
 	// users resolves exec and file users against opts.EtcDir, parsing passwd and group only when they change.
 	users *users.Resolver
 
+	// devNull is a read-only /dev/null fd every exec without piped stdin gets as its fd 0, opened on first use
+	// (after the root switch); -1 when there is none.
+	devNull     int
+	devNullOnce sync.Once
+
 	initMu   sync.Mutex
 	initDone bool
 	netDone  bool
 
 	mu    sync.Mutex
 	conns map[*conn]struct{}
+}
+
+// nullFd returns the shared /dev/null fd (see Server.devNull).
+func (s *Server) nullFd() int {
+	s.devNullOnce.Do(func() { s.devNull = openDevNull() })
+	return s.devNull
 }
 
 // New returns a Server.

@@ -148,15 +148,12 @@ func resolveCwd(cwd, home string) (string, *protocol.OpError) {
 	}
 }
 
-// lookPath finds name like a shell: names containing "/" are used as given (relative to dir), others are
+// lookPath finds name like a shell: names containing "/" are used as given (relative to the child's cwd), others are
 // searched in pathEnv. An empty PATH element means the working directory.
 func lookPath(name, pathEnv, dir string) (string, *protocol.OpError) {
 	notFound := protocol.FieldErrorf(protocol.CodeNotFound, "argv[0]", "command not found: %s", name)
 	if strings.Contains(name, "/") {
-		if _, err := os.Stat(abs(name, dir)); err != nil {
-			return "", notFound
-		}
-		return name, nil
+		return name, nil // execve (after the child's chdir) reports a missing one: execError maps it
 	}
 	var denied *protocol.OpError
 	for _, elem := range filepath.SplitList(pathEnv) {
