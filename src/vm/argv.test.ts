@@ -193,6 +193,12 @@ describe("kernelCmdline", () => {
     );
   });
 
+  it("keeps the kernel's SMP code on one vCPU under TCG only", () => {
+    expect(kernelCmdline({ arch: "x86_64", accel: "tcg" })).toContain("noreplace-smp");
+    expect(kernelCmdline({ arch: "x86_64", accel: "kvm" })).not.toContain("noreplace-smp");
+    expect(kernelCmdline({ arch: "aarch64", accel: "tcg" })).not.toContain("noreplace-smp");
+  });
+
   it("skips the IO-APIC timer check on x86_64 only", () => {
     expect(kernelCmdline({ arch: "x86_64", accel: "kvm" })).toContain("no_timer_check");
     expect(kernelCmdline({ arch: "aarch64", accel: "tcg" })).not.toContain("no_timer_check");

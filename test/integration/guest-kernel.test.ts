@@ -38,6 +38,9 @@ describe("the guest kernel", () => {
       for (const fs of ["ext4", "tmpfs", "devpts", "cgroup2", "proc", "sysfs", "devtmpfs"]) {
         expect(filesystems).toMatch(new RegExp(`\\s${fs}$`, "m"));
       }
+      if (detectAccelerator(hostAccelProbe(undefined)) === "tcg") {
+        expect(await run("cat /proc/cmdline")).toMatch(/\bnoreplace-smp\b/); // either kernel
+      }
       // IPv6 is built in (the agent, a Go program, already exercises epoll, eventfd, futexes and timers).
       expect(await run("test -e /proc/net/if_inet6 && echo ipv6")).toBe("ipv6\n");
       if (runtimeArtifacts().kernelFlavor === "microvm") {
