@@ -42,15 +42,14 @@ func boot() error {
 	if err := sysinit.SetHostname("localhost"); err != nil {
 		log.Printf("hostname: %v", err)
 	}
-	if err := sysinit.LoopbackUp(); err != nil {
-		log.Printf("loopback: %v", err)
-	}
+	guest := &sysinit.Guest{}
+	guest.StartLoopback()
 	port, err := sysinit.FindPort(portName, 10*time.Second)
 	if err != nil {
 		return err
 	}
 	log.Printf("agent %s ready in %v on %s", version, time.Since(start).Round(time.Millisecond), port.Name())
-	srv := server.New(server.Options{AgentVersion: version, Features: features, System: &sysinit.Guest{}})
+	srv := server.New(server.Options{AgentVersion: version, Features: features, System: guest})
 	srv.ServePort(port)
 	return errors.New("port server stopped")
 }

@@ -14,13 +14,32 @@ import (
 // Guest is the server.System of the agent running as PID 1 of the microVM.
 type Guest struct {
 	mu sync.Mutex
+	// loopback is closed once the boot's loopback set-up (StartLoopback) is over; nil when none was started.
+	loopback chan struct{}
 	// netStage is the detached tmpfs holding the resolv.conf and hosts bound over /etc (nil before net.configure).
 	netStage *os.File
 }
 
+// StartLoopback brings the loopback interface up in the background: the kernel waits for RCU grace periods
+// there (10-20 ms of a boot under TCG), time the agent spends finding its port and answering the host instead.
+// Init waits for it, so nothing the host asks for ever runs before loopback is up.
+func (g *Guest) StartLoopback() {
+	done := make(chan struct{})
+	g.loopback = done
+	go func() {
+		defer close(done)
+		if err := LoopbackUp(); err != nil {
+			log.Printf("loopback: %v", err)
+		}
+	}()
+}
+
 // Init sets the hostname, switches into the root disk when one is given, then makes the mounts (validated by
-// the server) in plan order.
+// the server) in plan order; first it waits for StartLoopback's set-up, when there is one.
 func (g *Guest) Init(req *protocol.Init) *protocol.OpError {
+	if g.loopback != nil {
+		<-g.loopback
+	}
 	if req.Hostname != "" {
 		if err := SetHostname(req.Hostname); err != nil {
 			return protocol.Errorf(protocol.CodeIO, "hostname: %v", err)

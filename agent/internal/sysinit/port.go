@@ -35,6 +35,6 @@ func FindPort(name string, timeout time.Duration) (*os.File, error) {
 			}
 			return nil, fmt.Errorf("virtio port %q not found within %v", name, timeout)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(2 * time.Millisecond) // the port appears a moment after the driver: this is on every boot's path
 	}
 }
