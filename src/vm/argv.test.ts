@@ -72,7 +72,7 @@ describe("buildQemuArgv", () => {
     const argv = buildQemuArgv(base);
     expect(optionOf(argv, "-M")).toEqual(["microvm,x-option-roms=off,isa-serial=on,rtc=on"]);
     expect(optionOf(argv, "-cpu")).toEqual(["max"]);
-    expect(optionOf(argv, "-accel")).toEqual(["tcg"]);
+    expect(optionOf(argv, "-accel")).toEqual(["tcg,tb-size=128"]); // a bounded translation cache
     expect(optionOf(argv, "-smp")).toEqual(["2"]);
     expect(optionOf(argv, "-m")).toEqual(["512M"]);
     expect(optionOf(argv, "-append")).toEqual(["console=ttyS0 quiet"]);
