@@ -64,6 +64,37 @@ describe("exec in a booted microVM", () => {
     expect((err as Error).message).toMatch(/no-such-command/);
   });
 
+  it("gives a clear error for a missing command path, which execve itself reports", async () => {
+    const err = await vm()
+      .exec({ argv: ["/no/such/bin"] })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CommandNotFoundError);
+    expect((err as Error).message).toMatch(/\/no\/such\/bin/);
+  });
+
+  it("gives the command blocking standard files and none of the agent's other files", async () => {
+    const O_NONBLOCK = 0o4000;
+    const flagsOf = (fdinfo: string): number =>
+      Number.parseInt(/^flags:\s+([0-7]+)$/m.exec(fdinfo)?.[1] ?? "x", 8);
+    for (const stdin of [undefined, Buffer.from("input")]) {
+      for (const fd of [0, 1, 2]) {
+        const out = await vm().exec({
+          argv: ["cat", `/proc/self/fdinfo/${fd}`],
+          ...(stdin ? { stdin } : {}),
+        });
+        const flags = flagsOf(out.stdout.toString());
+        expect(flags, `fd ${fd}, stdin ${stdin ? "piped" : "null"}`).not.toBeNaN();
+        expect(flags & O_NONBLOCK, `fd ${fd}, stdin ${stdin ? "piped" : "null"}`).toBe(0);
+      }
+    }
+    // 0-2, and the directory `ls` itself reads.
+    const fds = (await vm().exec({ argv: ["ls", "/proc/self/fd"] })).stdout
+      .toString()
+      .split(/\s+/)
+      .filter(Boolean);
+    expect(fds.map(Number).every((fd) => fd <= 3)).toBe(true);
+  });
+
   it("gives a clear error for a bad cwd, an unknown user and an empty argv", async () => {
     await expect(vm().exec({ argv: ["true"], cwd: "/nope" })).rejects.toThrow(/\/nope/);
     await expect(vm().exec({ argv: ["true"], user: "mallory" })).rejects.toMatchObject({
