@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { runtimeArtifacts, hostTscKhz } from "../src/setup/index.js";
 import { writeNewcArchive } from "../src/setup/cpio.js";
 import { buildQemuArgv, kernelCmdline } from "../src/vm/argv.js";
-import { detectAccelerator, hostAccelProbe } from "../src/vm/accel.js";
+import { hostAccelerator } from "../src/vm/accel.js";
 import { bootBusyboxVm } from "../test/fixtures/vm-boot.js";
 import { artifactDir } from "../test/fixtures/artifacts.js";
 import type { KernelFlavor } from "../src/setup/types.js";
@@ -57,7 +57,7 @@ export interface BenchKernel {
 /** QEMU's argument vector for a bare boot of `kernel` (default: the installed one) with `initrd`, 1 CPU, 512 MiB. */
 export function bareArgv(dir: string, initrd: string, kernel?: BenchKernel): string[] {
   const artifacts = runtimeArtifacts();
-  const accel = detectAccelerator(hostAccelProbe(undefined));
+  const accel = hostAccelerator();
   return buildQemuArgv({
     arch: artifacts.arch,
     accel,
@@ -142,7 +142,7 @@ export async function benchBoot(): Promise<BenchResult[]> {
     }
     const bareMs = median(bare);
     const execs = await execLatency();
-    const accel = detectAccelerator(hostAccelProbe(undefined));
+    const accel = hostAccelerator();
     const note = `${RUNS} alternating runs, medians; ratio: median of the per-pair ratios; accel=${accel}`;
     return [
       { name: "boot.bare-qemu-to-exit", value: bareMs, unit: "ms", note },

@@ -17,7 +17,7 @@ import { manifestProblems } from "../setup/artifacts.js";
 import { kernelFlavorOf, readManifestSync } from "../setup/manifest.js";
 import { findPackageRoot } from "../setup/package-root.js";
 import type { KernelFlavor } from "../setup/types.js";
-import { detectAccelerator, hostAccelProbe, kvmAccess, type KvmAccess } from "../vm/accel.js";
+import { detectAccelerator, hostKvmStatus, kvmAccess, type KvmAccess } from "../vm/accel.js";
 import type { Accelerator } from "../vm/config.js";
 import { findVirtiofsd } from "../vm/virtiofsd.js";
 
@@ -72,14 +72,16 @@ export interface DoctorReport {
 /** Runs every check (nothing is changed on the host). */
 export async function doctorReport(env: MsbEnv = readEnv()): Promise<DoctorReport> {
   const findings: DoctorFinding[] = [];
-  const kvm = kvmAccess();
-  const accelerator = chooseAccelerator(env, kvm, findings);
   const profile = archProfile();
   const paths = msbPaths(env.home);
+  const qemuBinary = env.qemuBinary ?? findExecutable(profile.qemuBinary);
+  // Without QEMU, whether KVM could run a vCPU is unknown: the device check alone is reported.
+  const site = qemuBinary === undefined ? undefined : { home: env.home, qemuBinary, arch: profile.arch };
+  const kvm = site === undefined ? kvmAccess() : hostKvmStatus(site);
+  const accelerator = chooseAccelerator(env, kvm, findings);
   const read = readManifestSync(paths.kernelDir);
   const manifest = "manifest" in read ? read.manifest : undefined;
   const problems = "manifest" in read ? manifestProblems(paths.kernelDir, read.manifest) : [read.problem];
-  const qemuBinary = env.qemuBinary ?? findExecutable(profile.qemuBinary);
   if (qemuBinary === undefined) problems.push(`${profile.qemuBinary} is not on PATH`);
   if (problems.length > 0) {
     findings.push({
@@ -145,7 +147,7 @@ function chooseAccelerator(
 ): { using: Accelerator | null; why: string } {
   let using: Accelerator;
   try {
-    using = detectAccelerator(hostAccelProbe(env.accel));
+    using = detectAccelerator({ platform: process.platform, forced: env.accel, kvmUsable: () => kvm.usable });
   } catch (err) {
     if (!(err instanceof MsbError)) throw err;
     findings.push({

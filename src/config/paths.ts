@@ -20,6 +20,8 @@ export interface MsbPaths {
   readonly templatesDir: string;
   /** Scratch space for atomic builds (same filesystem as the rest, so renames are atomic). */
   readonly tmpDir: string;
+  /** Whether QEMU can run a KVM vCPU on this host, cached per host boot (`src/vm/kvm-probe.ts`). */
+  readonly kvmProbeCache: string;
 }
 
 /** Computes the {@link MsbPaths} under `home`. Pure: creates nothing. */
@@ -34,5 +36,6 @@ export function msbPaths(home: string): MsbPaths {
     volumesDir: join(home, "volumes"),
     templatesDir: join(home, "templates"),
     tmpDir: join(home, "tmp"),
+    kvmProbeCache: join(home, "cache", "kvm-probe.json"),
   });
 }

@@ -1,14 +1,22 @@
-/** Accelerator detection: KVM when /dev/kvm is usable, HVF on macOS, otherwise TCG (software emulation). */
+/**
+ * Accelerator detection: KVM when QEMU can run a KVM vCPU here (not merely open /dev/kvm), HVF on macOS, otherwise
+ * TCG (software emulation).
+ */
 import { accessSync, constants } from "node:fs";
+import { readEnv } from "../config/env.js";
+import { msbPaths } from "../config/paths.js";
 import { InvalidConfigError } from "../errors.js";
+import type { GuestArch } from "../setup/arch.js";
+import { runtimeArtifacts } from "../setup/artifacts.js";
 import type { Accelerator } from "./config.js";
+import { probeKvmCached } from "./kvm-probe.js";
 
 /** Facts the detection depends on, injectable for tests. */
 export interface AccelProbe {
   readonly platform: NodeJS.Platform;
   /** Forced accelerator (`MSB_ACCEL`), if any. */
   readonly forced: string | undefined;
-  /** Whether /dev/kvm can be opened read-write. */
+  /** Whether KVM works: /dev/kvm opens read-write and QEMU can run a vCPU with it. */
   readonly kvmUsable: () => boolean;
 }
 
@@ -48,12 +56,43 @@ export function kvmAccess(device = "/dev/kvm", platform: NodeJS.Platform = proce
   }
 }
 
+/** The QEMU that would run the VMs, and the home that caches whether it can use KVM. */
+export interface KvmProbeSite {
+  readonly home: string;
+  readonly qemuBinary: string;
+  readonly arch: GuestArch;
+}
+
+/**
+ * {@link kvmAccess}, then, when the device opens, whether QEMU can really run a vCPU with it (a nested or
+ * paravirtualised KVM may open and still fail every VM); the second answer is cached per host boot.
+ */
+export function hostKvmStatus(site: KvmProbeSite, device = "/dev/kvm"): KvmAccess {
+  const access = kvmAccess(device);
+  if (!access.usable) return access;
+  const probe = probeKvmCached({ ...site, device, cacheFile: msbPaths(site.home).kvmProbeCache });
+  if (probe.usable) return access;
+  return {
+    usable: false,
+    reason: `${device} opens, but ${probe.reason ?? "QEMU cannot use it"}`,
+    fix: "this host's KVM cannot run ordinary guests (a nested or paravirtualised KVM?): enable nested virtualization on the outer host; until then VMs run under TCG",
+  };
+}
+
+/** This host's accelerator for the installed runtime (`MSB_ACCEL`, `MSB_HOME`, the runtime's QEMU). */
+export function hostAccelerator(): Accelerator {
+  const env = readEnv();
+  return detectAccelerator(
+    hostAccelProbe(env.accel, { home: env.home, ...runtimeArtifacts({ home: env.home }) }),
+  );
+}
+
 /** The real probe of this host. */
-export function hostAccelProbe(forced: string | undefined): AccelProbe {
+export function hostAccelProbe(forced: string | undefined, site: KvmProbeSite): AccelProbe {
   return {
     platform: process.platform,
     forced,
-    kvmUsable: () => kvmAccess().usable,
+    kvmUsable: () => hostKvmStatus(site).usable,
   };
 }
 

@@ -190,7 +190,7 @@ export class MicroVm implements AsyncDisposable {
     const env = readEnv();
     const home = options.home ?? env.home;
     const artifacts = options.artifacts ?? runtimeArtifacts({ home });
-    const accel = options.accel ?? detectAccelerator(hostAccelProbe(env.accel));
+    const accel = options.accel ?? detectAccelerator(hostAccelProbe(env.accel, { home, ...artifacts }));
     if (accel === "tcg") warnTcgOnce();
     const ownsRunDir = options.runDir === undefined;
     // A scratch name: if this process dies without shutting the VM down, the next ImageService cleans it up.
@@ -444,8 +444,9 @@ function writeConsole(log: RotatingWriter, chunk: Buffer): void {
  */
 export function templateShape(options: MicroVmOptions): { argv: string[]; network: string; files: string[] } {
   const env = readEnv();
-  const artifacts = options.artifacts ?? runtimeArtifacts({ home: options.home ?? env.home });
-  const accel = options.accel ?? detectAccelerator(hostAccelProbe(env.accel));
+  const home = options.home ?? env.home;
+  const artifacts = options.artifacts ?? runtimeArtifacts({ home });
+  const accel = options.accel ?? detectAccelerator(hostAccelProbe(env.accel, { home, ...artifacts }));
   const nic = options.network?.nic;
   const canonical: MicroVmOptions = {
     ...options,

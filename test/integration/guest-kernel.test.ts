@@ -8,7 +8,7 @@
 import { describe, expect, it } from "vitest";
 import { Sandbox } from "../../src/index.js";
 import { runtimeArtifacts } from "../../src/setup/index.js";
-import { detectAccelerator, hostAccelProbe } from "../../src/vm/accel.js";
+import { hostAccelerator } from "../../src/vm/accel.js";
 import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
 
 useSandboxEnv();
@@ -38,7 +38,7 @@ describe("the guest kernel", () => {
       for (const fs of ["ext4", "tmpfs", "devpts", "cgroup2", "proc", "sysfs", "devtmpfs"]) {
         expect(filesystems).toMatch(new RegExp(`\\s${fs}$`, "m"));
       }
-      if (detectAccelerator(hostAccelProbe(undefined)) === "tcg") {
+      if (hostAccelerator() === "tcg") {
         expect(await run("cat /proc/cmdline")).toMatch(/\bnoreplace-smp\b/); // either kernel
       }
       // IPv6 is built in (the agent, a Go program, already exercises epoll, eventfd, futexes and timers).
@@ -50,7 +50,7 @@ describe("the guest kernel", () => {
         expect(await run("zcat /proc/config.gz | grep -E '^CONFIG_(VIRTIO_FS|PCI)='")).toBe(
           "CONFIG_VIRTIO_FS=y\n",
         );
-        if (detectAccelerator(hostAccelProbe(undefined)) === "tcg") {
+        if (hostAccelerator() === "tcg") {
           expect(await run("cat /proc/cmdline")).toMatch(/\blapic_bus_hz=1000000000\b/);
         }
       }
