@@ -2,8 +2,8 @@
  * Sandbox benchmarks: `Sandbox.create()` to the first `shell("true")` result with the image cached, three ways in
  * alternating runs: bare QEMU booting the same kernel to init, a cold create (`MSB_TEMPLATES=0`: the kernel boots)
  * and a create restored from the image's VM template. Then the host memory of idle sandboxes (supervisor + QEMU,
- * `memoryMib: 512`, 60 s after create), cold and restored, and 20 sandboxes created at once (wall time, peak host
- * memory). The exec round trip is measured by `bench/exec.ts`.
+ * `memoryMib: 512`, 60 s after create), cold and restored, then what each of 8 idle restored sandboxes adds to the
+ * host's used memory, and 20 sandboxes created at once (wall time, peak host memory). The exec round trip is measured by `bench/exec.ts`.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,6 +19,8 @@ import { median, pairedRatio } from "./result.js";
 const RUNS = 7;
 const IDLE_MS = 60_000;
 const CROWD = 20;
+/** Idle sandboxes whose added host memory is measured together: the marginal cost of one, shared pages once. */
+const DENSITY = 8;
 
 /** A process's memory from /proc: resident (all), resident anonymous (its own), proportional share (PSS). */
 interface ProcMemory {
@@ -92,6 +94,7 @@ export async function benchSandbox(): Promise<BenchResult[]> {
       restored.push(await createToFirstShell(`tpl-${i}`, true));
     }
     const idle = await idleMemory();
+    const density = await idleDensity();
     const crowd = await createCrowd();
     const note = `${RUNS} alternating runs, medians; ratio: median of the per-pair ratios; image cached (home ${env.home})`;
     const memNote = (m: ProcMemory): string =>
@@ -135,6 +138,12 @@ export async function benchSandbox(): Promise<BenchResult[]> {
         note: `${memNote(idle.restored)}; the template's RAM pages are file pages shared by every sandbox restored from it`,
       },
       {
+        name: "sandbox.idle-host-memory-per-sandbox",
+        value: density.perSandboxMib,
+        unit: "MiB",
+        note: `templates on: the host's used memory (MemTotal - MemAvailable) with ${DENSITY} idle sandboxes, ${IDLE_MS / 1000} s after create, minus before, per sandbox: what one more sandbox costs (RSS counts the pages every supervisor and QEMU share, such as node's and QEMU's code and the template's RAM, once per process; the host holds them once). RSS per sandbox here: ${density.rssMib.toFixed(1)} MiB`,
+      },
+      {
         name: `sandbox.${CROWD}-created-at-once`,
         value: crowd.ms,
         unit: "ms",
@@ -160,6 +169,28 @@ async function idleMemory(): Promise<{ cold: ProcMemory; restored: ProcMemory }>
   const result = { cold: await sandboxMemory("idle-cold"), restored: await sandboxMemory("idle-tpl") };
   await Promise.all([cold.stopAndWait(), restored.stopAndWait()]);
   return result;
+}
+
+/** {@link DENSITY} sandboxes restored from a template, idle for {@link IDLE_MS}: what each adds to the host. */
+async function idleDensity(): Promise<{ perSandboxMib: number; rssMib: number }> {
+  const before = hostUsedMib();
+  const sandboxes: Sandbox[] = [];
+  try {
+    await withTemplates(true, async () => {
+      for (let i = 0; i < DENSITY; i++) {
+        const sandbox = await Sandbox.create({ name: `dense-${i}`, image: "alpine:latest" });
+        sandboxes.push(sandbox);
+        await sandbox.shell("true");
+      }
+    });
+    await sleep(IDLE_MS);
+    const after = hostUsedMib();
+    let rss = 0;
+    for (const sandbox of sandboxes) rss += (await sandboxMemory(sandbox.name)).rss;
+    return { perSandboxMib: (after - before) / DENSITY, rssMib: rss / DENSITY };
+  } finally {
+    await Promise.all(sandboxes.map((s) => s.stopAndWait()));
+  }
 }
 
 /** {@link CROWD} sandboxes created at once (templates on): wall time until all answered a shell, peak memory. */
