@@ -42,6 +42,11 @@ export interface MsbEnv {
    * template of its image and VM shape, made by the first such create).
    */
   readonly templates: boolean;
+  /**
+   * `MSB_SPARE_SUPERVISOR=0` turns the spare supervisor off: a process that creates several sandboxes keeps one
+   * supervisor process started ahead, so the next create skips node's start-up (`src/sdk/spare-supervisor.ts`).
+   */
+  readonly spareSupervisor: boolean;
   /** `PATH`, split: where external tools (mke2fs, debugfs, qemu-img) are looked up, before the sbin directories. */
   readonly searchPath: readonly string[];
 }
@@ -74,6 +79,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): MsbEnv {
     virtiofsdBinary: env["MSB_VIRTIOFSD"] || undefined,
     accel: env["MSB_ACCEL"] || undefined,
     templates: env["MSB_TEMPLATES"] !== "0",
+    spareSupervisor: env["MSB_SPARE_SUPERVISOR"] !== "0",
     registryMirrors: list(env["MSB_REGISTRY_MIRRORS"]),
     registryMirrorsOnly: ["1", "true", "yes"].includes(
       (env["MSB_REGISTRY_MIRRORS_ONLY"] ?? "").toLowerCase(),

@@ -6,12 +6,13 @@
  * holds, so the supervisor sees it close when we die, however we die.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, openSync } from "node:fs";
+import { closeSync, openSync, renameSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Socket } from "node:net";
 import { createInterface } from "node:readline";
 import { VmError } from "../errors.js";
 import { supervisorCommand } from "../supervisor/entry.js";
+import { SPARE_STDERR_ENV } from "../supervisor/spec.js";
 import type { SupervisorReport, SupervisorSpec } from "../supervisor/spec.js";
 import { fromWireError } from "../wire-error.js";
 
@@ -30,7 +31,7 @@ export interface LaunchedSupervisor {
  */
 export class PendingSupervisor {
   readonly #child: ChildProcess;
-  readonly #logFile: string;
+  #logFile: string;
   /** A spawn failure (ENOENT, EAGAIN...) that happened before {@link start} listened. */
   #spawnError: Error | undefined;
   /** Resolves when the process has exited (or could not be spawned). */
@@ -50,8 +51,15 @@ export class PendingSupervisor {
     });
   }
 
-  /** Spawns the supervisor process; it waits for its spec on stdin. */
-  static spawn(options: { readonly logFile: string; readonly detached: boolean }): PendingSupervisor {
+  /**
+   * Spawns the supervisor process; it waits for its spec on stdin. A `spare` (see `spare-supervisor.ts`) does not
+   * keep this process alive, and exits quietly, removing `logFile`, if this process ends without using it.
+   */
+  static spawn(options: {
+    readonly logFile: string;
+    readonly detached: boolean;
+    readonly spare?: boolean;
+  }): PendingSupervisor {
     const command = supervisorCommand();
     const log = openSync(options.logFile, "a");
     try {
@@ -59,11 +67,42 @@ export class PendingSupervisor {
         cwd: command.cwd,
         detached: true,
         stdio: ["pipe", "pipe", log, options.detached ? "ignore" : "pipe"],
+        ...(options.spare === true ? { env: { ...process.env, [SPARE_STDERR_ENV]: options.logFile } } : {}),
       });
-      return new PendingSupervisor(child, options.logFile);
+      const pending = new PendingSupervisor(child, options.logFile);
+      if (options.spare === true) pending.#holdLoop(false);
+      return pending;
     } finally {
       closeSync(log);
     }
+  }
+
+  /** Whether the process is still there to be handed a spec. */
+  get alive(): boolean {
+    return this.#child.pid !== undefined && this.#child.exitCode === null && this.#child.signalCode === null;
+  }
+
+  /**
+   * Makes a spare this sandbox's supervisor: its stderr file moves to `logFile` (a rename on the same file
+   * system: the open file goes with it) and it holds this process's event loop again until it is ready.
+   */
+  adopt(logFile: string): void {
+    renameSync(this.#logFile, logFile);
+    this.#logFile = logFile;
+    this.#holdLoop(true);
+  }
+
+  /** Whether the process and its pipes keep this process's event loop alive. */
+  #holdLoop(on: boolean): void {
+    const handles = [this.#child.stdin, this.#child.stdout, this.#child.stdio[3]] as (
+      Socket | null | undefined
+    )[];
+    for (const handle of handles) {
+      if (on) handle?.ref();
+      else handle?.unref();
+    }
+    if (on) this.#child.ref();
+    else this.#child.unref();
   }
 
   /** The process id (undefined if the spawn failed). */

@@ -33,6 +33,7 @@ import { execDefaults, mainProcess, stopSignalOf } from "./defaults.js";
 import type { ExecDefaults } from "./defaults.js";
 import { PendingSupervisor } from "./launch.js";
 import { LOCAL_IMAGE_CONFIG, storedImageConfig } from "./local-image-config.js";
+import { replenishSpareSupervisor, takeSpareSupervisor } from "./spare-supervisor.js";
 import { resolvePatchSources } from "../storage/patch-validate.js";
 import { removeSandbox, SandboxHandle } from "./sandbox-handle.js";
 import { relaySandboxWarnings } from "./sandbox-warnings.js";
@@ -110,7 +111,10 @@ export async function createSandbox(
   const holder = `sandbox:${config.name}`;
   let pending: PendingSupervisor | undefined;
   try {
-    pending = spawnSupervisor(paths, runDir, detached);
+    makeDirs(paths, runDir);
+    pending =
+      (detached ? undefined : takeSpareSupervisor(home, paths.supervisorStderr)) ??
+      PendingSupervisor.spawn({ logFile: paths.supervisorStderr, detached });
     rmSync(paths.patchMarker, { force: true }); // a new disk has none of its patches yet
     sealValues(home, paths.sealedSecrets, id, config.secrets);
     let rootDisk: RootDiskOptions;
@@ -127,7 +131,7 @@ export async function createSandbox(
       throw new Error("unreachable: neither a local root nor an image");
     }
     const record = { name: config.name, id, runDir };
-    return await launch({
+    const booted = await launch({
       store,
       home,
       record,
@@ -138,6 +142,8 @@ export async function createSandbox(
       pending,
       ...(template ? { template } : {}),
     });
+    replenishSpareSupervisor(home);
+    return booted;
   } catch (err) {
     await abandon(pending);
     store.sandboxes.deleteById(id);
@@ -213,10 +219,15 @@ function withSealedValues(home: string, path: string, id: string, config: Sandbo
   };
 }
 
-/** Makes the sandbox's log and run directories and spawns its supervisor (which waits for its spec). */
-function spawnSupervisor(paths: SandboxPaths, runDir: string, detached: boolean): PendingSupervisor {
+/** Makes the sandbox's log and run directories. */
+function makeDirs(paths: SandboxPaths, runDir: string): void {
   mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
   mkdirSync(runDir, { recursive: true, mode: 0o700 });
+}
+
+/** Makes the sandbox's directories and spawns its supervisor (which waits for its spec). */
+function spawnSupervisor(paths: SandboxPaths, runDir: string, detached: boolean): PendingSupervisor {
+  makeDirs(paths, runDir);
   return PendingSupervisor.spawn({ logFile: paths.supervisorStderr, detached });
 }
 

@@ -11,6 +11,12 @@ import type { ResolvedSecret } from "../secrets/config.js";
 import type { RootDiskOptions } from "../vm/microvm.js";
 import type { WireError } from "../wire-error.js";
 
+/**
+ * Set in a spare supervisor's environment to its stderr file: a spare that reads end-of-input before any spec
+ * (its creator exited without using it) removes that file and exits quietly.
+ */
+export const SPARE_STDERR_ENV = "MSB_SPARE_SUPERVISOR_STDERR";
+
 /** The supervisor's launch specification. */
 export interface SupervisorSpec {
   readonly name: string;

@@ -4,10 +4,10 @@
  *
  * @packageDocumentation
  */
-import { fstatSync, ftruncateSync } from "node:fs";
+import { fstatSync, ftruncateSync, rmSync } from "node:fs";
 import { Socket } from "node:net";
 import { readEnv } from "../config/env.js";
-import { parseSpec } from "./spec.js";
+import { parseSpec, SPARE_STDERR_ENV } from "./spec.js";
 import { runSupervisor } from "./supervisor.js";
 
 async function readStdin(): Promise<string> {
@@ -31,7 +31,13 @@ export async function superviseFromStdio(): Promise<number> {
   process.stdout.on("error", (err: Error) => {
     process.emitWarning(`cannot report to the launcher: ${err.message}`, { code: "MSB_SUPERVISOR" });
   });
-  const spec = parseSpec(await readStdin());
+  const input = await readStdin();
+  const spareStderr = process.env[SPARE_STDERR_ENV];
+  if (input.length === 0 && spareStderr !== undefined) {
+    rmSync(spareStderr, { force: true }); // a spare whose creator never used it
+    return 0;
+  }
+  const spec = parseSpec(input);
   boundStderr();
   const ownerPipe = spec.detached ? undefined : new Socket({ fd: 3, readable: true, writable: false });
   return runSupervisor(spec, {

@@ -17,6 +17,7 @@ import { signalProcess } from "../../src/os/process-identity.js";
 import type { ProcessIdentity } from "../../src/os/process-identity.js";
 import { isLive } from "../../src/store/sandbox-status.js";
 import { repoRoot } from "../fixtures/artifacts.js";
+import { spareSupervisorOf } from "../../src/sdk/spare-supervisor.js";
 import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
 
 const env = useSandboxEnv();
@@ -37,11 +38,15 @@ function random(seed: number): () => number {
   };
 }
 
-/** Pids of QEMU and supervisor processes started for `home` (they carry its MSB_HOME in their environment). */
+/**
+ * Pids of QEMU and supervisor processes started for `home` (they carry its MSB_HOME in their environment), but
+ * for this process's spare supervisor (which waits for this process's next create, see spare-supervisor.ts).
+ */
 function processesOf(home: string, except: number | undefined): number[] {
   const pids: number[] = [];
+  const own = [except, process.pid, spareSupervisorOf()?.pid];
   for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry) || Number(entry) === except || Number(entry) === process.pid) continue;
+    if (!/^\d+$/.test(entry) || own.includes(Number(entry))) continue;
     try {
       const environ = readFileSync(`/proc/${entry}/environ`, "utf8");
       if (!environ.split("\0").includes(`MSB_HOME=${home}`)) continue;

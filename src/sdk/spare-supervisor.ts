@@ -1,0 +1,74 @@
+/**
+ * A supervisor process started ahead of need. Node's start-up and the load of the supervisor bundle (~60 ms, the
+ * largest host-side part of a create restored from a template) then happen while this process waits for other
+ * things, and the next create hands the spare its spec at once.
+ *
+ * One spare per process, shared by every copy of the library (it hangs off `process`, like the TCG warning's
+ * flag). It is started only after this process's second create (a CLI command that creates one sandbox never pays
+ * for one), used only by an attached create whose environment and home are those it was started with (anything
+ * else kills it and spawns as before), and never keeps this process alive: its pipes are unref'd; when this
+ * process exits, however it exits, the spare reads end-of-input, removes its stderr file and exits.
+ * `MSB_SPARE_SUPERVISOR=0` turns it off.
+ */
+import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { readEnv } from "../config/env.js";
+import { msbPaths } from "../config/paths.js";
+import { scratchPath } from "../os/scratch-name.js";
+import { PendingSupervisor } from "./launch.js";
+
+const SPARE = Symbol.for("microsandbox.spareSupervisor");
+
+/** The creates of this process so far, and its spare. */
+interface SpareState {
+  creates: number;
+  spare?: { readonly pending: PendingSupervisor; readonly key: string; readonly stderr: string };
+}
+
+function state(): SpareState {
+  const holder = process as unknown as Record<symbol, SpareState | undefined>;
+  holder[SPARE] ??= { creates: 0 };
+  return holder[SPARE];
+}
+
+/** What a spare was started with: the home it serves and the environment it inherited. */
+function keyOf(home: string): string {
+  const env = Object.entries(process.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify([home, env]);
+}
+
+/**
+ * The spare, made the supervisor of a new attached sandbox whose stderr file is `logFile`; undefined when there
+ * is none or it cannot serve this create (then it is gone, and the caller spawns one as before).
+ */
+export function takeSpareSupervisor(home: string, logFile: string): PendingSupervisor | undefined {
+  const current = state();
+  const spare = current.spare;
+  delete current.spare;
+  if (spare === undefined) return undefined;
+  if (spare.key !== keyOf(home) || !spare.pending.alive || existsSync(logFile)) {
+    spare.pending.kill();
+    rmSync(spare.stderr, { force: true });
+    return undefined;
+  }
+  spare.pending.adopt(logFile);
+  return spare.pending;
+}
+
+/** This process's spare supervisor, if it has one: its pid and stderr file (diagnostics and tests). */
+export function spareSupervisorOf(): { readonly pid: number; readonly stderr: string } | undefined {
+  const spare = state().spare;
+  const pid = spare?.pending.pid;
+  return spare === undefined || pid === undefined ? undefined : { pid, stderr: spare.stderr };
+}
+
+/** Counts a successful create and, from the second on, starts a spare for the next one if there is none. */
+export function replenishSpareSupervisor(home: string): void {
+  const current = state();
+  current.creates += 1;
+  if (current.creates < 2 || current.spare !== undefined || !readEnv().spareSupervisor) return;
+  const tmpDir = msbPaths(home).tmpDir;
+  mkdirSync(tmpDir, { recursive: true });
+  const stderr = scratchPath(tmpDir, "spare-supervisor");
+  const pending = PendingSupervisor.spawn({ logFile: stderr, detached: false, spare: true });
+  current.spare = { pending, key: keyOf(home), stderr };
+}

@@ -1,0 +1,85 @@
+/**
+ * The spare supervisor (`src/sdk/spare-supervisor.ts`): from a process's second create on, one supervisor is
+ * started ahead, the next attached create uses it (its stderr file moves into that sandbox's logs), a create in
+ * another environment does not, and when the process exits without using it the spare exits and leaves nothing.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { describe, expect, it } from "vitest";
+import { msbPaths } from "../../src/config/paths.js";
+import { readProcStat } from "../../src/os/process-identity.js";
+import { Sandbox } from "../../src/sdk/sandbox.js";
+import { spareSupervisorOf } from "../../src/sdk/spare-supervisor.js";
+import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
+
+const env = useSandboxEnv();
+
+/** The process runs (a zombie has exited). */
+function isAlive(pid: number): boolean {
+  const stat = readProcStat(pid);
+  return stat !== undefined && stat.state !== "Z" && stat.state !== "X";
+}
+
+const spare = spareSupervisorOf;
+
+const spareFiles = (): string[] =>
+  readdirSync(msbPaths(env().home).tmpDir).filter((f) => f.startsWith("spare-supervisor."));
+
+async function created(name: string): Promise<number> {
+  const sandbox = await Sandbox.create({ name, image: "alpine:latest" });
+  expect((await sandbox.shell("echo ok")).stdout()).toBe("ok\n");
+  return (await Sandbox.get(name)).record.supervisorPid ?? 0;
+}
+
+describe("the spare supervisor", () => {
+  it("is started after a process's second create and serves the next attached create", async () => {
+    await created("spare-a");
+    await created("spare-b");
+    const ready = spare();
+    expect(ready).toBeDefined();
+    expect(isAlive(ready?.pid ?? 0)).toBe(true);
+    expect(existsSync(ready?.stderr ?? "")).toBe(true);
+    expect(await created("spare-c")).toBe(ready?.pid);
+    // Its stderr file moved into the sandbox's logs; a new spare waits for the next create.
+    expect(existsSync(join(env().home, "sandboxes", "spare-c", "logs", "supervisor.stderr.log"))).toBe(true);
+    expect(existsSync(ready?.stderr ?? "")).toBe(false);
+    const next = spare();
+    expect(next?.pid).not.toBe(ready?.pid);
+    expect(spareFiles()).toHaveLength(1);
+  });
+
+  it("is not used by a create in another environment: it is killed, its file removed", async () => {
+    const stale = spare();
+    expect(stale).toBeDefined();
+    process.env["MSB_SPARE_TEST_MARK"] = "1";
+    try {
+      expect(await created("spare-d")).not.toBe(stale?.pid);
+    } finally {
+      delete process.env["MSB_SPARE_TEST_MARK"];
+    }
+    for (let i = 0; i < 50 && isAlive(stale?.pid ?? 0); i++) await sleep(100);
+    expect(isAlive(stale?.pid ?? 0)).toBe(false);
+    expect(existsSync(stale?.stderr ?? "")).toBe(false);
+  });
+
+  it("exits with its process, removing its file, when no create used it", async () => {
+    const script = [
+      `import { Sandbox } from ${JSON.stringify(join(process.cwd(), "src/sdk/sandbox.ts"))};`,
+      `import { spareSupervisorOf } from ${JSON.stringify(join(process.cwd(), "src/sdk/spare-supervisor.ts"))};`,
+      "for (const name of ['spare-x', 'spare-y']) { const s = await Sandbox.create({ name, image: 'alpine:latest' }); await s.stopAndWait(); }",
+      "console.log(JSON.stringify(spareSupervisorOf()));",
+    ].join("\n");
+    const out = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      encoding: "utf8",
+      env: process.env,
+      timeout: 120_000,
+    });
+    const left = JSON.parse(out.trim().split("\n").pop() ?? "{}") as { pid: number; stderr: string };
+    expect(left.pid).toBeGreaterThan(0);
+    for (let i = 0; i < 100 && isAlive(left.pid); i++) await sleep(100);
+    expect(isAlive(left.pid)).toBe(false);
+    expect(existsSync(left.stderr)).toBe(false);
+  });
+});
