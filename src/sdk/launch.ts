@@ -16,6 +16,13 @@ import { SPARE_STDERR_ENV } from "../supervisor/spec.js";
 import type { SupervisorReport, SupervisorSpec } from "../supervisor/spec.js";
 import { fromWireError } from "../wire-error.js";
 
+/** This process's environment, without unset entries. */
+function currentEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) if (value !== undefined) env[key] = value;
+  return env;
+}
+
 /** A started supervisor. */
 export interface LaunchedSupervisor {
   readonly pid: number;
@@ -32,6 +39,8 @@ export interface LaunchedSupervisor {
 export class PendingSupervisor {
   readonly #child: ChildProcess;
   #logFile: string;
+  /** Started ahead as a spare (see `spare-supervisor.ts`). */
+  #spare = false;
   /** A spawn failure (ENOENT, EAGAIN...) that happened before {@link start} listened. */
   #spawnError: Error | undefined;
   /** Resolves when the process has exited (or could not be spawned). */
@@ -70,7 +79,10 @@ export class PendingSupervisor {
         ...(options.spare === true ? { env: { ...process.env, [SPARE_STDERR_ENV]: options.logFile } } : {}),
       });
       const pending = new PendingSupervisor(child, options.logFile);
-      if (options.spare === true) pending.#holdLoop(false);
+      if (options.spare === true) {
+        pending.#spare = true;
+        pending.#holdLoop(false);
+      }
       return pending;
     } finally {
       closeSync(log);
@@ -115,7 +127,9 @@ export class PendingSupervisor {
     const child = this.#child;
     const logs = `the logs in ${dirname(this.#logFile)}`;
     if (this.#spawnError !== undefined) throw this.#spawnError;
-    child.stdin?.end(JSON.stringify(spec));
+    // A spare started before this create, with the environment of then: it takes this process's as it is now.
+    const sent: SupervisorSpec = this.#spare ? { ...spec, env: currentEnv() } : spec;
+    child.stdin?.end(JSON.stringify(sent));
     const lines = createInterface({ input: child.stdout ?? process.stdin });
     try {
       const report = await new Promise<SupervisorReport>((resolve, reject) => {

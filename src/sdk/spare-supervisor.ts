@@ -4,10 +4,11 @@
  * things, and the next create hands the spare its spec at once.
  *
  * One spare per process, shared by every copy of the library (it hangs off `process`, like the TCG warning's
- * flag). It is started only after this process's second create (a CLI command that creates one sandbox never pays
- * for one), used only by an attached create whose environment and home are those it was started with (anything
- * else kills it and spawns as before), and never keeps this process alive: its pipes are unref'd; when this
- * process exits, however it exits, the spare reads end-of-input, removes its stderr file and exits.
+ * flag). It is started right after this process's second create and every later one (a CLI command that
+ * creates one sandbox never pays for one) and used only by an attached create of the same home (anything else
+ * kills it and spawns as before); the creator's environment goes with the spec and replaces the spare's. It never
+ * keeps this process alive (its pipes are unref'd), and when this process exits, however it exits, the spare
+ * reads end-of-input, removes its stderr file and exits.
  * `MSB_SPARE_SUPERVISOR=0` turns it off.
  */
 import { existsSync, mkdirSync, rmSync } from "node:fs";
@@ -30,9 +31,14 @@ function state(): SpareState {
   return holder[SPARE];
 }
 
-/** What a spare was started with: the home it serves and the environment it inherited. */
+/**
+ * What a spare cannot take from its creator later: the home it serves, and the environment node itself reads at
+ * start-up (`NODE_*`, `UV_*`). The rest of the environment goes with the spec (`SupervisorSpec.env`).
+ */
 function keyOf(home: string): string {
-  const env = Object.entries(process.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const env = Object.entries(process.env)
+    .filter(([key]) => key.startsWith("NODE_") || key.startsWith("UV_"))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return JSON.stringify([home, env]);
 }
 
@@ -45,7 +51,8 @@ export function takeSpareSupervisor(home: string, logFile: string): PendingSuper
   const spare = current.spare;
   delete current.spare;
   if (spare === undefined) return undefined;
-  if (spare.key !== keyOf(home) || !spare.pending.alive || existsSync(logFile)) {
+  const usable = readEnv().spareSupervisor && spare.key === keyOf(home) && spare.pending.alive;
+  if (!usable || existsSync(logFile)) {
     spare.pending.kill();
     rmSync(spare.stderr, { force: true });
     return undefined;

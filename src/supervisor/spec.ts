@@ -36,6 +36,12 @@ export interface SupervisorSpec {
   readonly hostname: string;
   /** Detached sandboxes outlive their creator; attached ones stop when it dies. */
   readonly detached: boolean;
+  /**
+   * The creator's environment, sent to a spare supervisor (started before the create, with the environment of
+   * then): it replaces the supervisor's own before anything reads it, so QEMU and every setting see the
+   * creator's as it is now.
+   */
+  readonly env?: Readonly<Record<string, string>>;
   /** Network policy and DNS settings (default public-only). */
   readonly network?: NetworkConfig;
   /** Published ports. */
@@ -122,6 +128,13 @@ export type SupervisorReport =
     }
   | { readonly ready: false; readonly error: WireError };
 
+/** An object whose values are all strings (an environment). */
+function isStringRecord(value: unknown): boolean {
+  return (
+    typeof value === "object" && value !== null && Object.values(value).every((v) => typeof v === "string")
+  );
+}
+
 /** Parses a spec received on stdin (our own format, still checked: a bad spec must fail clearly). */
 export function parseSpec(text: string): SupervisorSpec {
   const value = JSON.parse(text) as Partial<SupervisorSpec>;
@@ -138,6 +151,7 @@ export function parseSpec(text: string): SupervisorSpec {
     typeof value.memoryMib === "number" &&
     typeof value.hostname === "string" &&
     typeof value.detached === "boolean" &&
+    (value.env === undefined || isStringRecord(value.env)) &&
     (value.tls === undefined ||
       (typeof value.tls.caCertPem === "string" &&
         typeof value.tls.caKeyPath === "string" &&

@@ -25,6 +25,14 @@ function boundStderr(): void {
   if (stat.isFile() && stat.size > readEnv().logLimits.maxBytes) ftruncateSync(2, 0);
 }
 
+/** Makes `env` this process's environment (a spare's, started before its creator's create). */
+function adoptEnvironment(env: Readonly<Record<string, string>>): void {
+  for (const key of Object.keys(process.env)) {
+    if (!(key in env)) Reflect.deleteProperty(process.env, key);
+  }
+  Object.assign(process.env, env);
+}
+
 /** Runs a supervisor from this process's stdio; resolves with the exit code. */
 export async function superviseFromStdio(): Promise<number> {
   // The launcher may die at any moment (its end of stdout then breaks): the report is best effort, never fatal.
@@ -38,6 +46,7 @@ export async function superviseFromStdio(): Promise<number> {
     return 0;
   }
   const spec = parseSpec(input);
+  if (spec.env !== undefined) adoptEnvironment(spec.env);
   boundStderr();
   const ownerPipe = spec.detached ? undefined : new Socket({ fd: 3, readable: true, writable: false });
   return runSupervisor(spec, {

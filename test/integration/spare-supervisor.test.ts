@@ -1,10 +1,11 @@
 /**
  * The spare supervisor (`src/sdk/spare-supervisor.ts`): from a process's second create on, one supervisor is
- * started ahead, the next attached create uses it (its stderr file moves into that sandbox's logs), a create in
- * another environment does not, and when the process exits without using it the spare exits and leaves nothing.
+ * started ahead, the next attached create uses it (its stderr file moves into that sandbox's logs) with the
+ * creator's environment of that moment, a create after a change of what node reads at start-up does not, and when
+ * the process exits without using it the spare exits and leaves nothing.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
@@ -24,6 +25,12 @@ function isAlive(pid: number): boolean {
 
 const spare = spareSupervisorOf;
 
+/** The spare, once it is started (a moment after a create). */
+async function spareSoon(): Promise<ReturnType<typeof spareSupervisorOf>> {
+  for (let i = 0; i < 50 && spare() === undefined; i++) await sleep(50);
+  return spare();
+}
+
 const spareFiles = (): string[] =>
   readdirSync(msbPaths(env().home).tmpDir).filter((f) => f.startsWith("spare-supervisor."));
 
@@ -36,8 +43,10 @@ async function created(name: string): Promise<number> {
 describe("the spare supervisor", () => {
   it("is started after a process's second create and serves the next attached create", async () => {
     await created("spare-a");
+    await sleep(600);
+    expect(spare()).toBeUndefined(); // one create (a CLI command's) never pays for a spare
     await created("spare-b");
-    const ready = spare();
+    const ready = await spareSoon();
     expect(ready).toBeDefined();
     expect(isAlive(ready?.pid ?? 0)).toBe(true);
     expect(existsSync(ready?.stderr ?? "")).toBe(true);
@@ -45,19 +54,36 @@ describe("the spare supervisor", () => {
     // Its stderr file moved into the sandbox's logs; a new spare waits for the next create.
     expect(existsSync(join(env().home, "sandboxes", "spare-c", "logs", "supervisor.stderr.log"))).toBe(true);
     expect(existsSync(ready?.stderr ?? "")).toBe(false);
-    const next = spare();
+    const next = await spareSoon();
+    expect(next).toBeDefined();
     expect(next?.pid).not.toBe(ready?.pid);
     expect(spareFiles()).toHaveLength(1);
   });
 
-  it("is not used by a create in another environment: it is killed, its file removed", async () => {
-    const stale = spare();
-    expect(stale).toBeDefined();
-    process.env["MSB_SPARE_TEST_MARK"] = "1";
+  it("takes its creator's environment as it is at the create", async () => {
+    const ready = await spareSoon();
+    expect(ready).toBeDefined();
+    process.env["MSB_SPARE_TEST_MARK"] = "now";
     try {
-      expect(await created("spare-d")).not.toBe(stale?.pid);
+      expect(await created("spare-d")).toBe(ready?.pid);
     } finally {
       delete process.env["MSB_SPARE_TEST_MARK"];
+    }
+    // QEMU, started by the supervisor after it took the environment, has the creator's, not the spare's.
+    const qemuPid = (await Sandbox.get("spare-d")).record.qemuPid ?? 0;
+    const environ = readFileSync(`/proc/${qemuPid}/environ`, "utf8").split("\0");
+    expect(environ).toContain("MSB_SPARE_TEST_MARK=now");
+    expect(environ.some((entry) => entry.startsWith("MSB_SPARE_SUPERVISOR_STDERR="))).toBe(false);
+  });
+
+  it("is not used when what node reads at start-up changed: it is killed, its file removed", async () => {
+    const stale = await spareSoon();
+    expect(stale).toBeDefined();
+    process.env["NODE_SPARE_TEST_MARK"] = "1";
+    try {
+      expect(await created("spare-e")).not.toBe(stale?.pid);
+    } finally {
+      delete process.env["NODE_SPARE_TEST_MARK"];
     }
     for (let i = 0; i < 50 && isAlive(stale?.pid ?? 0); i++) await sleep(100);
     expect(isAlive(stale?.pid ?? 0)).toBe(false);
@@ -69,6 +95,7 @@ describe("the spare supervisor", () => {
       `import { Sandbox } from ${JSON.stringify(join(process.cwd(), "src/sdk/sandbox.ts"))};`,
       `import { spareSupervisorOf } from ${JSON.stringify(join(process.cwd(), "src/sdk/spare-supervisor.ts"))};`,
       "for (const name of ['spare-x', 'spare-y']) { const s = await Sandbox.create({ name, image: 'alpine:latest' }); await s.stopAndWait(); }",
+      "await new Promise((resolve) => setTimeout(resolve, 1000));",
       "console.log(JSON.stringify(spareSupervisorOf()));",
     ].join("\n");
     const out = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
