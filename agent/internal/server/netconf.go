@@ -1,9 +1,10 @@
 package server
 
 import (
-	"net"
+	"net/netip"
 	"strings"
 
+	"microsandbox/agent/internal/netaddr"
 	"microsandbox/agent/internal/protocol"
 )
 
@@ -49,7 +50,7 @@ func ValidateNetConfigure(req *protocol.NetConfigure) *protocol.OpError {
 	if i == nil {
 		return nil
 	}
-	if hw, err := net.ParseMAC(i.Mac); err != nil || len(hw) != 6 {
+	if _, err := netaddr.ParseMAC(i.Mac); err != nil {
 		return protocol.FieldErrorf(protocol.CodeInvalid, "interface.mac", "interface.mac: not an Ethernet MAC address: %q", i.Mac)
 	}
 	if i.PrefixLength < 1 || i.PrefixLength > 30 {
@@ -58,17 +59,17 @@ func ValidateNetConfigure(req *protocol.NetConfigure) *protocol.OpError {
 	if i.Mtu < 576 || i.Mtu > 65535 {
 		return protocol.FieldErrorf(protocol.CodeInvalid, "interface.mtu", "interface.mtu: must be 576..65535, got %d", i.Mtu)
 	}
-	addr := net.ParseIP(i.Address).To4()
-	if addr == nil || strings.Contains(i.Address, ":") {
+	addr, err := netaddr.ParseIPv4(i.Address)
+	if err != nil {
 		return protocol.FieldErrorf(protocol.CodeInvalid, "interface.address", "interface.address: not an IPv4 address: %q", i.Address)
 	}
-	gw := net.ParseIP(i.Gateway).To4()
-	if gw == nil || strings.Contains(i.Gateway, ":") {
+	gw, err := netaddr.ParseIPv4(i.Gateway)
+	if err != nil {
 		return protocol.FieldErrorf(protocol.CodeInvalid, "interface.gateway", "interface.gateway: not an IPv4 address: %q", i.Gateway)
 	}
-	subnet := net.IPNet{IP: addr.Mask(net.CIDRMask(i.PrefixLength, 32)), Mask: net.CIDRMask(i.PrefixLength, 32)}
-	if !subnet.Contains(gw) || gw.Equal(addr) {
-		return protocol.FieldErrorf(protocol.CodeInvalid, "interface.gateway", "interface.gateway: %s is not another address of %s", gw, subnet.String())
+	subnet := netaddr.Subnet(addr, i.PrefixLength)
+	if !subnet.Contains(netip.AddrFrom4(gw)) || gw == addr {
+		return protocol.FieldErrorf(protocol.CodeInvalid, "interface.gateway", "interface.gateway: %s is not another address of %s", netip.AddrFrom4(gw), subnet)
 	}
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"log"
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -109,13 +108,13 @@ func (s *Server) dropConn(c *conn) {
 
 // ServeConn serves one connection until it ends, then kills the processes it started and closes nc. It
 // returns nil when the host closed the connection, else the reason it was dropped.
-func (s *Server) ServeConn(nc net.Conn) error {
+func (s *Server) ServeConn(nc io.ReadWriteCloser) error {
 	c := s.newConn(nc, func() { nc.Close() })
 	c.closeTransport = func() { nc.Close() }
 	err := c.serve(nc)
 	s.dropConn(c)
 	nc.Close()
-	if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+	if errors.Is(err, io.EOF) || errors.Is(err, os.ErrClosed) {
 		return nil
 	}
 	return err

@@ -4,11 +4,13 @@ package sysinit
 
 import (
 	"fmt"
-	"net"
+	"os"
+	"strings"
 	"syscall"
 	"time"
 	"unsafe"
 
+	"microsandbox/agent/internal/netaddr"
 	"microsandbox/agent/internal/protocol"
 )
 
@@ -45,21 +47,23 @@ func (g *Guest) setNetFiles(files *protocol.NetFiles) *protocol.OpError {
 	return nil
 }
 
-// findInterface returns the name of the interface with MAC address mac, waiting up to timeout for it.
+// findInterface returns the name of the interface with MAC address mac (as /sys/class/net shows it), waiting
+// up to timeout for it.
 func findInterface(mac string, timeout time.Duration) (string, error) {
-	want, err := net.ParseMAC(mac)
+	want, err := netaddr.ParseMAC(mac)
 	if err != nil {
 		return "", err
 	}
 	deadline := time.Now().Add(timeout)
 	for {
-		ifaces, err := net.Interfaces()
+		entries, err := os.ReadDir("/sys/class/net")
 		if err != nil {
 			return "", err
 		}
-		for _, i := range ifaces {
-			if i.HardwareAddr.String() == want.String() {
-				return i.Name, nil
+		for _, e := range entries {
+			address, err := os.ReadFile("/sys/class/net/" + e.Name() + "/address")
+			if err == nil && strings.TrimSpace(string(address)) == want.String() {
+				return e.Name(), nil
 			}
 		}
 		if time.Now().After(deadline) {
@@ -74,9 +78,10 @@ func configureInterface(spec *protocol.NetInterface) *protocol.OpError {
 	if err != nil {
 		return protocol.FieldErrorf(protocol.CodeNoDevice, "interface.mac", "interface: %v", err)
 	}
-	addr := net.ParseIP(spec.Address).To4()
-	gw := net.ParseIP(spec.Gateway).To4()
-	mask := net.IP(net.CIDRMask(spec.PrefixLength, 32))
+	// Validated by the server: parse errors cannot happen here.
+	addr, _ := netaddr.ParseIPv4(spec.Address)
+	gw, _ := netaddr.ParseIPv4(spec.Gateway)
+	mask := netaddr.Mask(spec.PrefixLength)
 	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return protocol.Errorf(protocol.CodeIO, "socket: %v", err)
@@ -118,13 +123,11 @@ func setIfInt(fd int, name string, req uintptr, value int32) error {
 	return ioctl(fd, req, unsafe.Pointer(r))
 }
 
-func sockaddrIn(ip net.IP) syscall.RawSockaddrInet4 {
-	sa := syscall.RawSockaddrInet4{Family: syscall.AF_INET}
-	copy(sa.Addr[:], ip.To4())
-	return sa
+func sockaddrIn(ip [4]byte) syscall.RawSockaddrInet4 {
+	return syscall.RawSockaddrInet4{Family: syscall.AF_INET, Addr: ip}
 }
 
-func setIfAddr(fd int, name string, req uintptr, ip net.IP) error {
+func setIfAddr(fd int, name string, req uintptr, ip [4]byte) error {
 	r := newIfreq(name)
 	*(*syscall.RawSockaddrInet4)(unsafe.Pointer(&r.data[0])) = sockaddrIn(ip)
 	return ioctl(fd, req, unsafe.Pointer(r))
@@ -157,12 +160,12 @@ type rtentry struct {
 	irtt    uint16
 }
 
-func addDefaultRoute(fd int, name string, gw net.IP) error {
+func addDefaultRoute(fd int, name string, gw [4]byte) error {
 	dev := append([]byte(name), 0)
 	rt := rtentry{
-		dst:     sockaddrIn(net.IPv4zero),
+		dst:     sockaddrIn([4]byte{}),
 		gateway: sockaddrIn(gw),
-		genmask: sockaddrIn(net.IPv4zero),
+		genmask: sockaddrIn([4]byte{}),
 		flags:   syscall.RTF_UP | syscall.RTF_GATEWAY,
 		dev:     &dev[0],
 	}
