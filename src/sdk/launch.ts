@@ -11,6 +11,7 @@ import { dirname } from "node:path";
 import type { Socket } from "node:net";
 import { createInterface } from "node:readline";
 import { VmError } from "../errors.js";
+import { readProcStat } from "../os/process-identity.js";
 import { supervisorCommand } from "../supervisor/entry.js";
 import { SPARE_STDERR_ENV } from "../supervisor/spec.js";
 import type { SupervisorReport, SupervisorSpec } from "../supervisor/spec.js";
@@ -91,7 +92,12 @@ export class PendingSupervisor {
 
   /** Whether the process is still there to be handed a spec. */
   get alive(): boolean {
-    return this.#child.pid !== undefined && this.#child.exitCode === null && this.#child.signalCode === null;
+    const pid = this.#child.pid;
+    if (pid === undefined || this.#child.exitCode !== null || this.#child.signalCode !== null) return false;
+    // Node learns of an exit only when its loop gets to the SIGCHLD: a process that died since is a zombie.
+    const stat = readProcStat(pid);
+    if (stat === undefined) return process.platform !== "linux"; // gone (Linux), or no procfs to ask
+    return stat.state !== "Z" && stat.state !== "X";
   }
 
   /**

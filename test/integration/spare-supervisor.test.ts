@@ -5,13 +5,14 @@
  * the process exits without using it the spare exits and leaves nothing.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { msbPaths } from "../../src/config/paths.js";
 import { readProcStat } from "../../src/os/process-identity.js";
 import { Sandbox } from "../../src/sdk/sandbox.js";
+import { PendingSupervisor } from "../../src/sdk/launch.js";
 import { spareSupervisorOf } from "../../src/sdk/spare-supervisor.js";
 import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
 
@@ -88,6 +89,38 @@ describe("the spare supervisor", () => {
     for (let i = 0; i < 50 && isAlive(stale?.pid ?? 0); i++) await sleep(100);
     expect(isAlive(stale?.pid ?? 0)).toBe(false);
     expect(existsSync(stale?.stderr ?? "")).toBe(false);
+  });
+
+  it("is not used once it died: the create spawns a supervisor of its own", async () => {
+    const dead = await spareSoon();
+    expect(dead).toBeDefined();
+    process.kill(dead?.pid ?? 0, "SIGKILL");
+    // Until this process's loop handles the SIGCHLD the spare is a zombie that node still counts as running.
+    const deadline = Date.now() + 5_000;
+    while (readProcStat(dead?.pid ?? 0)?.state !== "Z" && Date.now() < deadline) {
+      /* busy-wait, keeping the loop from reaping it */
+    }
+    expect(readProcStat(dead?.pid ?? 0)?.state).toBe("Z");
+    expect(await created("spare-f")).not.toBe(dead?.pid);
+    expect(existsSync(dead?.stderr ?? "")).toBe(false);
+  });
+
+  it("counts a spare that died as gone before node has seen it exit", () => {
+    const logFile = join(msbPaths(env().home).tmpDir, "spare-zombie.log");
+    const pending = PendingSupervisor.spawn({ logFile, detached: false, spare: true });
+    try {
+      expect(pending.alive).toBe(true);
+      process.kill(pending.pid ?? 0, "SIGKILL");
+      // Synchronously: this process's loop cannot reap it, so node still has no exit code for it.
+      const deadline = Date.now() + 5_000;
+      while (readProcStat(pending.pid ?? 0)?.state !== "Z" && Date.now() < deadline) {
+        /* busy-wait */
+      }
+      expect(readProcStat(pending.pid ?? 0)?.state).toBe("Z");
+      expect(pending.alive).toBe(false);
+    } finally {
+      rmSync(logFile, { force: true });
+    }
   });
 
   it("exits with its process, removing its file, when no create used it", async () => {
