@@ -5,7 +5,7 @@
  * leaves the sandbox `crashed` with the reason, its disk untouched.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { SandboxNotFoundError, SandboxStillRunningError } from "../errors.js";
 import type { ImageConfig } from "../image/image-config.js";
@@ -64,7 +64,10 @@ interface LaunchPlan {
   readonly rootDisk: RootDiskOptions;
   readonly detached: boolean;
   readonly pending: PendingSupervisor;
-  /** A create from an image with templates on: its VM may be restored from a template (without volumes). */
+  /**
+   * A create from an image with templates on: its VM may be restored from a template (without volumes), and the
+   * supervisor makes its root disk.
+   */
   readonly template?: TemplateSpec;
 }
 
@@ -117,19 +120,16 @@ export async function createSandbox(
       PendingSupervisor.spawn({ logFile: paths.supervisorStderr, detached });
     rmSync(paths.patchMarker, { force: true }); // a new disk has none of its patches yet
     sealValues(home, paths.sealedSecrets, id, config.secrets);
-    let rootDisk: RootDiskOptions;
-    let template: TemplateSpec | undefined;
-    if (local) {
-      rootDisk = await createLocalRootDisk(local, paths.rootDisk, await findImageTools(readEnv().searchPath));
-    } else if (image) {
-      rootDisk = await images.createRootDisk({ image: image.digest, path: paths.rootDisk });
-      images.lease(image.digest, holder);
-      if (readEnv().templates) {
-        template = { imageDigest: image.digest, baseDisk: (await images.baseDisk(image.digest)).path };
-      }
-    } else {
-      throw new Error("unreachable: neither a local root nor an image");
-    }
+    if (image) images.lease(image.digest, holder);
+    // With a template the supervisor makes the root disk (a copy of the template's, or an overlay when it boots
+    // cold): making one here first would cost a qemu-img run on every create.
+    const template: TemplateSpec | undefined =
+      image && readEnv().templates
+        ? { imageDigest: image.digest, baseDisk: (await images.baseDisk(image.digest)).path }
+        : undefined;
+    const rootDisk: RootDiskOptions = template
+      ? { path: paths.rootDisk, format: "qcow2" }
+      : await makeRootDisk(images, config, image?.digest, paths.rootDisk);
     const record = { name: config.name, id, runDir };
     const booted = await launch({
       store,
@@ -178,7 +178,7 @@ export async function startSandbox(
     await using images = await ImageService.open({ store });
     const imageConfig = storedImageConfig(images, record);
     pending = spawnSupervisor(paths, record.runDir, detached);
-    const rootDisk: RootDiskOptions = { path: paths.rootDisk, format: "qcow2" };
+    const rootDisk = await rootDiskToStart(images, config, record, paths);
     return await launch({
       store,
       home,
@@ -195,6 +195,38 @@ export async function startSandbox(
     store.sandboxes.setStatus(record.id, "crashed", { exitReason }, ["starting"]);
     throw err;
   }
+}
+
+/** Makes a fresh root disk at `path`: a copy-on-write disk over the image's base, or over the local root. */
+async function makeRootDisk(
+  images: ImageService,
+  config: SandboxConfig,
+  imageDigest: string | undefined,
+  path: string,
+): Promise<RootDiskOptions> {
+  if (isLocalImage(config.image)) {
+    const local = resolveLocalImage(config.image, process.cwd());
+    return createLocalRootDisk(local, path, await findImageTools(readEnv().searchPath));
+  }
+  if (imageDigest === undefined) throw new Error(`unreachable: sandbox image ${config.image} has no digest`);
+  return images.createRootDisk({ image: imageDigest, path });
+}
+
+/**
+ * The root disk a start boots: the sandbox's own, or a fresh one when its create never finished preparing it
+ * (the creator died before the disk was made, or while patches were being applied, which must apply once). Such
+ * a disk holds nothing of the user's: the main process and every exec come after the patches' marker.
+ */
+async function rootDiskToStart(
+  images: ImageService,
+  config: SandboxConfig,
+  record: SandboxRecord,
+  paths: SandboxPaths,
+): Promise<RootDiskOptions> {
+  const unpatched = (config.patches?.length ?? 0) > 0 && !existsSync(paths.patchMarker);
+  if (existsSync(paths.rootDisk) && !unpatched) return { path: paths.rootDisk, format: "qcow2" };
+  rmSync(paths.patchMarker, { force: true }); // a new disk has none of its patches yet
+  return makeRootDisk(images, config, record.imageDigest, paths.rootDisk);
 }
 
 /** Seals the secret values of sandbox incarnation `id` for its restarts (nothing when it has none). */
@@ -285,8 +317,8 @@ async function launch(plan: LaunchPlan): Promise<BootedSandbox> {
     ...(config.ports ? { ports: config.ports } : {}),
     ...(tls ? { tls } : {}),
     ...(mounts.mounts.length > 0 ? { mounts } : {}),
-    // Volumes are wired at boot: a VM with any boots cold.
-    ...(plan.template && mounts.mounts.length === 0 ? { template: plan.template } : {}),
+    // Volumes are wired at boot: the supervisor boots a VM with any cold.
+    ...(plan.template ? { template: plan.template } : {}),
     ...(config.patches
       ? { patches: config.patches, patchMarker: sandboxPaths(home, record.name).patchMarker }
       : {}),

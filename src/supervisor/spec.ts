@@ -66,9 +66,9 @@ export interface SupervisorSpec {
   /** The sandbox stops itself this long after it started running (`maxDurationSecs`). */
   readonly maxDurationMs?: number;
   /**
-   * Restore the VM from the template of its image and shape (made first when missing) instead of booting it: a
-   * create from an image, without volumes, unless `MSB_TEMPLATES=0`. The root disk is then replaced by a child
-   * of the template's disk.
+   * A create from an image, unless `MSB_TEMPLATES=0`: restore the VM from the template of its image and shape
+   * (made first when missing) instead of booting it, when it has no volumes. The root disk does not exist yet:
+   * the supervisor makes it, a child of the template's disk, or an overlay over `baseDisk` when it boots cold.
    */
   readonly template?: TemplateSpec;
   /** Secrets, values included: the guard of the network stack substitutes them (see `secrets/guard.ts`). */
@@ -91,7 +91,7 @@ export interface TlsSpec {
 /** The image a VM template is made from (`supervisor/vm-boot.ts`). */
 export interface TemplateSpec {
   readonly imageDigest: string;
-  /** The image's base disk (raw ext4), for the template's disk and for a cold boot when restoring fails. */
+  /** The image's base disk (raw ext4), for the template's disk and for the root disk of a cold boot. */
   readonly baseDisk: string;
 }
 

@@ -38,19 +38,31 @@ export interface TemplateBoot {
 
 type RootedOptions = MicroVmOptions & { readonly rootDisk: NonNullable<MicroVmOptions["rootDisk"]> };
 
-/** Boots `options` from its template when `template` is given, else (or on any template failure) cold. */
+/**
+ * Boots `options` from its template when `template` is given, else (or on any template failure) cold. With a
+ * `template`, the root disk is made here: a copy of the template's child disk, or an overlay over the image's base
+ * for a cold boot. Without one, it exists already.
+ */
 export async function bootSandboxVm(options: RootedOptions, template?: TemplateBoot): Promise<SandboxVm> {
+  // Only making a template or a cold root disk needs the image tools: a restore copies the template's child disk.
+  let toolsFound: Promise<ImageTools> | undefined;
+  const tools = (): Promise<ImageTools> => (toolsFound ??= findImageTools(readEnv().searchPath));
+  const cold = async (): Promise<SandboxVm> => {
+    if (template !== undefined) {
+      await createOverlay({
+        base: template.spec.baseDisk,
+        path: options.rootDisk.path,
+        tools: await tools(),
+      });
+    }
+    return { vm: await MicroVm.boot(options), restored: false };
+  };
   const mounts = options.mounts;
   const hasMounts =
     mounts !== undefined && mounts.mounts.length + mounts.shares.length + mounts.disks.length > 0;
-  if (template === undefined || hasMounts) {
-    return { vm: await MicroVm.boot(options), restored: false };
-  }
+  if (template === undefined || hasMounts) return cold();
   const { log } = template;
   const store = new TemplateStore(template.home);
-  // Only making a template or a fallback needs the image tools: a restore copies the template's child disk.
-  let toolsFound: Promise<ImageTools> | undefined;
-  const tools = (): Promise<ImageTools> => (toolsFound ??= findImageTools(readEnv().searchPath));
   let key: TemplateKey;
   let found: Template;
   try {
@@ -62,7 +74,7 @@ export async function bootSandboxVm(options: RootedOptions, template?: TemplateB
     found = existing ?? (await makeTemplate(store, key, template, options, tools));
   } catch (err) {
     log.warn("no template: booting cold", { error: err });
-    return { vm: await MicroVm.boot(options), restored: false };
+    return cold();
   }
   const links: TemplateLinks = {
     statePath: join(template.runDir, "template.state"),
@@ -75,7 +87,7 @@ export async function bootSandboxVm(options: RootedOptions, template?: TemplateB
     // A state directory on a filesystem without hard links: the template is fine, this sandbox boots cold.
     log.warn("cannot link the template's files: booting cold", { key: key.key, error: err });
     removeLinks(links);
-    return { vm: await MicroVm.boot(options), restored: false };
+    return cold();
   }
   try {
     copyChildDisk(found, options.rootDisk.path);
@@ -94,8 +106,7 @@ export async function bootSandboxVm(options: RootedOptions, template?: TemplateB
     log.warn("template restore failed: template removed, booting cold", { key: key.key, error: err });
     store.remove(key.key);
     removeLinks(links);
-    await createOverlay({ base: template.spec.baseDisk, path: options.rootDisk.path, tools: await tools() });
-    return { vm: await MicroVm.boot(options), restored: false };
+    return cold(); // over a fresh disk: the copy of the template's may have been written to
   }
 }
 

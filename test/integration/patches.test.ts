@@ -1,8 +1,9 @@
 /**
  * Rootfs patches, scripts and local roots against real VMs: every patch kind (and the seed README's example
- * verbatim), applied once (a restart keeps what the guest changed; only the host-side marker decides), `/etc/hosts` patched through the network
+ * verbatim), applied once (a restart keeps what the guest changed), `/etc/hosts` patched through the network
  * set-up's generated file at every boot, scripts on PATH for exec and the main process, a failing patch that
- * leaves nothing behind, a local directory root and a local qcow2 root (never written), and the refusals.
+ * leaves nothing behind, a create that never finished (a fresh disk, patched once), a local directory root and a
+ * local qcow2 root (never written), and the refusals.
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -19,6 +20,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ImageNotFoundError, InvalidConfigError, Patch, PatchFailedError, Sandbox } from "../../src/index.js";
+import { sandboxPaths } from "../../src/sdk/context.js";
 import { qemuOf } from "../../src/store/sandbox-repository.js";
 import { busyboxRootfs, stage } from "../fixtures/busybox-rootfs.js";
 import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
@@ -141,16 +143,6 @@ describe("patches and scripts", () => {
     } finally {
       await again.stopAndWait();
     }
-    // The host-side marker alone decides: without it the next start applies the patches again, and here fails
-    // loudly on the first path that now exists.
-    rmSync(join(env().home, "sandboxes", "patched", "patched"));
-    const reapplied = await Sandbox.start("patched").then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(reapplied).toBeInstanceOf(PatchFailedError);
-    expect((reapplied as PatchFailedError).path).toBe("/etc/greeting.txt");
-    expect((await Sandbox.get("patched")).status).toBe("crashed");
     await Sandbox.remove("patched");
   });
 
@@ -182,6 +174,39 @@ describe("patches and scripts", () => {
       await again.stopAndWait();
     }
     await Sandbox.remove("durable");
+  });
+
+  it("a create that never finished preparing its disk: the next start makes a fresh one and patches it once", async () => {
+    const box = await Sandbox.create({
+      name: "unfinished",
+      image: "alpine:latest",
+      patches: [Patch.append("/etc/appended.txt", "# appended once\n")],
+    });
+    await sh(box, "echo written > /etc/after-create");
+    await box.stopAndWait();
+    const paths = sandboxPaths(env().home, "unfinished");
+    // What a creator dying halfway through the patches leaves: a disk patched in part, and no marker.
+    rmSync(paths.patchMarker);
+    const patchedTwice = await Sandbox.start("unfinished");
+    try {
+      expect(
+        await sh(
+          patchedTwice,
+          "grep -c 'appended once' /etc/appended.txt; test -e /etc/after-create && echo kept || true",
+        ),
+      ).toBe("1\n");
+    } finally {
+      await patchedTwice.stopAndWait();
+    }
+    // What a creator dying before its supervisor made the disk leaves: no disk.
+    rmSync(paths.rootDisk);
+    const noDisk = await Sandbox.start("unfinished");
+    try {
+      expect(await sh(noDisk, "grep -c 'appended once' /etc/appended.txt")).toBe("1\n");
+    } finally {
+      await noDisk.stopAndWait();
+    }
+    await Sandbox.remove("unfinished");
   });
 
   it("a failing patch is a PatchFailedError naming it, and the create leaves nothing", async () => {
