@@ -3,7 +3,7 @@
  *
  * - A **directory** volume is a host directory shared over virtio-fs with any number of sandboxes at once. With a
  *   quota it is a sparse ext4 image loop-mounted on that directory (see `host-mount.ts` for why); the mount is made
- *   again (after a host reboot) whenever a sandbox or `Volume.get` needs it.
+ *   again (after a host reboot) whenever a sandbox needs it, or `Volume.get` in a process that may mount.
  * - A **disk** volume is a sparse raw ext4 image attached as virtio-blk: one writer at a time.
  *
  * Creation is atomic: the name is claimed in the database first (one of two concurrent creators wins), the files
@@ -13,6 +13,7 @@ import { mkdir, rm } from "node:fs/promises";
 import { msbPaths } from "../config/paths.js";
 import { InvalidStateError, VolumeInUseError, VolumeNotFoundError } from "../errors.js";
 import { acquireFileLock } from "../image/lock.js";
+import { hasSysAdmin } from "../os/capabilities.js";
 import { identityOf } from "../os/process-identity.js";
 import type { Store } from "../store/store.js";
 import type { VolumeKind, VolumeRecord } from "../store/volume-repository.js";
@@ -57,6 +58,7 @@ export async function createVolume(ctx: VolumeHostContext, volume: NewVolume): P
       baseline = (await readExt4Usage(paths.image)).allocatedBytes;
     } else if (volume.quotaMib !== undefined) {
       await makeExt4Image(paths.image, volume.quotaMib, volume.name, ctx.searchPath);
+      baseline = (await readExt4Usage(paths.image)).allocatedBytes; // for measuring it while unmounted
       await mountLoop(paths.image, paths.dir);
     }
     ctx.store.volumes.markReady(volume.name, baseline);
@@ -75,11 +77,14 @@ function requireQuota(volume: NewVolume): number {
   return volume.quotaMib;
 }
 
-/** The volume `name`, or {@link VolumeNotFoundError}. A quota directory is mounted again if it is not. */
+/**
+ * The volume `name`, or {@link VolumeNotFoundError}. A quota directory is mounted again if it is not and this
+ * process may mount (its host path then shows the contents); without that privilege it stays as it is.
+ */
 export async function openVolume(ctx: VolumeHostContext, name: string): Promise<VolumeRecord> {
   const record = ctx.store.volumes.get(name);
   if (record === undefined) throw new VolumeNotFoundError(name);
-  await ensureMounted(ctx, record);
+  if (hasSysAdmin()) await ensureMounted(ctx, record);
   return record;
 }
 
@@ -109,21 +114,17 @@ async function withVolumeLock<T>(path: string, fn: () => Promise<T>): Promise<T>
 }
 
 /**
- * Bytes used by the volume's contents: `statvfs` of a mounted quota directory; a walk (`st_blocks`) of a plain
- * directory; for a disk, the superblock's allocated blocks less those of the empty filesystem (exact when no
- * sandbox has it mounted, as of the guest's last write-back while one does).
+ * Bytes used by the volume's contents, measured without mounting anything: `statvfs` of a mounted quota
+ * directory; a walk (`st_blocks`) of a plain directory; for a disk, or a quota directory's image while it is not
+ * mounted, the superblock's allocated blocks less those of the empty filesystem (exact when nothing has the image
+ * mounted, as of the last write-back while a guest does).
  */
 export async function volumeUsedBytes(ctx: VolumeHostContext, record: VolumeRecord): Promise<number> {
   const paths = volumePaths(ctx.home, record.name, record.kind);
-  if (record.kind === "disk") {
-    const usage = await readExt4Usage(paths.image);
-    return Math.max(0, usage.allocatedBytes - record.baselineBytes);
-  }
-  if (record.quotaMib !== undefined) {
-    await ensureMounted(ctx, record);
-    return mountedUsedBytes(paths.dir);
-  }
-  return directoryUsedBytes(paths.dir);
+  if (record.kind === "directory" && record.quotaMib === undefined) return directoryUsedBytes(paths.dir);
+  if (record.kind === "directory" && isMountPoint(paths.dir)) return mountedUsedBytes(paths.dir);
+  const usage = await readExt4Usage(paths.image);
+  return Math.max(0, usage.allocatedBytes - record.baselineBytes);
 }
 
 /**

@@ -59,6 +59,26 @@ function dd(path: string, mib: number): { ok: boolean; stderr: string } {
   }
 }
 
+/**
+ * Runs `body` (an ES module's code, with `Volume` imported) in a child process with `MSB_HOME=msbHome` and no
+ * capabilities at all: still uid 0 (the repository may sit where only root can read it). Returns its stdout.
+ */
+function withoutCapabilities(msbHome: string, body: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "msb-vol-nocaps-script-"));
+  const script = join(dir, "script.mts");
+  const sdk = join(repoRoot, "src/sdk/volume.ts");
+  writeFileSync(script, `const { Volume } = await import(${JSON.stringify(sdk)});\n${body}`);
+  try {
+    return execFileSync(
+      "setpriv",
+      ["--inh-caps=-all", "--bounding-set=-all", "--", process.execPath, "--import", "tsx", script],
+      { cwd: repoRoot, env: { ...process.env, MSB_HOME: msbHome } },
+    ).toString();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe("directory volumes", () => {
   it("are a directory under volumes/, listed, measured and removed", async () => {
     const created = await Volume.create({ name: "plain", labels: { team: "a" } });
@@ -100,6 +120,19 @@ describe("directory volumes", () => {
     expect(used).toBeLessThan(21 * MIB);
 
     execFileSync("umount", [created.path]); // as a host reboot leaves it
+    expect(isMountPoint(created.path)).toBe(false);
+    // Reading needs no privilege and mounts nothing: measured from the image's superblock.
+    const unprivileged = JSON.parse(
+      withoutCapabilities(
+        home,
+        `const [got, listed] = [await Volume.get("quota"), await Volume.list()];
+         console.log(JSON.stringify({ used: got.usedBytes, listed: listed.map((v) => [v.name, v.usedBytes]) }));`,
+      ),
+    ) as { used: number; listed: [string, number][] };
+    expect(unprivileged.used).toBeGreaterThanOrEqual(20 * MIB);
+    expect(Math.abs(unprivileged.used - used)).toBeLessThan(64 * 1024);
+    expect(unprivileged.listed).toEqual([["quota", unprivileged.used]]);
+    expect((await Volume.list()).map((v) => v.usedBytes)).toEqual([unprivileged.used]);
     expect(isMountPoint(created.path)).toBe(false);
     const again = await Volume.get("quota");
     expect(isMountPoint(created.path)).toBe(true);
@@ -182,21 +215,12 @@ describe("creation is atomic", () => {
 describe("privileges", () => {
   it("a quota directory without CAP_SYS_ADMIN: PrivilegeRequiredError naming it, nothing made", () => {
     const dir = mkdtempSync(join(tmpdir(), "msb-vol-nocaps-"));
-    const script = join(dir, "create.mts");
-    const sdk = join(repoRoot, "src/sdk/volume.ts");
-    writeFileSync(
-      script,
-      `const { Volume } = await import(${JSON.stringify(sdk)});
-       const err = await Volume.create({ name: "q", quotaMib: 16 }).catch((e) => e);
-       console.log(JSON.stringify({ code: err?.code, privilege: err?.privilege, list: await Volume.list() }));`,
-    );
     try {
-      const out = execFileSync(
-        "setpriv",
-        // Still uid 0 (the repository may sit where only root can read it), with no capabilities at all.
-        ["--inh-caps=-all", "--bounding-set=-all", "--", process.execPath, "--import", "tsx", script],
-        { cwd: repoRoot, env: { ...process.env, MSB_HOME: join(dir, "home") } },
-      ).toString();
+      const out = withoutCapabilities(
+        join(dir, "home"),
+        `const err = await Volume.create({ name: "q", quotaMib: 16 }).catch((e) => e);
+         console.log(JSON.stringify({ code: err?.code, privilege: err?.privilege, list: await Volume.list() }));`,
+      );
       expect(JSON.parse(out)).toEqual({
         code: "MSB_ERR_PRIVILEGE_REQUIRED",
         privilege: expect.stringMatching(/root \(CAP_SYS_ADMIN\).*mount -o loop/) as unknown,
