@@ -276,7 +276,6 @@ export class ImageService implements AsyncDisposable {
     return createOverlay({
       base: base.path,
       path: options.path,
-      tools: await this.#tools,
       ...(options.virtualSizeBytes === undefined ? {} : { virtualSizeBytes: options.virtualSizeBytes }),
     });
   }

@@ -19,7 +19,7 @@ import { supervisorOf } from "../store/sandbox-repository.js";
 import type { SandboxRecord } from "../store/sandbox-repository.js";
 import { isLive } from "../store/sandbox-status.js";
 import type { Store } from "../store/store.js";
-import type { SupervisorSpec, TemplateSpec } from "../supervisor/spec.js";
+import type { NewRootDisk, SupervisorSpec } from "../supervisor/spec.js";
 import { planMounts } from "../storage/plan-mounts.js";
 import { resolveVolumes, volumeMountSpecs } from "./mount-config.js";
 import type { RootDiskOptions } from "../vm/microvm.js";
@@ -64,11 +64,8 @@ interface LaunchPlan {
   readonly rootDisk: RootDiskOptions;
   readonly detached: boolean;
   readonly pending: PendingSupervisor;
-  /**
-   * A create from an image with templates on: its VM may be restored from a template (without volumes), and the
-   * supervisor makes its root disk.
-   */
-  readonly template?: TemplateSpec;
+  /** A create from an image: the supervisor makes its root disk (and may restore its VM from a template). */
+  readonly newRootDisk?: NewRootDisk;
 }
 
 /** Creates and boots a new sandbox from a validated `config`. */
@@ -121,15 +118,16 @@ export async function createSandbox(
     rmSync(paths.patchMarker, { force: true }); // a new disk has none of its patches yet
     sealValues(home, paths.sealedSecrets, id, config.secrets);
     if (image) images.lease(image.digest, holder);
-    // With a template the supervisor makes the root disk (a copy of the template's, or an overlay when it boots
-    // cold): making one here first would cost a qemu-img run on every create.
-    const template: TemplateSpec | undefined =
-      image && readEnv().templates
-        ? { imageDigest: image.digest, baseDisk: (await images.baseDisk(image.digest)).path }
-        : undefined;
-    const rootDisk: RootDiskOptions = template
+    // From an image, the supervisor makes the root disk: a copy of the template's when it restores one (no
+    // overlay made first only to be replaced), else an overlay.
+    const newRootDisk: NewRootDisk | undefined = image && {
+      imageDigest: image.digest,
+      baseDisk: (await images.baseDisk(image.digest)).path,
+      template: readEnv().templates,
+    };
+    const rootDisk: RootDiskOptions = newRootDisk
       ? { path: paths.rootDisk, format: "qcow2" }
-      : await makeRootDisk(images, config, image?.digest, paths.rootDisk);
+      : await makeRootDisk(images, config, undefined, paths.rootDisk);
     const record = { name: config.name, id, runDir };
     const booted = await launch({
       store,
@@ -140,7 +138,7 @@ export async function createSandbox(
       rootDisk,
       detached,
       pending,
-      ...(template ? { template } : {}),
+      ...(newRootDisk ? { newRootDisk } : {}),
     });
     replenishSpareSupervisor(home);
     return booted;
@@ -318,7 +316,7 @@ async function launch(plan: LaunchPlan): Promise<BootedSandbox> {
     ...(tls ? { tls } : {}),
     ...(mounts.mounts.length > 0 ? { mounts } : {}),
     // Volumes are wired at boot: the supervisor boots a VM with any cold.
-    ...(plan.template ? { template: plan.template } : {}),
+    ...(plan.newRootDisk ? { newRootDisk: plan.newRootDisk } : {}),
     ...(config.patches
       ? { patches: config.patches, patchMarker: sandboxPaths(home, record.name).patchMarker }
       : {}),

@@ -66,11 +66,10 @@ export interface SupervisorSpec {
   /** The sandbox stops itself this long after it started running (`maxDurationSecs`). */
   readonly maxDurationMs?: number;
   /**
-   * A create from an image, unless `MSB_TEMPLATES=0`: restore the VM from the template of its image and shape
-   * (made first when missing) instead of booting it, when it has no volumes. The root disk does not exist yet:
-   * the supervisor makes it, a child of the template's disk, or an overlay over `baseDisk` when it boots cold.
+   * A create from an image: the root disk does not exist yet, the supervisor makes it (`supervisor/vm-boot.ts`).
+   * Absent on a start (the sandbox's own disk) and for a local root (made by the SDK).
    */
-  readonly template?: TemplateSpec;
+  readonly newRootDisk?: NewRootDisk;
   /** Secrets, values included: the guard of the network stack substitutes them (see `secrets/guard.ts`). */
   readonly secrets?: readonly ResolvedSecret[];
 }
@@ -88,11 +87,16 @@ export interface TlsSpec {
   readonly upstreamCaPems: readonly string[];
 }
 
-/** The image a VM template is made from (`supervisor/vm-boot.ts`). */
-export interface TemplateSpec {
+/** The image a new sandbox's root disk is made from (`supervisor/vm-boot.ts`). */
+export interface NewRootDisk {
   readonly imageDigest: string;
-  /** The image's base disk (raw ext4), for the template's disk and for the root disk of a cold boot. */
+  /** The image's base disk (raw ext4): the backing file of a cold boot's overlay, and what templates are made of. */
   readonly baseDisk: string;
+  /**
+   * Restore the VM from the template of its image and shape (made first when missing) instead of booting it, when
+   * it has no volumes; its root disk is then a copy of the template's child disk. False with `MSB_TEMPLATES=0`.
+   */
+  readonly template: boolean;
 }
 
 /** How a sandbox stops: its main process gets `signal`, and `graceMs` to exit before the VM powers off. */
@@ -157,8 +161,10 @@ export function parseSpec(text: string): SupervisorSpec {
         typeof value.tls.caKeyPath === "string" &&
         Array.isArray(value.tls.upstreamCaPems))) &&
     (value.secrets === undefined || Array.isArray(value.secrets)) &&
-    (value.template === undefined ||
-      (typeof value.template.imageDigest === "string" && typeof value.template.baseDisk === "string")) &&
+    (value.newRootDisk === undefined ||
+      (typeof value.newRootDisk.imageDigest === "string" &&
+        typeof value.newRootDisk.baseDisk === "string" &&
+        typeof value.newRootDisk.template === "boolean")) &&
     (value.mounts === undefined ||
       (Array.isArray(value.mounts.mounts) &&
         Array.isArray(value.mounts.shares) &&

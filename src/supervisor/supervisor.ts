@@ -126,7 +126,7 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
         logLimits: logs.limits,
         ...(spec.mounts ? { mounts: spec.mounts } : {}),
       },
-      spec.template && { spec: spec.template, home: spec.home, runDir: spec.runDir, log },
+      spec.newRootDisk && { disk: spec.newRootDisk, home: spec.home, runDir: spec.runDir, log },
     );
     vm = booted = started.vm;
     // Before the main process and before any client can exec: patches once (at create), scripts every boot.

@@ -6,13 +6,10 @@
  */
 import { appendFileSync, constants, copyFileSync, renameSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { readEnv } from "../config/env.js";
 import { scratchPath } from "../os/scratch-name.js";
 import type { JsonLogger } from "../logs/logger.js";
 import { readIfPresent } from "../logs/read.js";
 import { createOverlay } from "../image/rootfs/overlay.js";
-import { findImageTools } from "../image/tool.js";
-import type { ImageTools } from "../image/tool.js";
 import { buildTemplate } from "../templates/template-build.js";
 import { templateKey } from "../templates/template-key.js";
 import type { TemplateKey } from "../templates/template-key.js";
@@ -20,7 +17,7 @@ import { TEMPLATE_DISK_LINK, TemplateStore } from "../templates/template-store.j
 import type { Template, TemplateLinks } from "../templates/template-store.js";
 import { MicroVm, templateShape } from "../vm/microvm.js";
 import type { MicroVmOptions } from "../vm/microvm.js";
-import type { TemplateSpec } from "./spec.js";
+import type { NewRootDisk } from "./spec.js";
 
 /** The booted VM, and whether it came from a template. */
 export interface SandboxVm {
@@ -28,9 +25,9 @@ export interface SandboxVm {
   readonly restored: boolean;
 }
 
-/** What the template path needs besides the VM options. */
-export interface TemplateBoot {
-  readonly spec: TemplateSpec;
+/** A new sandbox's boot: its root disk to make, and what the template path needs besides the VM options. */
+export interface FreshBoot {
+  readonly disk: NewRootDisk;
   readonly home: string;
   readonly runDir: string;
   readonly log: JsonLogger;
@@ -39,20 +36,16 @@ export interface TemplateBoot {
 type RootedOptions = MicroVmOptions & { readonly rootDisk: NonNullable<MicroVmOptions["rootDisk"]> };
 
 /**
- * Boots `options` from its template when `template` is given, else (or on any template failure) cold. With a
- * `template`, the root disk is made here: a copy of the template's child disk, or an overlay over the image's base
- * for a cold boot. Without one, it exists already.
+ * Boots `options`. A new sandbox (`fresh`) gets its root disk made here: restored from its template when
+ * `fresh.disk.template` allows one, on a copy of the template's child disk; else (or on any template failure) cold,
+ * on an overlay over the image's base. A start (no `fresh`) boots cold on the sandbox's own disk.
  */
-export async function bootSandboxVm(options: RootedOptions, template?: TemplateBoot): Promise<SandboxVm> {
-  // Only making a template or a cold root disk needs the image tools: a restore copies the template's child disk.
-  let toolsFound: Promise<ImageTools> | undefined;
-  const tools = (): Promise<ImageTools> => (toolsFound ??= findImageTools(readEnv().searchPath));
+export async function bootSandboxVm(options: RootedOptions, fresh?: FreshBoot): Promise<SandboxVm> {
   const cold = async (): Promise<SandboxVm> => {
-    if (template !== undefined) {
+    if (fresh !== undefined) {
       await createOverlay({
-        base: template.spec.baseDisk,
+        base: fresh.disk.baseDisk,
         path: options.rootDisk.path,
-        tools: await tools(),
       });
     }
     return { vm: await MicroVm.boot(options), restored: false };
@@ -60,25 +53,25 @@ export async function bootSandboxVm(options: RootedOptions, template?: TemplateB
   const mounts = options.mounts;
   const hasMounts =
     mounts !== undefined && mounts.mounts.length + mounts.shares.length + mounts.disks.length > 0;
-  if (template === undefined || hasMounts) return cold();
-  const { log } = template;
-  const store = new TemplateStore(template.home);
+  if (fresh === undefined || !fresh.disk.template || hasMounts) return cold();
+  const { log } = fresh;
+  const store = new TemplateStore(fresh.home);
   let key: TemplateKey;
   let found: Template;
   try {
-    key = templateKey({ imageDigest: template.spec.imageDigest, ...templateShape(options) });
+    key = templateKey({ imageDigest: fresh.disk.imageDigest, ...templateShape(options) });
     for (const stale of store.prune(key.runtime)) log.info("stale template removed", { key: stale });
     const existing = store.find(key.key, key.runtime, (reason) => {
       log.warn("template invalid: removed, making it again", { key: key.key, reason });
     });
-    found = existing ?? (await makeTemplate(store, key, template, options, tools));
+    found = existing ?? (await makeTemplate(store, key, fresh, options));
   } catch (err) {
     log.warn("no template: booting cold", { error: err });
     return cold();
   }
   const links: TemplateLinks = {
-    statePath: join(template.runDir, "template.state"),
-    ramPath: join(template.runDir, "template.ram"),
+    statePath: join(fresh.runDir, "template.state"),
+    ramPath: join(fresh.runDir, "template.ram"),
     diskPath: join(dirname(options.rootDisk.path), TEMPLATE_DISK_LINK),
   };
   try {
@@ -148,16 +141,14 @@ function copyBootConsole(template: Template, consoleLog: string): void {
 async function makeTemplate(
   store: TemplateStore,
   key: TemplateKey,
-  template: TemplateBoot,
+  template: FreshBoot,
   options: RootedOptions,
-  tools: () => Promise<ImageTools>,
 ): Promise<Template> {
   const made = await buildTemplate({
     store,
     key,
-    imageDigest: template.spec.imageDigest,
-    baseDisk: template.spec.baseDisk,
-    tools: await tools(),
+    imageDigest: template.disk.imageDigest,
+    baseDisk: template.disk.baseDisk,
     vm: {
       ...(options.cpus === undefined ? {} : { cpus: options.cpus }),
       ...(options.memoryMib === undefined ? {} : { memoryMib: options.memoryMib }),

@@ -11,7 +11,6 @@ import { join } from "node:path";
 import { AgentError, CommandNotFoundError } from "../errors.js";
 import { createOverlay } from "../image/rootfs/overlay.js";
 import { readIfPresent } from "../logs/read.js";
-import type { ImageTools } from "../image/tool.js";
 import { MicroVm } from "../vm/microvm.js";
 import type { MicroVmOptions } from "../vm/microvm.js";
 import type { NetConfigureMessage } from "../protocol/messages.js";
@@ -27,7 +26,6 @@ export interface BuildTemplateOptions {
   readonly imageDigest: string;
   /** The image's base disk (raw ext4): the template's disk is a child of it. */
   readonly baseDisk: string;
-  readonly tools: ImageTools;
   /**
    * The VM's shape: cpus, memory, home, artifacts, accelerator, the NIC's MAC when restored VMs have one (its
    * socket is replaced by one that holds the link: nothing the template sends goes anywhere), and the network
@@ -50,7 +48,6 @@ export async function buildTemplate(options: BuildTemplateOptions): Promise<Temp
     const disk = await createOverlay({
       base: options.baseDisk,
       path: join(scratch, TEMPLATE_FILES.disk),
-      tools: options.tools,
     });
     await createOverlay({
       base: TEMPLATE_DISK_LINK,
@@ -58,7 +55,6 @@ export async function buildTemplate(options: BuildTemplateOptions): Promise<Temp
       relativeBase: true,
       virtualSizeBytes: statSync(options.baseDisk).size,
       path: join(scratch, TEMPLATE_FILES.child),
-      tools: options.tools,
     });
     const link = vm.nicMac === undefined ? undefined : await holdLink(join(scratch, "net.sock"));
     try {

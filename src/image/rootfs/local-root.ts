@@ -15,6 +15,7 @@ import { describeToolFailure, runTool } from "../tool.js";
 import type { ImageTools } from "../tool.js";
 import { makeExt4 } from "./mkfs.js";
 import type { Ext4Layout } from "./mkfs.js";
+import { createOverlay } from "./overlay.js";
 import type { RootDisk } from "./overlay.js";
 
 /** A local root, resolved: an absolute path and what it is. */
@@ -62,10 +63,10 @@ export async function createLocalRootDisk(
   if (root.kind === "directory") {
     const base = join(dirname(path), "base.ext4");
     await buildFromDirectory(root.path, base, tools);
-    return overlay(base, "raw", path, tools);
+    return createOverlay({ base, path });
   }
   await checkDisk(root, tools);
-  return overlay(root.path, root.kind, path, tools);
+  return createOverlay({ base: root.path, baseFormat: root.kind, path });
 }
 
 /** Builds an ext4 image holding the tree at `dir` (owners, modes, symlinks as on the host; root owns `/`). */
@@ -178,30 +179,5 @@ async function readSuperblock(root: LocalRoot, tools: ImageTools): Promise<Buffe
     return await readFile(out);
   } finally {
     await rm(dir, { recursive: true, force: true });
-  }
-}
-
-/** The sandbox's qcow2 over `base` (of `format`), which it never writes. */
-async function overlay(
-  base: string,
-  format: "raw" | "qcow2",
-  path: string,
-  tools: ImageTools,
-): Promise<RootDisk> {
-  const scratch = tempPath(dirname(path), ".overlay");
-  try {
-    const result = await runTool(tools.qemuImg, {
-      args: ["create", "-q", "-f", "qcow2", "-F", format, "-b", base, scratch],
-      timeoutMs: 60_000,
-    });
-    if (result.code !== 0)
-      throw new RootfsBuildError(
-        `cannot create the overlay ${path}: ${describeToolFailure("qemu-img", result)}`,
-      );
-    await rename(scratch, path);
-    return { path, format: "qcow2" };
-  } catch (err) {
-    await unlinkIfPresent(scratch);
-    throw err;
   }
 }

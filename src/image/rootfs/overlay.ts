@@ -1,9 +1,9 @@
 /** Per-sandbox copy-on-write root disks: a qcow2 file backed by an image's read-only base disk. */
-import { rename } from "node:fs/promises";
+import { open, rename, stat, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { RootfsBuildError } from "../../errors.js";
 import { tempPath, unlinkIfPresent } from "../fs-util.js";
-import { describeToolFailure, runTool, type ImageTools } from "../tool.js";
+import { qcow2Overlay, qcow2VirtualSize } from "./qcow2-overlay.js";
 
 /** Options of {@link createOverlay}. */
 export interface CreateOverlayOptions {
@@ -13,15 +13,14 @@ export interface CreateOverlayOptions {
   readonly baseFormat?: "raw" | "qcow2";
   /** Where the overlay goes (its directory must exist). Replaced atomically if present. */
   readonly path: string;
-  readonly tools: ImageTools;
   /**
    * Virtual size of the disk, at least the base's. Larger values leave room to grow the filesystem in the guest
    * (online `EXT4_IOC_RESIZE_FS`); default: the base's size.
    */
   readonly virtualSizeBytes?: number;
   /**
-   * Store `base` as given, a name relative to the overlay's own directory, without opening it (`qemu-img -u`): the
-   * overlay then works wherever a file of that name sits beside it (a VM template's blank child disk). Needs
+   * Store `base` as given, a name relative to the overlay's own directory, without opening it: the overlay then
+   * works wherever a file of that name sits beside it (a VM template's blank child disk). Needs
    * `virtualSizeBytes`.
    */
   readonly relativeBase?: boolean;
@@ -33,31 +32,45 @@ export interface RootDisk {
   readonly format: "qcow2";
 }
 
-/** Creates the overlay with `qemu-img create -f qcow2 -F raw -b BASE` (a few milliseconds; 192 KiB on disk). */
+/**
+ * Creates the overlay (192 KiB on disk), written in-process (`qcow2-overlay.ts`): what `qemu-img create -f qcow2
+ * -F FMT -b BASE` makes, without its process.
+ */
 export async function createOverlay(options: CreateOverlayOptions): Promise<RootDisk> {
   const relative = options.relativeBase === true;
   if (relative && options.virtualSizeBytes === undefined) {
     throw new RootfsBuildError(`the overlay ${options.path} over a relative base needs its virtual size`);
   }
   const base = relative || isAbsolute(options.base) ? options.base : resolve(options.base);
+  const format = options.baseFormat ?? "raw";
   const scratch = tempPath(dirname(options.path), ".overlay");
-  const args = ["create", "-q", "-f", "qcow2", "-F", options.baseFormat ?? "raw", "-b", base];
-  if (relative) args.push("-u");
-  args.push(scratch);
-  if (options.virtualSizeBytes !== undefined) args.push(String(options.virtualSizeBytes));
   try {
-    const result = await runTool(options.tools.qemuImg, { args, timeoutMs: 60_000 });
-    if (result.code !== 0)
-      throw new RootfsBuildError(
-        `cannot create the overlay ${options.path}: ${describeToolFailure("qemu-img", result)}`,
-      );
+    const virtualSizeBytes = options.virtualSizeBytes ?? (await sizeOfBase(base, format));
+    await writeFile(scratch, qcow2Overlay({ backingFile: base, backingFormat: format, virtualSizeBytes }), {
+      mode: 0o644,
+    });
     await rename(scratch, options.path);
     return { path: options.path, format: "qcow2" };
   } catch (error) {
     await unlinkIfPresent(scratch);
     if (error instanceof RootfsBuildError) throw error;
-    throw new RootfsBuildError(`cannot create the overlay ${options.path} (is qemu-utils installed?)`, {
+    throw new RootfsBuildError(`cannot create the overlay ${options.path}: ${(error as Error).message}`, {
       cause: error,
     });
+  }
+}
+
+/** The virtual size of a base disk: a raw file's length, or what a qcow2's header records. */
+async function sizeOfBase(base: string, format: "raw" | "qcow2"): Promise<number> {
+  if (format === "raw") return (await stat(base)).size;
+  const handle = await open(base, "r");
+  try {
+    const header = Buffer.alloc(32);
+    const { bytesRead } = await handle.read(header, 0, header.length, 0);
+    const size = qcow2VirtualSize(header.subarray(0, bytesRead));
+    if (size === undefined) throw new RootfsBuildError(`${base} is not a qcow2 disk`);
+    return size;
+  } finally {
+    await handle.close();
   }
 }
