@@ -57,7 +57,19 @@ export function checkVirtiofsdPrivilege(): void {
  */
 const NAMESPACE_SCRIPT = [
   "set -e",
-  'if [ "$2" = ro ]; then mount --bind "$1" "$1"; mount -o remount,bind,ro "$1" "$1"; fi',
+  'if [ "$2" = ro ]; then',
+  // Recursively bound, so the mounts nested in the folder stay visible, and each of them made read-only as well
+  // (util-linux 2.38 cannot remount recursively): the mount points under the folder, from mountinfo, where they
+  // are octal-escaped (`\040`); only a candidate is decoded (`printf %b` reads `\0nnn`).
+  '  mount --rbind "$1" "$1"',
+  '  mount -o remount,bind,ro "$1" "$1"',
+  '  top=$(realpath "$1")',
+  "  while read -r _id _parent _dev _root point _rest; do",
+  '    case "$point" in "$top"/* | *\\\\*) ;; *) continue ;; esac',
+  "    point=$(printf '%b' \"$(printf '%s' \"$point\" | sed 's/\\\\\\([0-7][0-7][0-7]\\)/\\\\0\\1/g')\")",
+  '    case "$point" in "$top"/*) mount -o remount,bind,ro "$point" "$point" ;; esac',
+  "  done < /proc/self/mountinfo",
+  "fi",
   'exec "$3" --socket-path="$4" -o "$5" -o cache=auto --thread-pool-size=0 2>&1',
 ].join("\n");
 

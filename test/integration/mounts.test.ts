@@ -48,6 +48,14 @@ describe("guest mounts from a MountPlan", () => {
     mkdirSync(rwDir, { recursive: true });
     mkdirSync(roDir, { recursive: true });
     writeFileSync(join(roDir, "kept.txt"), "host\n");
+    // A mount nested in the read-only share (on the host): the guest sees it, read-only too.
+    const nested = join(roDir, "nested");
+    mkdirSync(nested);
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=1m", "msb-test-nested", nested]);
+    cleanups.push(() => {
+      execFileSync("umount", [nested]);
+    });
+    writeFileSync(join(nested, "inner.txt"), "nested\n");
     const plan: MountPlan = {
       shares: [
         { tag: "vol0", hostPath: rwDir, readonly: false },
@@ -121,7 +129,7 @@ describe("guest mounts from a MountPlan", () => {
     }
   });
 
-  it("a ro share refuses guest root, even after a remount rw in the guest; the host folder is unchanged", async () => {
+  it("a ro share refuses guest root, even after a remount rw in the guest, in the mounts nested in it too; the host folder is unchanged", async () => {
     const { vm, roDir } = fixture();
     const before = await sh(vm, "echo x > /mnt/ro/new.txt");
     expect(before.code).not.toBe(0);
@@ -135,7 +143,14 @@ describe("guest mounts from a MountPlan", () => {
       expect(r.out, script).toMatch(/Read-only file system/);
     }
     expect(await sh(vm, "cat /mnt/ro/kept.txt")).toEqual({ code: 0, out: "host\n" });
-    expect(readdirSync(roDir)).toEqual(["kept.txt"]);
+    expect(await sh(vm, "cat /mnt/ro/nested/inner.txt")).toEqual({ code: 0, out: "nested\n" });
+    for (const script of ["echo x > /mnt/ro/nested/new.txt", "rm /mnt/ro/nested/inner.txt"]) {
+      const r = await sh(vm, script);
+      expect(r.code, script).not.toBe(0);
+      expect(r.out, script).toMatch(/Read-only file system/);
+    }
+    expect(readdirSync(roDir).sort()).toEqual(["kept.txt", "nested"]);
+    expect(readdirSync(join(roDir, "nested"))).toEqual(["inner.txt"]);
     expect(readFileSync(join(roDir, "kept.txt"), "utf8")).toBe("host\n");
   });
 
