@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net"
 	"os"
 	"strings"
@@ -72,6 +73,12 @@ func socketPair(t *testing.T) (net.Conn, net.Conn) {
 // other, already handshaken. serveErr receives ServeConn's result.
 func newHarness(t *testing.T, sys System) (c *testClient, serveErr chan error) {
 	t.Helper()
+	return newHarnessOn(t, sys, func(nc net.Conn) io.ReadWriteCloser { return nc })
+}
+
+// newHarnessOn is newHarness with the server's end of the connection wrapped by wrap (to observe its writes).
+func newHarnessOn(t *testing.T, sys System, wrap func(net.Conn) io.ReadWriteCloser) (c *testClient, serveErr chan error) {
+	t.Helper()
 	var logMu sync.Mutex
 	testDone := false
 	logf := func(format string, args ...any) { // t.Logf panics once the test has completed
@@ -90,7 +97,7 @@ func newHarness(t *testing.T, sys System) (c *testClient, serveErr chan error) {
 		Logf: logf})
 	a, b := socketPair(t)
 	serveErr = make(chan error, 1)
-	go func() { serveErr <- srv.ServeConn(a) }()
+	go func() { serveErr <- srv.ServeConn(wrap(a)) }()
 	c = &testClient{t: t, nc: b, nextID: 1, streams: map[uint32]*cstream{},
 		conn0: make(chan map[string]any, 16), hellos: make(chan protocol.AgentHello, 4), readDone: make(chan error, 1)}
 	go c.readLoop()

@@ -15,6 +15,10 @@ import (
 // waiting for EOF (a background job, e.g. a daemon it started, may still hold it open).
 const drainGrace = 250 * time.Millisecond
 
+// startedHold is how long exec.started may wait for the command's first output or its exit, to go out in the
+// same write (see dataStream.sendSoon); a command silent for longer gets it after startedHold.
+const startedHold = 10 * time.Millisecond
+
 // execStream is one exec operation: a process in its own process group (or session, on a terminal), its
 // standard files, and the stream's flow-control state.
 type execStream struct {
@@ -59,7 +63,7 @@ func (x *execStream) run(req *protocol.ExecStart) {
 		fail(opErr)
 		return
 	}
-	_ = x.send(protocol.KindControl, protocol.Marshal(protocol.ExecStarted{Type: protocol.TypeExecStarted, Pid: x.pid}))
+	x.sendSoon(protocol.KindControl, protocol.Marshal(protocol.ExecStarted{Type: protocol.TypeExecStarted, Pid: x.pid}), startedHold)
 
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -68,7 +72,7 @@ func (x *execStream) run(req *protocol.ExecStart) {
 		wg.Add(1)
 		go x.pump(std.stderr, protocol.KindStderr, &wg)
 	} else {
-		_ = x.send(protocol.KindStderr, nil) // a terminal prints everything on stdout
+		x.sendSoon(protocol.KindStderr, nil, startedHold) // a terminal prints everything on stdout
 	}
 	if x.in != nil {
 		go x.feed(std.input, std.tty != nil)

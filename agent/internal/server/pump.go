@@ -17,7 +17,10 @@ import (
 // stream is cancelled, output is read and discarded instead, for at most drainGrace more.
 func (x *execStream) pump(f *os.File, kind protocol.Kind, wg *sync.WaitGroup) {
 	defer wg.Done()
-	buf := make([]byte, protocol.MaxDataChunk)
+	// The buffer is reused by later pumps: sendData encodes its bytes into a frame of their own before returning.
+	chunk := x.sess.srv.chunk()
+	defer x.sess.srv.putChunk(chunk)
+	buf := *chunk
 	discarding := false
 	for {
 		switch {

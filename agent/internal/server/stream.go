@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"time"
 
 	"microsandbox/agent/internal/protocol"
 )
@@ -36,6 +37,10 @@ type dataStream struct {
 
 	sendMu sync.Mutex // orders the stream's frames; nothing is sent after the terminal message
 	ended  bool
+	// held are frames queued by sendSoon: they go out in the same write as the stream's next frame, or when
+	// heldTimer fires, whichever comes first.
+	held      []outFrame
+	heldTimer *time.Timer
 
 	creditMu sync.Mutex
 	consumed int64 // input consumed and not yet credited back
@@ -54,26 +59,66 @@ func newDataStream(sess *session, id uint32, input bool) *dataStream {
 
 func (d *dataStream) stream() *dataStream { return d }
 
-// send writes one frame of this stream unless the stream already ended.
+// send writes one frame of this stream (after the frames held by sendSoon, in the same write) unless the
+// stream already ended.
 func (d *dataStream) send(kind protocol.Kind, payload []byte) error {
 	d.sendMu.Lock()
 	defer d.sendMu.Unlock()
 	if d.ended {
 		return errStale
 	}
-	return d.sess.write(d.id, kind, payload)
+	if len(d.held) == 0 {
+		return d.sess.write(d.id, kind, payload)
+	}
+	return d.sess.c.w.writeAll(d.sess.epoch, d.id, append(d.takeHeld(), outFrame{kind, payload}))
+}
+
+// sendSoon queues a frame to go out in the same write as the stream's next frame, and after delay at the
+// latest. A short command's whole stream (exec.started, its output or its exit) then crosses the transport in
+// one write instead of two: under TCG each write costs the guest ~0.2-0.3 ms of its one vCPU.
+func (d *dataStream) sendSoon(kind protocol.Kind, payload []byte, delay time.Duration) {
+	d.sendMu.Lock()
+	defer d.sendMu.Unlock()
+	if d.ended {
+		return
+	}
+	d.held = append(d.held, outFrame{kind, payload})
+	if d.heldTimer == nil {
+		d.heldTimer = time.AfterFunc(delay, d.flushHeld)
+	}
+}
+
+// flushHeld sends the held frames (their delay is over).
+func (d *dataStream) flushHeld() {
+	d.sendMu.Lock()
+	defer d.sendMu.Unlock()
+	if !d.ended && len(d.held) > 0 {
+		_ = d.sess.c.w.writeAll(d.sess.epoch, d.id, d.takeHeld())
+	}
+}
+
+// takeHeld returns the held frames and forgets them (sendMu held).
+func (d *dataStream) takeHeld() []outFrame {
+	held := d.held
+	d.held = nil
+	if d.heldTimer != nil {
+		d.heldTimer.Stop()
+		d.heldTimer = nil
+	}
+	return held
 }
 
 // finish leaves the session and sends the terminal message (once); later frames of the stream are dropped.
 func (d *dataStream) finish(msg any) { d.finishAfterEOF(nil, msg) }
 
-// finishAfterEOF is finish with the empty EOF frames of the output channels eofs sent first, in the same write.
+// finishAfterEOF is finish with the held frames and the empty EOF frames of the output channels eofs sent first,
+// in the same write.
 func (d *dataStream) finishAfterEOF(eofs []protocol.Kind, msg any) {
 	d.sendMu.Lock()
 	defer d.sendMu.Unlock()
 	if !d.ended {
 		d.ended = true
-		frames := make([]outFrame, 0, len(eofs)+1)
+		frames := d.takeHeld()
 		for _, kind := range eofs {
 			frames = append(frames, outFrame{kind: kind})
 		}
