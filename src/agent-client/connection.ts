@@ -28,6 +28,7 @@ import { isReplyOf, isTerminal } from "../protocol/operations.js";
 import { errorOfReply } from "./reply-error.js";
 import type { ReplyError } from "./reply-error.js";
 import { AgentStream } from "./stream.js";
+import { TickWriter } from "./tick-writer.js";
 import type { StreamListener } from "./stream.js";
 
 /** Options of {@link AgentConnection.connect}. */
@@ -47,6 +48,7 @@ export class AgentConnection {
   /** The features of the HELLO, as a set. */
   readonly features: ReadonlySet<string>;
   private readonly socket: Duplex;
+  private readonly writer: TickWriter;
   private readonly decoder: FrameDecoder;
   private readonly streams = new Map<number, AgentStream>();
   private readonly pending = new Map<string, PendingReply>();
@@ -57,6 +59,7 @@ export class AgentConnection {
 
   private constructor(socket: Duplex, decoder: FrameDecoder, hello: AgentHello, rest: Frame[]) {
     this.socket = socket;
+    this.writer = new TickWriter(socket);
     this.decoder = decoder;
     this.hello = hello;
     this.features = new Set(hello.features);
@@ -173,7 +176,7 @@ export class AgentConnection {
   /** @internal Used by streams. */
   writeFrame(frame: Buffer): void {
     if (this.failure) throw this.failure;
-    this.socket.write(frame);
+    this.writer.write(frame);
   }
 
   private request(message: HostMessage, key: string): Promise<AgentMessage> {
@@ -260,6 +263,7 @@ export class AgentConnection {
   private fail(error: Error): void {
     if (this.failure) return;
     this.failure = error;
+    this.writer.flush();
     this.socket.destroy();
     for (const stream of this.streams.values()) stream.abort(error);
     this.streams.clear();

@@ -9,6 +9,7 @@
 import type { Socket } from "node:net";
 import type { AgentConnection } from "../agent-client/connection.js";
 import type { AgentStream } from "../agent-client/stream.js";
+import { TickWriter } from "../agent-client/tick-writer.js";
 import {
   InvalidConfigError,
   InvalidStateError,
@@ -104,6 +105,8 @@ const LOCAL_HANDLERS: Readonly<Record<string, LocalHandler>> = {
 /** One connected SDK client. */
 export class ClientSession {
   readonly #socket: Socket;
+  /** Replies and relayed output of one tick go to the client in one write. */
+  readonly #writer: TickWriter;
   readonly #host: SessionHost;
   readonly #decoder = new FrameDecoder();
   readonly #assembler = new ControlAssembler();
@@ -113,6 +116,7 @@ export class ClientSession {
 
   constructor(socket: Socket, host: SessionHost) {
     this.#socket = socket;
+    this.#writer = new TickWriter(socket);
     this.#host = host;
     host.totals.clients++;
     socket.on("data", (chunk: Buffer) => {
@@ -133,11 +137,12 @@ export class ClientSession {
     this.#host.totals.clients--;
     for (const relay of this.#relays.values()) relay.upstream.cancel();
     this.#relays.clear();
+    this.#writer.flush();
     this.#socket.destroy();
   }
 
   #send(frame: Buffer): void {
-    if (!this.#closed) this.#socket.write(frame);
+    if (!this.#closed) this.#writer.write(frame);
   }
 
   #reply(stream: number, message: AgentMessage): void {
