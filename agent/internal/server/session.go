@@ -39,6 +39,11 @@ func (s *session) write(stream uint32, kind protocol.Kind, payload []byte) error
 	return s.c.w.write(s.epoch, stream, kind, payload)
 }
 
+// writeAll writes frames of one stream in a single write.
+func (s *session) writeAll(stream uint32, frames []outFrame) error {
+	return s.c.w.writeAll(s.epoch, stream, frames)
+}
+
 // sendMsg writes a CONTROL message on a stream.
 func (s *session) sendMsg(stream uint32, msg any) {
 	_ = s.write(stream, protocol.KindControl, protocol.Marshal(msg))
@@ -55,7 +60,7 @@ func (s *session) finish(stream uint32, msg any) {
 func (s *session) finishAfter(stream uint32, before []outFrame, msg any) {
 	s.remove(stream)
 	frames := append(before, outFrame{protocol.KindControl, protocol.Marshal(msg)})
-	_ = s.c.w.writeAll(s.epoch, stream, frames)
+	_ = s.writeAll(stream, frames)
 }
 
 // get returns the operation open on a stream, or nil.

@@ -70,7 +70,7 @@ func (d *dataStream) send(kind protocol.Kind, payload []byte) error {
 	if len(d.held) == 0 {
 		return d.sess.write(d.id, kind, payload)
 	}
-	return d.sess.c.w.writeAll(d.sess.epoch, d.id, append(d.takeHeld(), outFrame{kind, payload}))
+	return d.sess.writeAll(d.id, append(d.takeHeld(), outFrame{kind, payload}))
 }
 
 // sendSoon queues a frame to go out in the same write as the stream's next frame, and after delay at the
@@ -93,7 +93,7 @@ func (d *dataStream) flushHeld() {
 	d.sendMu.Lock()
 	defer d.sendMu.Unlock()
 	if !d.ended && len(d.held) > 0 {
-		_ = d.sess.c.w.writeAll(d.sess.epoch, d.id, d.takeHeld())
+		_ = d.sess.writeAll(d.id, d.takeHeld())
 	}
 }
 

@@ -42,8 +42,8 @@ func (fw *frameWriter) write(epoch uint64, stream uint32, kind protocol.Kind, pa
 	return fw.writeEncoded(epoch, protocol.EncodeFrame(stream, kind, payload))
 }
 
-// writeAll sends frames of one stream in a single write (the end of an exec: its channels' EOFs and its exit
-// cross the transport once instead of three times).
+// writeAll sends frames of one stream in a single write (the end of an exec: its channels' EOFs and its exit,
+// with an exec.started still held, cross the transport once instead of four times).
 func (fw *frameWriter) writeAll(epoch uint64, stream uint32, frames []outFrame) error {
 	var buf []byte
 	for _, f := range frames {
