@@ -2,11 +2,13 @@
  * Storage benchmark: the same workloads on the root disk (a qcow2 overlay on a raw ext4 base, as every sandbox
  * has), a disk volume (a raw ext4 image on virtio-blk), a bind mount / plain directory volume (a host folder
  * shared over virtio-fs) and a directory volume with a quota (the same, of a loop-mounted ext4 image on the
- * host: needs root), in one VM, with ratios against the root disk (higher is better: throughput).
+ * host: needs root), in one VM, with ratios against the root disk (higher is better: throughput). The volumes'
+ * images are made and mounted by the product's own code (`makeExt4Image`, `mountLoop`), so the figures are
+ * those of real volumes.
  * - small files: untar 10,000 files of 1 KiB (100 directories) and `sync`, then (page cache dropped) `find`
- *   and read them all.
- * - sequential write: `dd` of `MSB_BENCH_STORAGE_MIB` MiB (default 256: 1 GiB takes minutes under TCG) with an
- *   fsync at the end.
+ *   and read them all; reported as each step and as the whole workload (the issue's small-file figure).
+ * - sequential write: `dd` of `MSB_BENCH_STORAGE_MIB` MiB (default 1024, the 1 GB the storage issue names: ~10 s
+ *   a run at the ~100 MB/s reached under TCG) with an fsync at the end.
  * Times are the host's wall time of each exec (a few ms of exec overhead included), the best of
  * `MSB_BENCH_STORAGE_ROUNDS` rounds (default 2) whose target order rotates, after a warm-up round on /tmp (TCG
  * translates the guest's code the first time it runs: without it the first target pays for that).
@@ -14,6 +16,9 @@
 import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
+import { readEnv } from "../src/config/env.js";
+import { mountLoop, unmountIfMounted } from "../src/storage/host-mount.js";
+import { makeExt4Image } from "../src/storage/ext4-image.js";
 import { MicroVm } from "../src/vm/microvm.js";
 import { artifactDir } from "../test/fixtures/artifacts.js";
 import { busyboxRootfs } from "../test/fixtures/busybox-rootfs.js";
@@ -44,13 +49,8 @@ function smallFilesTar(dir: string): string {
   return tar;
 }
 
-/** A raw ext4 image of `mib` MiB: a copy of the busybox root grown to that size, or an empty one. */
-function ext4(path: string, mib: number, from?: string): string {
-  if (from === undefined) {
-    execFileSync("truncate", ["-s", `${mib}M`, path]);
-    execFileSync("mkfs.ext4", ["-q", "-F", "-E", "root_owner=0:0", path]);
-    return path;
-  }
+/** A raw ext4 image of `mib` MiB: a copy of the busybox root grown to that size. */
+function rootExt4(path: string, mib: number, from: string): string {
   copyFileSync(from, path);
   execFileSync("truncate", ["-s", `${mib}M`, path]);
   execFileSync("e2fsck", ["-fy", path], { stdio: "ignore" });
@@ -66,6 +66,14 @@ async function timed(vm: MicroVm, script: string): Promise<number> {
   return ms;
 }
 
+/** Milliseconds of each workload on one target (the small-file workload is its untar and its read together). */
+interface Figures {
+  readonly untar: number;
+  readonly read: number;
+  readonly smallFiles: number;
+  readonly write: number;
+}
+
 interface Target {
   readonly name: string;
   readonly dir: string;
@@ -73,7 +81,7 @@ interface Target {
 
 /** Runs the suite. */
 export async function benchStorage(): Promise<BenchResult[]> {
-  const mib = envInt("MSB_BENCH_STORAGE_MIB", 256);
+  const mib = envInt("MSB_BENCH_STORAGE_MIB", 1024);
   const rounds = envInt("MSB_BENCH_STORAGE_ROUNDS", 2);
   const dir = mkdtempSync(join(artifactDir("bench"), "storage-"));
   try {
@@ -82,11 +90,13 @@ export async function benchStorage(): Promise<BenchResult[]> {
     const tar = smallFilesTar(share);
     const quota = join(dir, "quota");
     mkdirSync(quota);
-    execFileSync("mount", ["-o", "loop", ext4(join(dir, "quota.img"), mib + 512), quota]);
+    const quotaImage = join(dir, "quota.img");
+    await makeExt4Image(quotaImage, mib + 512, "bench-quota", readEnv().searchPath);
+    await mountLoop(quotaImage, quota);
     try {
       return await measure({ dir, share, quota, tar, mib, rounds });
     } finally {
-      execFileSync("umount", [quota]);
+      await unmountIfMounted(quota);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -103,7 +113,9 @@ async function measure(input: {
   rounds: number;
 }): Promise<BenchResult[]> {
   const { dir, share, quota, tar, mib, rounds } = input;
-  const rootBase = ext4(join(dir, "root.ext4"), mib + 512, busyboxRootfs());
+  const rootBase = rootExt4(join(dir, "root.ext4"), mib + 512, busyboxRootfs());
+  const volume = join(dir, "volume.img");
+  await makeExt4Image(volume, mib + 512, "bench-disk", readEnv().searchPath);
   const root = join(dir, "root.qcow2");
   execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "raw", "-b", rootBase, root]);
   const vm = await MicroVm.boot({
@@ -114,7 +126,7 @@ async function measure(input: {
         { tag: "vol0", hostPath: share, readonly: false },
         { tag: "vol2", hostPath: quota, readonly: false },
       ],
-      disks: [{ path: ext4(join(dir, "volume.img"), mib + 512), serial: "vol1", readonly: false }],
+      disks: [{ path: volume, serial: "vol1", readonly: false }],
       mounts: [
         { kind: "virtiofs", target: "/mnt/share", tag: "vol0", readonly: false },
         { kind: "disk", target: "/mnt/disk", serial: "vol1", readonly: false },
@@ -130,10 +142,7 @@ async function measure(input: {
       { name: "bind mount", dir: "/mnt/share/bench" },
       { name: "quota dir volume", dir: "/mnt/quota/bench" },
     ];
-    const run = async (
-      t: Target,
-      writeMib = mib,
-    ): Promise<{ untar: number; read: number; write: number }> => {
+    const run = async (t: Target, writeMib = mib): Promise<Figures> => {
       const untar = await timed(vm, `mkdir -p ${t.dir} && tar -xf /tmp/files.tar -C ${t.dir} && sync`);
       const read = await timed(
         vm,
@@ -145,11 +154,11 @@ async function measure(input: {
         `mkdir -p ${t.dir} && dd if=/dev/zero of=${t.dir}/big bs=1M count=${writeMib} conv=fsync 2>/dev/null`,
       );
       await timed(vm, `rm -rf ${t.dir} && sync`);
-      return { untar, read, write };
+      return { untar, read, smallFiles: untar + read, write };
     };
     // /tmp is a tmpfs of half the guest's memory, which also holds the tarball: the warm-up writes less.
     await run({ name: "warm-up", dir: "/tmp/warm-up" }, Math.min(mib, 64));
-    const figures = new Map<string, { untar: number; read: number; write: number }>();
+    const figures = new Map<string, Figures>();
     for (let round = 0; round < rounds; round++) {
       for (let i = 0; i < targets.length; i++) {
         const t = targets[(i + round) % targets.length];
@@ -163,6 +172,7 @@ async function measure(input: {
             : {
                 untar: Math.min(best.untar, f.untar),
                 read: Math.min(best.read, f.read),
+                smallFiles: Math.min(best.smallFiles, f.smallFiles),
                 write: Math.min(best.write, f.write),
               },
         );
@@ -177,6 +187,13 @@ async function measure(input: {
     const measures = [
       { key: "untar", label: "untar-files", unit: "files/s", rate: filesPerS, note: filesNote },
       { key: "read", label: "find-read-files", unit: "files/s", rate: filesPerS, note: filesNote },
+      {
+        key: "smallFiles",
+        label: "small-files",
+        unit: "files/s",
+        rate: filesPerS,
+        note: `the whole workload: untar, then find and read; ${filesNote}`,
+      },
       {
         key: "write",
         label: "seq-write",
