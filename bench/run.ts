@@ -15,6 +15,9 @@ import { benchNet } from "./net.js";
 import { benchStorage } from "./storage.js";
 import { benchTls } from "./tls.js";
 import type { BenchResult } from "./result.js";
+import { readEnv } from "../src/config/env.js";
+import { RuntimeNotInstalledError } from "../src/errors.js";
+import { runtimeArtifacts } from "../src/setup/artifacts.js";
 
 const suites: Record<string, () => Promise<BenchResult[]>> = {
   boot: benchBoot,
@@ -43,6 +46,18 @@ const only =
 if (onlyIndex < 0 && !json) {
   process.stderr.write(`not run by default: ${[...OPT_IN].join(", ")} (ask with --only)\n`);
 }
+
+/** Which guest kernel the figures are of (`msb setup --kernel debian|microvm` switches it): said on stderr. */
+function describeRuntime(): string {
+  try {
+    const artifacts = runtimeArtifacts({ home: readEnv().home });
+    return `guest kernel ${artifacts.kernelVersion} (${artifacts.kernelFlavor}), QEMU ${artifacts.qemuBinary}`;
+  } catch (err) {
+    if (err instanceof RuntimeNotInstalledError) return `runtime not installed: ${err.message}`;
+    throw err;
+  }
+}
+process.stderr.write(`${describeRuntime()}\n`);
 
 const results: BenchResult[] = [];
 for (const name of only) {
