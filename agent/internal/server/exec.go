@@ -64,14 +64,7 @@ func (x *execStream) run(req *protocol.ExecStart) {
 		return
 	}
 	x.sendSoon(protocol.KindControl, protocol.Marshal(protocol.ExecStarted{Type: protocol.TypeExecStarted, Pid: x.pid}), startedHold)
-
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go x.pump(std.stdout, protocol.KindStdout, &wg)
-	if std.stderr != nil {
-		wg.Add(1)
-		go x.pump(std.stderr, protocol.KindStderr, &wg)
-	} else {
+	if std.tty != nil {
 		x.sendSoon(protocol.KindStderr, nil, startedHold) // a terminal prints everything on stdout
 	}
 	if x.in != nil {
@@ -82,7 +75,17 @@ func (x *execStream) run(req *protocol.ExecStart) {
 		timer = time.AfterFunc(time.Duration(req.TimeoutMs)*time.Millisecond, x.onTimeout)
 	}
 
-	ws := <-status
+	// A command that exits within startedHold (the wait exec.started has anyway) leaves all its output in its
+	// pipes: it is read after the exit, with no pump. Else, or on a terminal, pumps stream the output.
+	var wg sync.WaitGroup
+	ws, quick := waitBriefly(status, std.tty == nil)
+	if !quick {
+		for _, o := range std.out {
+			wg.Add(1)
+			go x.pump(o.osFile(), o.kind, &wg)
+		}
+		ws = <-status
+	}
 	x.mu.Lock()
 	x.exited = true
 	timedOut := x.timedOut
@@ -94,10 +97,13 @@ func (x *execStream) run(req *protocol.ExecStart) {
 	// Background jobs outlive the command, as with `docker exec` (a server started with `cmd &` keeps
 	// running); pipes (or the terminal) they still hold are drained until idle for drainGrace, then closed.
 	x.procExited.Store(true)
-	deadline := time.Now().Add(drainGrace)
-	_ = std.stdout.SetReadDeadline(deadline)
-	if std.stderr != nil {
-		_ = std.stderr.SetReadDeadline(deadline)
+	if quick {
+		x.drainExited(std.out, &wg)
+	} else {
+		deadline := time.Now().Add(drainGrace)
+		for _, o := range std.out {
+			_ = o.file.SetReadDeadline(deadline)
+		}
 	}
 	wg.Wait()
 	if x.in != nil {
@@ -107,7 +113,7 @@ func (x *execStream) run(req *protocol.ExecStart) {
 	x.mu.Lock()
 	x.tty = nil // no resize from now on
 	x.mu.Unlock()
-	closeFiles(std.stdout, std.stderr, std.tty) // also ends a write to the terminal in progress
+	std.closeAgent() // also ends a write to the terminal in progress
 
 	msg := protocol.ExecExited{Type: protocol.TypeExecExited, Code: ws.ExitStatus(), TimedOut: timedOut}
 	if ws.Signaled() {
@@ -115,11 +121,55 @@ func (x *execStream) run(req *protocol.ExecStart) {
 		msg.Code = 128 + msg.Signal
 	}
 	// The output channels' EOFs (stderr's went at the start on a terminal) and the exit: one write.
-	eofs := []protocol.Kind{protocol.KindStdout}
-	if std.stderr != nil {
-		eofs = append(eofs, protocol.KindStderr)
+	eofs := make([]protocol.Kind, 0, len(std.out))
+	for _, o := range std.out {
+		eofs = append(eofs, o.kind)
 	}
 	x.finishAfterEOF(eofs, msg)
+}
+
+// waitBriefly waits up to startedHold for the exit status when allowed; it reports whether the status came.
+func waitBriefly(status <-chan syscall.WaitStatus, allowed bool) (syscall.WaitStatus, bool) {
+	if !allowed {
+		return 0, false
+	}
+	hold := time.NewTimer(startedHold)
+	defer hold.Stop()
+	select {
+	case ws := <-status:
+		return ws, true
+	case <-hold.C:
+		return 0, false
+	}
+}
+
+// drainExited reads the output the exited process left in its pipes. It goes out with the exit, in one write,
+// when the send window covers it. A pipe still held open (by a background job) gets a pump, which reads the rest
+// until the pipe is idle for drainGrace; what was read before goes out first.
+func (x *execStream) drainExited(outs []*output, wg *sync.WaitGroup) {
+	chunk := x.sess.srv.chunk()
+	defer x.sess.srv.putChunk(chunk)
+	var open []*output
+	for _, o := range outs {
+		kind := o.kind
+		send := func(data []byte) error {
+			if x.holdData(kind, data) {
+				return nil
+			}
+			return x.sendData(kind, data)
+		}
+		if !o.drain(*chunk, send) {
+			open = append(open, o)
+		}
+	}
+	if len(open) == 0 {
+		return
+	}
+	x.flushHeld()
+	for _, o := range open {
+		wg.Add(1)
+		go x.pump(o.osFile(), o.kind, wg)
+	}
 }
 
 // start creates the standard files and the process (in its own process group, or its own session on a

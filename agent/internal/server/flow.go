@@ -55,6 +55,18 @@ func (w *sendWindow) acquire(max int) (int, error) {
 	return int(n), nil
 }
 
+// tryAcquire takes n bytes of credit if the window has them now (and is neither closed nor discarding); it never
+// blocks.
+func (w *sendWindow) tryAcquire(n int) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed || w.discard || w.avail < int64(n) {
+		return false
+	}
+	w.avail -= int64(n)
+	return true
+}
+
 // add grants credit from a WINDOW frame.
 func (w *sendWindow) add(n uint32) {
 	w.mu.Lock()

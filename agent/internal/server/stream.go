@@ -88,6 +88,25 @@ func (d *dataStream) sendSoon(kind protocol.Kind, payload []byte, delay time.Dur
 	}
 }
 
+// holdData queues data to go out in the same write as the stream's next frame (see sendSoon), in frames of at
+// most MaxDataChunk bytes, when the send window covers all of it now; else it queues nothing and reports false.
+func (d *dataStream) holdData(kind protocol.Kind, data []byte) bool {
+	if !d.win.tryAcquire(len(data)) {
+		return false
+	}
+	d.sendMu.Lock()
+	defer d.sendMu.Unlock()
+	for !d.ended && len(data) > 0 {
+		n := len(data)
+		if n > protocol.MaxDataChunk {
+			n = protocol.MaxDataChunk
+		}
+		d.held = append(d.held, outFrame{kind, append([]byte(nil), data[:n]...)})
+		data = data[n:]
+	}
+	return true
+}
+
 // flushHeld sends the held frames (their delay is over).
 func (d *dataStream) flushHeld() {
 	d.sendMu.Lock()
