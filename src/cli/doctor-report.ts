@@ -75,13 +75,19 @@ export async function doctorReport(env: MsbEnv = readEnv()): Promise<DoctorRepor
   const profile = archProfile();
   const paths = msbPaths(env.home);
   const qemuBinary = env.qemuBinary ?? findExecutable(profile.qemuBinary);
-  // Without QEMU, whether KVM could run a vCPU is unknown: the device check alone is reported.
-  const site = qemuBinary === undefined ? undefined : { home: env.home, qemuBinary, arch: profile.arch };
-  const kvm = site === undefined ? kvmAccess() : hostKvmStatus(site);
-  const accelerator = chooseAccelerator(env, kvm, findings);
   const read = readManifestSync(paths.kernelDir);
   const manifest = "manifest" in read ? read.manifest : undefined;
   const problems = "manifest" in read ? manifestProblems(paths.kernelDir, read.manifest) : [read.problem];
+  // Without QEMU and an installed kernel, whether KVM could boot the guest is unknown: the device check alone
+  // is reported.
+  const kernel =
+    manifest !== undefined && problems.length === 0 ? join(paths.kernelDir, manifest.kernel.file) : undefined;
+  const site =
+    qemuBinary === undefined || kernel === undefined
+      ? undefined
+      : { home: env.home, qemuBinary, arch: profile.arch, kernel };
+  const kvm = site === undefined ? kvmAccess() : hostKvmStatus(site);
+  const accelerator = chooseAccelerator(env, kvm, findings);
   if (qemuBinary === undefined) problems.push(`${profile.qemuBinary} is not on PATH`);
   if (problems.length > 0) {
     findings.push({

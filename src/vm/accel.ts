@@ -56,16 +56,18 @@ export function kvmAccess(device = "/dev/kvm", platform: NodeJS.Platform = proce
   }
 }
 
-/** The QEMU that would run the VMs, and the home that caches whether it can use KVM. */
+/** The QEMU and kernel that would run the VMs, and the home that caches whether KVM can run them. */
 export interface KvmProbeSite {
   readonly home: string;
   readonly qemuBinary: string;
   readonly arch: GuestArch;
+  /** The installed guest kernel: the probe boots it. */
+  readonly kernel: string;
 }
 
 /**
- * {@link kvmAccess}, then, when the device opens, whether QEMU can really run a vCPU with it (a nested or
- * paravirtualised KVM may open and still fail every VM); the second answer is cached per host boot.
+ * {@link kvmAccess}, then, when the device opens, whether KVM can really boot the guest kernel (a nested or
+ * paravirtualised KVM may open and still fail every VM); the second answer is cached per host boot and kernel.
  */
 export function hostKvmStatus(site: KvmProbeSite, device = "/dev/kvm"): KvmAccess {
   const access = kvmAccess(device);
@@ -75,7 +77,7 @@ export function hostKvmStatus(site: KvmProbeSite, device = "/dev/kvm"): KvmAcces
   return {
     usable: false,
     reason: `${device} opens, but ${probe.reason ?? "QEMU cannot use it"}`,
-    fix: "this host's KVM cannot run ordinary guests (a nested or paravirtualised KVM?): enable nested virtualization on the outer host; until then VMs run under TCG",
+    fix: "this host's KVM cannot run the guest (a nested or paravirtualised KVM?): enable nested virtualization on the outer host; until then VMs run under TCG",
   };
 }
 

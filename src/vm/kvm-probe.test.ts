@@ -5,47 +5,85 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { hostKvmStatus } from "./accel.js";
 import { probeKvm, probeKvmCached } from "./kvm-probe.js";
 
-/** A stand-in QEMU: logs each run, answers QMP on stdin like QEMU, then exits as told. */
-function fakeQemu(dir: string, behaviour: "works" | "aborts"): string {
+/** How a stand-in QEMU behaves: each ends as the real one does in that case. */
+const BEHAVIOURS = {
+  // The kernel boots to its "no root" panic; with -no-reboot QEMU would exit (the probe needs no exit).
+  boots:
+    'echo "Linux version 6.1"; echo "Kernel panic - not syncing: VFS: Unable to mount root fs"; exec sleep 30',
+  // QEMU aborts while setting up the vCPU (seen on a kvm-pvm host).
+  aborts: 'echo "qemu: error: failed to set MSR 0x10a to 0x69" >&2; kill -ABRT $$',
+  // The guest runs, then KVM cannot emulate an instruction: QEMU dumps the registers and stops the VM for good.
+  stops:
+    'echo "Linux version 6.1"; echo "KVM internal error. Suberror: 1" >&2; echo "RAX=0" >&2; exec sleep 30',
+  // A guest that hangs silently.
+  hangs: "exec sleep 30",
+  // A triple fault: QEMU exits cleanly (-no-reboot) without the kernel having booted.
+  resets: "exit 0",
+} as const;
+
+function fakeQemu(dir: string, behaviour: keyof typeof BEHAVIOURS): string {
   const path = join(dir, `qemu-${behaviour}`);
-  const tail =
-    behaviour === "works"
-      ? "cat >/dev/null; exit 0"
-      : 'echo "qemu: error: failed to set MSR 0x10a to 0x69" >&2; kill -ABRT $$';
-  writeFileSync(path, `#!/bin/sh\necho "$*" >> ${join(dir, "runs")}\n${tail}\n`);
+  writeFileSync(path, `#!/bin/sh\necho "$*" >> ${join(dir, "runs")}\n${BEHAVIOURS[behaviour]}\n`);
   chmodSync(path, 0o755);
   return path;
 }
 
 describe("the KVM probe", () => {
   let dir: string;
+  let kernel: string;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), "msb-kvm-probe-"));
     writeFileSync(join(dir, "kvm"), ""); // a device that opens: the probe decides
+    kernel = join(dir, "vmlinux");
+    writeFileSync(kernel, "kernel");
   });
   afterEach(() => {
     rmSync(dir, { recursive: true, force: true });
   });
   const runs = (): string[] => readFileSync(join(dir, "runs"), "utf8").trim().split("\n");
+  const probe = (behaviour: keyof typeof BEHAVIOURS, timeoutMs = 10_000) =>
+    probeKvm({
+      qemuBinary: fakeQemu(dir, behaviour),
+      arch: "x86_64",
+      kernel,
+      cacheFile: "unused",
+      timeoutMs,
+    });
 
-  it("runs QEMU paused under KVM with a sandbox's machine and CPU, and trusts a clean exit", () => {
-    const qemu = fakeQemu(dir, "works");
-    expect(probeKvm({ qemuBinary: qemu, arch: "x86_64", cacheFile: "unused" })).toEqual({ usable: true });
-    expect(runs()[0]).toMatch(/-M microvm -accel kvm -cpu host .*-S .*-qmp stdio/);
+  it("boots the kernel under KVM with a sandbox's machine and CPU, and trusts its no-root panic", () => {
+    const started = Date.now();
+    expect(probe("boots")).toEqual({ usable: true });
+    expect(Date.now() - started).toBeLessThan(5_000); // answered at the panic, without waiting for QEMU
+    expect(runs()[0]).toMatch(
+      /-M microvm\S* -accel kvm -cpu host .*-no-reboot -serial stdio -kernel \S+vmlinux/,
+    );
   });
 
   it("reports QEMU's own words when the vCPU cannot be set up", () => {
-    const qemu = fakeQemu(dir, "aborts");
-    const result = probeKvm({ qemuBinary: qemu, arch: "x86_64", cacheFile: "unused" });
+    const result = probe("aborts");
     expect(result.usable).toBe(false);
-    expect(result.reason).toMatch(/signal SIGABRT: qemu: error: failed to set MSR 0x10a/);
+    expect(result.reason).toMatch(/exited with signal SIGABRT .*: qemu: error: failed to set MSR 0x10a/);
   });
 
-  it("caches the answer until the QEMU binary changes", () => {
+  it("answers unusable as soon as KVM stops the guest, not at the time limit", () => {
+    const started = Date.now();
+    const result = probe("stops", 20_000);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(result.usable).toBe(false);
+    expect(result.reason).toMatch(/KVM stopped the guest kernel while it booted: KVM internal error/);
+  });
+
+  it("gives up on a silent guest at the time limit, and on a QEMU that exits before the kernel booted", () => {
+    expect(probe("hangs", 300).reason).toMatch(/did not boot under KVM within 300 ms/);
+    expect(probe("resets").reason).toMatch(/exited with code 0 before the kernel booted/);
+  });
+
+  it("caches the answer until the QEMU binary or the kernel changes", () => {
     const qemu = fakeQemu(dir, "aborts");
     const options = {
       qemuBinary: qemu,
       arch: "x86_64" as const,
+      kernel,
       cacheFile: join(dir, "c", "kvm.json"),
       device: join(dir, "kvm"),
     };
@@ -55,23 +93,25 @@ describe("the KVM probe", () => {
     utimesSync(qemu, new Date(), new Date(Date.now() + 5_000)); // "QEMU upgraded"
     probeKvmCached(options);
     expect(runs()).toHaveLength(2);
-    writeFileSync(options.cacheFile, "{torn");
+    writeFileSync(kernel, "rebuilt kernel");
     probeKvmCached(options);
     expect(runs()).toHaveLength(3);
+    writeFileSync(options.cacheFile, "{torn");
+    probeKvmCached(options);
+    expect(runs()).toHaveLength(4);
   });
 
-  it("makes a device that opens but cannot run a vCPU unusable, saying why and what to do", () => {
-    const status = hostKvmStatus(
-      { home: dir, qemuBinary: fakeQemu(dir, "aborts"), arch: "x86_64" },
-      join(dir, "kvm"),
-    );
+  it("makes a device that opens but cannot boot the guest unusable, saying why and what to do", () => {
+    const site = (behaviour: keyof typeof BEHAVIOURS) => ({
+      home: join(dir, behaviour),
+      qemuBinary: fakeQemu(dir, behaviour),
+      arch: "x86_64" as const,
+      kernel,
+    });
+    const status = hostKvmStatus(site("stops"), join(dir, "kvm"));
     expect(status.usable).toBe(false);
-    expect(status.reason).toMatch(/kvm opens, but QEMU cannot run a KVM vCPU here/);
+    expect(status.reason).toMatch(/kvm opens, but KVM stopped the guest kernel/);
     expect(status.fix).toMatch(/nested virtualization/);
-    const working = hostKvmStatus(
-      { home: dir, qemuBinary: fakeQemu(dir, "works"), arch: "x86_64" },
-      join(dir, "kvm"),
-    );
-    expect(working.usable).toBe(true);
+    expect(hostKvmStatus(site("boots"), join(dir, "kvm")).usable).toBe(true);
   });
 });

@@ -1,9 +1,13 @@
 /**
- * Whether QEMU can actually run a KVM vCPU on this host. An openable `/dev/kvm` is not enough: a nested or
- * paravirtualised KVM (seen: a `kvm-pvm` host kernel) opens fine, then QEMU aborts while setting up the vCPU
- * ("failed to set MSR 0x10a"). The probe starts QEMU paused with the same machine and CPU a sandbox uses, finishes
- * its set-up over QMP on stdin and quits; a clean exit means KVM works. The answer is cached in a file keyed by
- * the host boot, the device and the QEMU binary, so only the first VM after a change pays for it (~30 ms).
+ * Whether this host's KVM can actually run our guest. An openable `/dev/kvm` is not enough: a nested or
+ * paravirtualised KVM (seen: `kvm-pvm` host kernels) opens fine, then either QEMU aborts while setting up the vCPU
+ * ("failed to set MSR 0x10a"), or the vCPU runs until the guest kernel executes an instruction the host cannot
+ * emulate (seen: `lock cmpxchg16b` early in boot, "KVM internal error"), and the VM stops for good: the sandbox
+ * would wait out its whole handshake timeout with an empty console. So the probe boots the installed guest kernel
+ * under KVM, without a root disk, on a sandbox's machine and CPU: a kernel that gets as far as its "no root" panic
+ * proves KVM runs it. A small Node child watches QEMU's output, so both answers come as soon as they are known
+ * (a working boot: a few hundred ms; a KVM failure: as soon as QEMU reports it). The answer is cached in a file
+ * keyed by the host boot, the device, the QEMU binary and the kernel, so only the first VM after a change pays.
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
@@ -21,10 +25,12 @@ export interface KvmProbeResult {
 export interface KvmProbeOptions {
   readonly qemuBinary: string;
   readonly arch: GuestArch;
+  /** The guest kernel sandboxes boot. */
+  readonly kernel: string;
   /** The cache file (under `MSB_HOME`). */
   readonly cacheFile: string;
   readonly device?: string;
-  /** Bound on the probe's run time. */
+  /** Bound on the boot (a working KVM boot takes well under a second). Default 15 s. */
   readonly timeoutMs?: number;
 }
 
@@ -38,44 +44,120 @@ export function probeKvmCached(options: KvmProbeOptions): KvmProbeResult {
   return result;
 }
 
-/** Starts QEMU paused under KVM with a sandbox's machine and CPU, completes its set-up and quits. */
-export function probeKvm(options: KvmProbeOptions): KvmProbeResult {
-  const machine = options.arch === "x86_64" ? "microvm" : "virt";
-  const args = ["-M", machine, "-accel", "kvm", "-cpu", "host", "-m", "16", "-smp", "1", "-S"];
-  args.push("-nodefaults", "-no-user-config", "-display", "none", "-qmp", "stdio");
-  const qmp = ["qmp_capabilities", "query-status", "quit"].map((c) => JSON.stringify({ execute: c }));
-  const run = spawnSync(options.qemuBinary, args, {
-    input: `${qmp.join("\n")}\n`,
-    timeout: options.timeoutMs ?? 10_000,
-    encoding: "utf8",
-    maxBuffer: 1024 * 1024,
-  });
-  if (run.error !== undefined)
-    return { usable: false, reason: `QEMU could not be run: ${run.error.message}` };
-  if (run.status === 0) return { usable: true };
-  const said = run.stderr.trim().split("\n").slice(0, 3).join(" | ").slice(0, 500);
-  const how = run.signal !== null ? `signal ${run.signal}` : `code ${run.status ?? "?"}`;
-  return {
-    usable: false,
-    reason: `QEMU cannot run a KVM vCPU here (exited with ${how}: ${said || "no message"})`,
-  };
+/** What the guest kernel prints when it booted as far as it can without a root disk. */
+const BOOTED = "Kernel panic";
+
+/** What QEMU prints when KVM stopped the guest for good. */
+const KVM_FAILED = ["KVM internal error", "emulation failure", "KVM: entry failed"];
+
+/**
+ * The watcher: runs QEMU (argv[1], its arguments as JSON in argv[2]), and prints one JSON verdict as soon as the
+ * console shows {@link BOOTED}, stderr shows a {@link KVM_FAILED} line, QEMU ends, or argv[3] ms pass; then kills
+ * QEMU. Plain JavaScript for `node -e`: it must not depend on this module's build.
+ */
+const WATCHER = `
+const { spawn } = require("node:child_process");
+const [bin, argsJson, timeoutMs, booted, failedJson] = process.argv.slice(1);
+const failed = JSON.parse(failedJson);
+let out = "", err = "", done = false;
+const keep = (s) => (s.length > 65536 ? s.slice(-65536) : s);
+const q = spawn(bin, JSON.parse(argsJson), { stdio: ["ignore", "pipe", "pipe"] });
+const finish = (verdict) => {
+  if (done) return;
+  done = true;
+  q.kill("SIGKILL");
+  process.stdout.write(JSON.stringify({ ...verdict, stderr: err.slice(0, 4000), console: out.slice(-1000) }));
+  process.exit(0);
+};
+q.stdout.on("data", (d) => { out = keep(out + d); if (out.includes(booted)) finish({ booted: true }); });
+q.stderr.on("data", (d) => { err = keep(err + d); if (failed.some((f) => err.includes(f))) finish({ booted: false, kvmFailed: true }); });
+q.on("error", (e) => finish({ booted: false, spawnError: e.message }));
+q.on("close", (code, signal) => finish({ booted: false, code, signal }));
+setTimeout(() => finish({ booted: false, timedOut: true }), Number(timeoutMs));
+`;
+
+/** The watcher's verdict. */
+interface Verdict {
+  booted: boolean;
+  kvmFailed?: boolean;
+  timedOut?: boolean;
+  spawnError?: string;
+  code?: number | null;
+  signal?: string | null;
+  stderr?: string;
+  console?: string;
 }
 
-/** What the answer depends on: this boot of the host, the device node and the QEMU binary. */
+/** QEMU's argv for booting `kernel` under KVM with a sandbox's machine and CPU, no disk, console on stdout. */
+export function probeArgv(arch: GuestArch, kernel: string): string[] {
+  const x86 = arch === "x86_64";
+  const machine = x86 ? "microvm,x-option-roms=off,isa-serial=on,rtc=on,acpi=off" : "virt,gic-version=max";
+  const console = x86 ? "console=ttyS0" : "console=ttyAMA0";
+  return [
+    ...["-M", machine, "-accel", "kvm", "-cpu", "host", "-m", "128", "-smp", "1"],
+    ...["-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-serial", "stdio"],
+    ...["-kernel", kernel, "-append", `${console} panic=-1 reboot=t`],
+  ];
+}
+
+/** Boots the kernel under KVM and reports whether it got as far as its "no root disk" panic. */
+export function probeKvm(options: KvmProbeOptions): KvmProbeResult {
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const args = [JSON.stringify(probeArgv(options.arch, options.kernel)), String(timeoutMs)];
+  const run = spawnSync(
+    process.execPath,
+    ["-e", WATCHER, options.qemuBinary, ...args, BOOTED, JSON.stringify(KVM_FAILED)],
+    { timeout: timeoutMs + 10_000, encoding: "utf8", maxBuffer: 1024 * 1024 },
+  );
+  if (run.error !== undefined)
+    return { usable: false, reason: `the KVM probe could not run: ${run.error.message}` };
+  let verdict: Verdict;
+  try {
+    verdict = JSON.parse(run.stdout) as Verdict;
+  } catch (err) {
+    if (!(err instanceof SyntaxError)) throw err;
+    return {
+      usable: false,
+      reason: `the KVM probe failed: ${run.stderr.trim().slice(0, 300) || "no verdict"}`,
+    };
+  }
+  if (verdict.booted) return { usable: true };
+  const said = (verdict.stderr ?? "").trim().split("\n").slice(0, 3).join(" | ").slice(0, 500);
+  let how: string;
+  if (verdict.spawnError !== undefined) how = `QEMU could not be run: ${verdict.spawnError}`;
+  else if (verdict.kvmFailed === true) how = "KVM stopped the guest kernel while it booted";
+  else if (verdict.timedOut === true) how = `the guest kernel did not boot under KVM within ${timeoutMs} ms`;
+  else {
+    const exit = verdict.signal != null ? `signal ${verdict.signal}` : `code ${verdict.code ?? "?"}`;
+    how = `QEMU cannot run a KVM vCPU here (exited with ${exit} before the kernel booted)`;
+  }
+  return { usable: false, reason: said === "" ? how : `${how}: ${said}` };
+}
+
+/** What the answer depends on: this boot of the host, the device node, the QEMU binary and the kernel. */
 function probeKey(options: KvmProbeOptions): string {
   const device = statSync(options.device ?? "/dev/kvm");
   const qemu = statSync(options.qemuBinary);
+  const kernel = statSync(options.kernel);
   let boot = "unknown";
   try {
     boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
   }
-  return [boot, device.rdev, device.ino, device.ctimeMs, options.qemuBinary, qemu.size, qemu.mtimeMs].join(
-    ":",
-  );
+  return [
+    boot,
+    device.rdev,
+    device.ino,
+    device.ctimeMs,
+    options.qemuBinary,
+    qemu.size,
+    qemu.mtimeMs,
+    options.kernel,
+    kernel.size,
+    kernel.mtimeMs,
+  ].join(":");
 }
-
 function readCache(file: string, key: string): KvmProbeResult | undefined {
   let text: string;
   try {

@@ -1,6 +1,8 @@
 /** `msb setup`: install the runtime (QEMU, guest kernel, initramfs, agent). */
 import type { Command } from "commander";
+import { readEnv } from "../../config/env.js";
 import { install } from "../../setup/index.js";
+import { hostKvmStatus } from "../../vm/accel.js";
 import { DEFAULT_KERNEL_FLAVOR, parseKernelFlavor } from "../../setup/kernel-choice.js";
 
 /** Adds the `setup` verb. */
@@ -26,5 +28,10 @@ export function registerSetup(program: Command): void {
       process.stdout.write(
         `runtime ready: ${artifacts.kernelFlavor} kernel ${artifacts.kernelVersion} (${artifacts.kernelFormat})\n`,
       );
+      // Whether KVM boots the new kernel, answered (and cached) now rather than at the first sandbox.
+      if (process.platform === "linux" && readEnv().accel === undefined) {
+        const kvm = hostKvmStatus({ home: readEnv().home, ...artifacts });
+        process.stdout.write(`accelerator: ${kvm.usable ? "kvm" : "tcg"} (${kvm.reason})\n`);
+      }
     });
 }
