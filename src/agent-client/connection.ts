@@ -226,7 +226,7 @@ export class AgentConnection {
         }
         const terminal = isTerminal(op, message.type);
         if (terminal) this.streams.delete(frame.stream);
-        stream.receiveMessage(message, terminal);
+        stream.receiveMessage(message, terminal, frame.payload);
         return;
       }
       case FrameKind.STDOUT:

@@ -23,8 +23,11 @@ export type OutputChannel = "stdout" | "stderr";
 
 /** What a stream reports to its consumer. Calls arrive in wire order. */
 export interface StreamListener {
-  /** A control message from the peer. A terminal one (`error`, `exec.exited`, `init.done`...) is last. */
-  onMessage(message: AgentMessage): void;
+  /**
+   * A control message from the peer. A terminal one (`error`, `exec.exited`, `init.done`...) is last. `payload`
+   * is the JSON it was parsed from, already validated: a relay forwards it as it came instead of encoding again.
+   */
+  onMessage(message: AgentMessage, payload: Buffer): void;
   /** Output bytes; an empty buffer marks the end of that channel. */
   onData(channel: OutputChannel, data: Buffer): void;
   /** The connection failed or closed before the stream finished. */
@@ -189,9 +192,9 @@ export class AgentStream {
   }
 
   /** @internal A control message from the wire; `terminal` closes the stream. */
-  receiveMessage(message: AgentMessage, terminal: boolean): void {
+  receiveMessage(message: AgentMessage, terminal: boolean, payload: Buffer): void {
     if (terminal) this.#finish();
-    this.#listener.onMessage(message);
+    this.#listener.onMessage(message, payload);
   }
 
   /** @internal The connection went away. */

@@ -2,7 +2,7 @@ import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { TickWriter } from "./tick-writer.js";
 
-/** A writable that records each write it is handed (a `writev` of several chunks counts as one). */
+/** A writable that records each write it is handed, as its chunks (a `writev` of several counts as one write). */
 function recorder(): { stream: Writable; writes: string[][] } {
   const writes: string[][] = [];
   const stream = new Writable({
@@ -36,7 +36,7 @@ describe("TickWriter", () => {
     writer.write(Buffer.from("c"));
     expect(writes).toEqual([]);
     await macrotask();
-    expect(writes).toEqual([["a", "b", "c"]]);
+    expect(writes).toEqual([["abc"]]); // small frames: joined into one buffer
   });
 
   it("writes each tick's frames separately", async () => {
@@ -56,12 +56,25 @@ describe("TickWriter", () => {
     writer.write(Buffer.from("a"));
     writer.write(Buffer.from("b"));
     writer.flush();
-    expect(writes).toEqual([["a", "b"]]);
+    expect(writes).toEqual([["ab"]]);
     writer.write(Buffer.from("c"));
     writer.flush();
     writer.flush();
     await macrotask();
-    expect(writes).toEqual([["a", "b"], ["c"]]);
+    expect(writes).toEqual([["ab"], ["c"]]);
+    expect(stream.writableCorked).toBe(0);
+  });
+
+  it("hands bulk frames over as one writev of the frames themselves, not a joined copy", async () => {
+    const { stream, writes } = recorder();
+    const writer = new TickWriter(stream);
+    const big = Buffer.alloc(64 * 1024, "x");
+    writer.write(Buffer.from("a"));
+    writer.write(big);
+    writer.write(Buffer.from("b"));
+    await macrotask();
+    expect(writes).toHaveLength(1);
+    expect(writes[0]?.map((chunk) => chunk.length)).toEqual([1, big.length, 1]);
     expect(stream.writableCorked).toBe(0);
   });
 });

@@ -279,7 +279,11 @@ export class MessageError extends Error {
 export function parseObject(payload: Uint8Array): Json {
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.from(payload).toString("utf8"));
+    // Decoded in place (a view, not a copy: this runs for every message on every hop).
+    const bytes = Buffer.isBuffer(payload)
+      ? payload
+      : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    value = JSON.parse(bytes.toString("utf8"));
   } catch (err) {
     throw new MessageError(`control payload is not JSON: ${(err as Error).message}`);
   }

@@ -333,9 +333,10 @@ export class ClientSession {
     let upstream: AgentStream;
     try {
       upstream = this.#host.agent.openStream(request, {
-        onMessage: (m) => {
+        onMessage: (_message, payload) => {
           if (upstream.isFinished) this.#ended(id, upstream);
-          this.#reply(id, m);
+          // The agent's reply as it came (the connection validated it): no second encoding on this hop.
+          this.#send(encodeFrame(id, FrameKind.CONTROL, payload));
         },
         onData: (channel, data) => {
           if (this.#relays.get(id)?.upstream === upstream) {
