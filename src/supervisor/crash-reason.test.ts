@@ -28,6 +28,11 @@ describe("crashReason", () => {
     expect(crashReason("booting\n", { code: 1, signal: null })).toBe("the VM exited unexpectedly (code 1)");
   });
 
+  it("says KVM stopped the guest when that is why QEMU was killed", () => {
+    const exit = { code: null, signal: "SIGKILL" as const, kvmFailure: "KVM internal error. Suberror: 1" };
+    expect(crashReason("booting\n", exit)).toBe("KVM stopped the guest (KVM internal error. Suberror: 1)");
+  });
+
   it("bounds what it quotes from a hostile console", () => {
     const reason = crashReason(`Kernel panic - not syncing: ${"x".repeat(100_000)}`, exited);
     expect(reason.length).toBeLessThan(200);

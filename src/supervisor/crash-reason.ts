@@ -14,6 +14,8 @@ const QUOTE_CHARS = 160;
 export interface QemuExit {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
+  /** QEMU's line saying KVM stopped the guest for good (QEMU was killed for it). */
+  readonly kvmFailure?: string;
 }
 
 /** The last `TAIL_BYTES` of `path` as text ("" when it cannot be read). */
@@ -61,6 +63,7 @@ export function crashReason(consoleTail: string, exit: QemuExit): string {
       ? `out of memory: the guest kernel panicked (${what})`
       : `guest kernel panic (${what})`;
   }
+  if (exit.kvmFailure !== undefined) return `KVM stopped the guest (${quote(exit.kvmFailure)})`;
   if (exit.signal !== null) return `QEMU was killed by ${exit.signal}`;
   if (oom)
     return `out of memory: the VM exited with code ${exit.code ?? "?"} after the guest ran out of memory`;

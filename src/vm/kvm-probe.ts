@@ -47,8 +47,17 @@ export function probeKvmCached(options: KvmProbeOptions): KvmProbeResult {
 /** What the guest kernel prints when it booted as far as it can without a root disk. */
 const BOOTED = "Kernel panic";
 
-/** What QEMU prints when KVM stopped the guest for good. */
+/**
+ * What QEMU prints on stderr when KVM stopped the guest for good: the VM then sits in the `internal-error` state,
+ * alive but never running again.
+ */
 const KVM_FAILED = ["KVM internal error", "emulation failure", "KVM: entry failed"];
+
+/** The line of QEMU's `stderr` that says KVM stopped the guest for good, if there is one. */
+export function kvmFailureLine(stderr: string): string | undefined {
+  if (!KVM_FAILED.some((marker) => stderr.includes(marker))) return undefined;
+  return stderr.split("\n").find((line) => KVM_FAILED.some((marker) => line.includes(marker)));
+}
 
 /**
  * The watcher: runs QEMU (argv[1], its arguments as JSON in argv[2]), and prints one JSON verdict as soon as the

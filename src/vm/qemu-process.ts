@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { VmError } from "../errors.js";
 import { findExecutable } from "../setup/exec.js";
+import { kvmFailureLine } from "./kvm-probe.js";
 import { QMP_DISCONNECTED, QmpClient, QmpError } from "./qmp.js";
 
 /**
@@ -21,6 +22,11 @@ export interface VmExit {
   readonly signal: NodeJS.Signals | null;
   /** The last bytes QEMU wrote to stderr (bounded). */
   readonly stderr: string;
+  /**
+   * QEMU's line saying KVM stopped the guest for good ("KVM internal error..."), when that is why QEMU ended: it
+   * was killed then, as the VM could never run again.
+   */
+  readonly kvmFailure?: string;
 }
 
 /** Options of {@link QemuProcess.start}. */
@@ -58,16 +64,22 @@ export class QemuProcess {
       });
     else child.stdout?.resume();
     let stderr = "";
+    let kvmFailure: string | undefined;
     child.stderr?.setEncoding("utf8");
     child.stderr?.on("data", (chunk: string) => {
       stderr = (stderr + chunk).slice(-STDERR_LIMIT);
+      // A guest KVM stopped (an instruction a paravirtualised KVM cannot emulate) never runs again, yet QEMU
+      // stays up: without this, a boot would wait out its whole handshake timeout, a running sandbox would hang.
+      if (kvmFailure === undefined && (kvmFailure = kvmFailureLine(stderr)) !== undefined) {
+        child.kill("SIGKILL");
+      }
     });
     this.exited = new Promise((resolve) => {
       // "close" comes after "exit" once stdout and stderr are drained: the console's last bytes (a panic) are
       // logged and error messages carry QEMU's words.
       child.once("close", (code, signal) => {
         setImmediate(() => {
-          this.exit = { code, signal, stderr };
+          this.exit = { code, signal, stderr, ...(kvmFailure === undefined ? {} : { kvmFailure }) };
           resolve(this.exit);
         });
       });
@@ -197,9 +209,13 @@ export class QemuProcess {
     const how = exit ? (exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`) : "unknown status";
     const detail = exit?.stderr.trim() ? `: ${exit.stderr.trim().split("\n").slice(-3).join(" | ")}` : "";
     const stderr = exit?.stderr.trim().slice(-ERROR_STDERR_LIMIT);
-    return new VmError("MSB_ERR_VM_EXITED", `${what}: QEMU exited with ${how}${detail}`, {
-      consoleLog: this.options.consoleLog,
-      ...(stderr ? { qemuStderr: stderr } : {}),
-    });
+    const evidence = { consoleLog: this.options.consoleLog, ...(stderr ? { qemuStderr: stderr } : {}) };
+    if (exit?.kvmFailure !== undefined) {
+      return new VmError("MSB_ERR_VM_EXITED", `${what}: KVM stopped the guest (${exit.kvmFailure.trim()})`, {
+        ...evidence,
+        hint: "this host's KVM cannot run the guest (a nested or paravirtualised KVM?): set MSB_ACCEL=tcg, and see `msb doctor`",
+      });
+    }
+    return new VmError("MSB_ERR_VM_EXITED", `${what}: QEMU exited with ${how}${detail}`, evidence);
   }
 }
