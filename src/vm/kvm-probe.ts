@@ -6,8 +6,9 @@
  * would wait out its whole handshake timeout with an empty console. So the probe boots the installed guest kernel
  * under KVM, without a root disk, on a sandbox's machine and CPU: a kernel that gets as far as its "no root" panic
  * proves KVM runs it. A small Node child watches QEMU's output, so both answers come as soon as they are known
- * (a working boot: a few hundred ms; a KVM failure: as soon as QEMU reports it). The answer is cached in a file
- * keyed by the host boot, the device, the QEMU binary and the kernel, so only the first VM after a change pays.
+ * (a working KVM: when the kernel reaches its panic; a failure: as soon as QEMU reports it). The answer is cached
+ * in a file keyed by the host boot, the device, the QEMU binary and the kernel, so only the first VM after a
+ * change pays.
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
@@ -30,7 +31,7 @@ export interface KvmProbeOptions {
   /** The cache file (under `MSB_HOME`). */
   readonly cacheFile: string;
   readonly device?: string;
-  /** Bound on the boot (a working KVM boot takes well under a second). Default 15 s. */
+  /** Bound on a boot that neither succeeds nor fails (seen: Debian's kernel on a kvm-pvm host). Default 15 s. */
   readonly timeoutMs?: number;
 }
 
