@@ -9,7 +9,7 @@ import { InvalidConfigError } from "../errors.js";
 import type { GuestArch } from "../setup/arch.js";
 import { runtimeArtifacts } from "../setup/artifacts.js";
 import type { Accelerator } from "./config.js";
-import { probeKvmCached } from "./kvm-probe.js";
+import { KVM_CANNOT_RUN_GUEST, probeKvmCached } from "./kvm-probe.js";
 
 /** Facts the detection depends on, injectable for tests. */
 export interface AccelProbe {
@@ -77,7 +77,7 @@ export function hostKvmStatus(site: KvmProbeSite, device = "/dev/kvm"): KvmAcces
   return {
     usable: false,
     reason: `${device} opens, but ${probe.reason ?? "QEMU cannot use it"}`,
-    fix: "this host's KVM cannot run the guest (a nested or paravirtualised KVM?): enable nested virtualization on the outer host; until then VMs run under TCG",
+    fix: `${KVM_CANNOT_RUN_GUEST}: enable nested virtualization on the outer host; until then VMs run under TCG`,
   };
 }
 

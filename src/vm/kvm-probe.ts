@@ -54,6 +54,9 @@ const BOOTED = "Kernel panic";
  */
 const KVM_FAILED = ["KVM internal error", "emulation failure", "KVM: entry failed"];
 
+/** What is wrong when KVM opens but stops the guest; errors add what to do about it. */
+export const KVM_CANNOT_RUN_GUEST = "this host's KVM cannot run the guest (a nested or paravirtualised KVM?)";
+
 /** The line of QEMU's `stderr` that says KVM stopped the guest for good, if there is one. */
 export function kvmFailureLine(stderr: string): string | undefined {
   if (!KVM_FAILED.some((marker) => stderr.includes(marker))) return undefined;

@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { VmError } from "../errors.js";
 import { findExecutable } from "../setup/exec.js";
-import { kvmFailureLine } from "./kvm-probe.js";
+import { KVM_CANNOT_RUN_GUEST, kvmFailureLine } from "./kvm-probe.js";
 import { QMP_DISCONNECTED, QmpClient, QmpError } from "./qmp.js";
 
 /**
@@ -213,7 +213,7 @@ export class QemuProcess {
     if (exit?.kvmFailure !== undefined) {
       return new VmError("MSB_ERR_VM_EXITED", `${what}: KVM stopped the guest (${exit.kvmFailure.trim()})`, {
         ...evidence,
-        hint: "this host's KVM cannot run the guest (a nested or paravirtualised KVM?): set MSB_ACCEL=tcg, and see `msb doctor`",
+        hint: `${KVM_CANNOT_RUN_GUEST}: set MSB_ACCEL=tcg, and see \`msb doctor\``,
       });
     }
     return new VmError("MSB_ERR_VM_EXITED", `${what}: QEMU exited with ${how}${detail}`, evidence);

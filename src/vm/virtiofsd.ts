@@ -7,10 +7,12 @@
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { statSync } from "node:fs";
+import { rmSync, statSync } from "node:fs";
+import { resolve as absolutePath } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { readEnv } from "../config/env.js";
 import { hasSysAdmin } from "../os/capabilities.js";
+import { unixSocketListens } from "../os/unix-listen.js";
 import { PrivilegeRequiredError, RuntimeNotInstalledError, VmError } from "../errors.js";
 import type { LogLimits } from "../logs/rotating-writer.js";
 import { RotatingWriter } from "../logs/rotating-writer.js";
@@ -89,7 +91,7 @@ export interface VirtiofsdOptions {
   /** Where virtiofsd's output goes (size-bounded). */
   readonly logPath: string;
   readonly logLimits: LogLimits;
-  /** Give up when the socket has not appeared within this time. Default 10 s. */
+  /** Give up when nothing listens on the socket within this time. Default 10 s. */
   readonly startTimeoutMs?: number;
 }
 
@@ -124,7 +126,7 @@ export class Virtiofsd {
   }
 
   /**
-   * Starts virtiofsd for one folder and waits until its socket exists. Throws {@link VmError} `MSB_ERR_VM_START`
+   * Starts virtiofsd for one folder and waits until it listens on its socket. Throws {@link VmError} `MSB_ERR_VM_START`
    * (with the daemon's own words) when it exits or times out first; nothing is left running then.
    */
   static async start(options: VirtiofsdOptions): Promise<Virtiofsd> {
@@ -139,6 +141,8 @@ export class Virtiofsd {
         "sharing a host folder needs setpriv and unshare (package util-linux)",
       );
     }
+    // Absolute, so the path virtiofsd binds is the one /proc/net/unix is searched for.
+    const socketPath = absolutePath(options.socketPath);
     const args = [
       "--pdeathsig",
       "KILL",
@@ -155,9 +159,12 @@ export class Virtiofsd {
       options.hostPath,
       options.readonly ? "ro" : "rw",
       options.binary,
-      options.socketPath,
+      socketPath,
       `source=${fuseOptValue(options.hostPath)}`,
     ];
+    // A socket file left by an earlier virtiofsd of this path (a restarted sandbox) must not count as ready:
+    // QEMU would connect before the new daemon replaces it and be refused.
+    rmSync(socketPath, { force: true });
     const child = spawn(setpriv, args, { stdio: ["ignore", "pipe", "pipe"] });
     await new Promise<void>((resolve, reject) => {
       child.once("spawn", resolve);
@@ -167,7 +174,7 @@ export class Virtiofsd {
     });
     const daemon = new Virtiofsd(child, new RotatingWriter(options.logPath, options.logLimits));
     try {
-      await daemon.waitSocket(options.socketPath, options.startTimeoutMs ?? 10_000);
+      await daemon.waitSocket(socketPath, options.startTimeoutMs ?? 10_000);
     } catch (err) {
       await daemon.kill();
       throw err;
@@ -189,9 +196,10 @@ export class Virtiofsd {
   private async waitSocket(path: string, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      if (statSync(path, { throwIfNoEntry: false })?.isSocket()) return;
+      // Listening, not merely bound: the socket file appears at `bind`, before virtiofsd's `listen`.
+      if (statSync(path, { throwIfNoEntry: false })?.isSocket() === true && unixSocketListens(path)) return;
       if (this.done || Date.now() > deadline) {
-        const why = this.done ? "exited" : `did not create its socket within ${timeoutMs} ms`;
+        const why = this.done ? "exited" : `did not listen on its socket within ${timeoutMs} ms`;
         const words = this.tail.trim().split("\n").slice(-3).join(" | ");
         throw new VmError("MSB_ERR_VM_START", `virtiofsd ${why}${words ? `: ${words}` : ""}`);
       }

@@ -29,8 +29,9 @@ export function registerSetup(program: Command): void {
         `runtime ready: ${artifacts.kernelFlavor} kernel ${artifacts.kernelVersion} (${artifacts.kernelFormat})\n`,
       );
       // Whether KVM boots the new kernel, answered (and cached) now rather than at the first sandbox.
-      if (process.platform === "linux" && readEnv().accel === undefined) {
-        const kvm = hostKvmStatus({ home: readEnv().home, ...artifacts });
+      const env = readEnv();
+      if (process.platform === "linux" && env.accel === undefined) {
+        const kvm = hostKvmStatus({ home: env.home, ...artifacts });
         process.stdout.write(`accelerator: ${kvm.usable ? "kvm" : "tcg"} (${kvm.reason})\n`);
       }
     });

@@ -1,0 +1,74 @@
+import { spawn } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { hasSysAdmin } from "../os/capabilities.js";
+import { unixSocketListens } from "../os/unix-listen.js";
+import { Virtiofsd } from "./virtiofsd.js";
+
+/**
+ * A stand-in for virtiofsd: after `delayMs` it binds its `--socket-path`, waits again, then listens (as the real
+ * daemon's bind and listen are two steps), and stays up.
+ */
+function fakeDaemon(dir: string, delayMs: number): string {
+  const path = join(dir, "fake-virtiofsd");
+  const program = [
+    "const net = require('node:net');",
+    "const fs = require('node:fs');",
+    "const socket = process.argv.find((a) => a.startsWith('--socket-path=')).slice('--socket-path='.length);",
+    `setTimeout(() => {`,
+    "  fs.rmSync(socket, { force: true });",
+    "  const server = net.createServer();",
+    `  setTimeout(() => server.listen(socket), ${delayMs});`,
+    `}, ${delayMs});`,
+  ].join("\n");
+  writeFileSync(path, `#!/bin/sh\nexec ${process.execPath} -e "${program.replaceAll('"', '\\"')}" -- "$@"\n`);
+  chmodSync(path, 0o755);
+  return path;
+}
+
+/** Leaves a socket file with no listener at `path`, as a killed daemon does. */
+async function staleSocket(path: string): Promise<void> {
+  const child = spawn(process.execPath, [
+    "-e",
+    `require("node:net").createServer().listen(${JSON.stringify(path)})`,
+  ]);
+  while (statSync(path, { throwIfNoEntry: false })?.isSocket() !== true) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  child.kill("SIGKILL");
+  await new Promise((resolve) => child.once("close", resolve));
+}
+
+describe.skipIf(!hasSysAdmin())("Virtiofsd.start (with a stand-in daemon; needs CAP_SYS_ADMIN)", () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("is ready only once the daemon listens, not when a stale socket file is there", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "msb-vfsd-"));
+    dirs.push(dir);
+    const share = join(dir, "share");
+    mkdirSync(share);
+    const socketPath = join(dir, "fs0.sock");
+    await staleSocket(socketPath);
+    expect(statSync(socketPath).isSocket()).toBe(true);
+    expect(unixSocketListens(socketPath)).toBe(false);
+
+    const daemon = await Virtiofsd.start({
+      binary: fakeDaemon(dir, 150),
+      hostPath: share,
+      readonly: false,
+      socketPath,
+      logPath: join(dir, "virtiofsd.log"),
+      logLimits: { maxBytes: 1 << 20, files: 1 },
+    });
+    try {
+      expect(unixSocketListens(socketPath)).toBe(true);
+    } finally {
+      await daemon.kill();
+    }
+  });
+});
