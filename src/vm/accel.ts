@@ -114,15 +114,26 @@ export function detectAccelerator(probe: AccelProbe): Accelerator {
 const TCG_WARNED = Symbol.for("microsandbox.tcgWarningEmitted");
 
 /**
- * Emits the "running under TCG" warning once per process. The flag lives on `process` itself (like Node's own
- * once-only deprecation warnings) so several copies of the library still warn once.
+ * Why VMs run under TCG here, for the warning: the setting that asked for it, else what is wrong with KVM (from
+ * the cached probe that {@link detectAccelerator} has just consulted, so no second boot of the kernel).
  */
-export function warnTcgOnce(): void {
+export function tcgReason(forced: string | undefined, site: KvmProbeSite, device = "/dev/kvm"): string {
+  if (forced === "tcg") return "MSB_ACCEL=tcg";
+  const kvm = hostKvmStatus(site, device);
+  return kvm.usable ? "TCG was asked for" : `no usable KVM: ${kvm.reason}`;
+}
+
+/**
+ * Emits the "running under TCG" warning once per process, saying why (`reason`, computed only then). The flag
+ * lives on `process` itself (like Node's own once-only deprecation warnings) so several copies of the library
+ * still warn once.
+ */
+export function warnTcgOnce(reason: () => string): void {
   const holder = process as unknown as Record<symbol, boolean | undefined>;
   if (holder[TCG_WARNED]) return;
   holder[TCG_WARNED] = true;
   process.emitWarning(
-    "no usable /dev/kvm: microVMs run under TCG software emulation, several times slower than with KVM",
+    `microVMs run under TCG software emulation, several times slower than with KVM (${reason()})`,
     { code: "MSB_TCG" },
   );
 }

@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { hostKvmStatus } from "./accel.js";
+import { hostKvmStatus, tcgReason } from "./accel.js";
 import { probeKvm, probeKvmCached } from "./kvm-probe.js";
 
 /** How a stand-in QEMU behaves: each ends as the real one does in that case. */
@@ -113,5 +113,22 @@ describe("the KVM probe", () => {
     expect(status.reason).toMatch(/kvm opens, but KVM stopped the guest kernel/);
     expect(status.fix).toMatch(/nested virtualization/);
     expect(hostKvmStatus(site("boots"), join(dir, "kvm")).usable).toBe(true);
+  });
+
+  it("says why VMs run under TCG: the setting, or what is wrong with KVM", () => {
+    const site = (behaviour: keyof typeof BEHAVIOURS) => ({
+      home: join(dir, behaviour),
+      qemuBinary: fakeQemu(dir, behaviour),
+      arch: "x86_64" as const,
+      kernel,
+    });
+    expect(tcgReason("tcg", site("stops"), join(dir, "kvm"))).toBe("MSB_ACCEL=tcg");
+    expect(() => readFileSync(join(dir, "runs"))).toThrow(); // no probe was run for it
+    expect(tcgReason(undefined, site("stops"), join(dir, "kvm"))).toMatch(
+      /^no usable KVM: \S+kvm opens, but KVM stopped the guest kernel/,
+    );
+    expect(tcgReason(undefined, site("stops"), join(dir, "absent"))).toMatch(
+      /^no usable KVM: \S+absent does not exist$/,
+    );
   });
 });

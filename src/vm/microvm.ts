@@ -31,7 +31,7 @@ import { hostTscKhz } from "../setup/host.js";
 import type { RuntimeArtifacts } from "../setup/types.js";
 import { EMPTY_MOUNT_PLAN } from "../storage/mount-plan.js";
 import type { MountPlan } from "../storage/mount-plan.js";
-import { detectAccelerator, hostAccelProbe, warnTcgOnce } from "./accel.js";
+import { detectAccelerator, hostAccelProbe, tcgReason, warnTcgOnce } from "./accel.js";
 import { buildQemuArgv, kernelCmdline } from "./argv.js";
 import type { Accelerator, VmConfig, VmDisk, VmShare } from "./config.js";
 import { ShareSet, checkMountPlan, extraDisks, shareFiles } from "./mount-wiring.js";
@@ -190,8 +190,13 @@ export class MicroVm implements AsyncDisposable {
     const env = readEnv();
     const home = options.home ?? env.home;
     const artifacts = options.artifacts ?? runtimeArtifacts({ home });
-    const accel = options.accel ?? detectAccelerator(hostAccelProbe(env.accel, { home, ...artifacts }));
-    if (accel === "tcg") warnTcgOnce();
+    const site = { home, ...artifacts };
+    const accel = options.accel ?? detectAccelerator(hostAccelProbe(env.accel, site));
+    if (accel === "tcg") {
+      warnTcgOnce(() =>
+        options.accel === undefined ? tcgReason(env.accel, site) : "the VM's options ask for TCG",
+      );
+    }
     const ownsRunDir = options.runDir === undefined;
     // A scratch name: if this process dies without shutting the VM down, the next ImageService cleans it up.
     const runDir = options.runDir ?? scratchPath(msbPaths(home).tmpDir, "vm");
