@@ -47,6 +47,11 @@ export interface MsbEnv {
    * supervisor process started ahead, so the next create skips node's start-up (`src/sdk/spare-supervisor.ts`).
    */
   readonly spareSupervisor: boolean;
+  /**
+   * `MSB_PIN_SHARE_VMS=0` lets the kernel place every VM's threads: by default a one-vCPU VM with host folders
+   * (virtio-fs) under TCG runs, with its virtiofsds, on one host CPU (`src/vm/cpu-pin.ts`).
+   */
+  readonly pinShareVms: boolean;
   /** `PATH`, split: where external tools (mke2fs, debugfs, qemu-img) are looked up, before the sbin directories. */
   readonly searchPath: readonly string[];
 }
@@ -80,6 +85,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): MsbEnv {
     accel: env["MSB_ACCEL"] || undefined,
     templates: env["MSB_TEMPLATES"] !== "0",
     spareSupervisor: env["MSB_SPARE_SUPERVISOR"] !== "0",
+    pinShareVms: env["MSB_PIN_SHARE_VMS"] !== "0",
     registryMirrors: list(env["MSB_REGISTRY_MIRRORS"]),
     registryMirrorsOnly: ["1", "true", "yes"].includes(
       (env["MSB_REGISTRY_MIRRORS_ONLY"] ?? "").toLowerCase(),

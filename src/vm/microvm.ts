@@ -35,6 +35,7 @@ import { detectAccelerator, hostAccelProbe, tcgReason, warnTcgOnce } from "./acc
 import { buildQemuArgv, kernelCmdline } from "./argv.js";
 import type { Accelerator, VmConfig, VmDisk, VmShare } from "./config.js";
 import { ShareSet, checkMountPlan, extraDisks, shareFiles } from "./mount-wiring.js";
+import { chooseCpuPin } from "./cpu-pin.js";
 import { QemuProcess, SOCKET_RETRY_MS } from "./qemu-process.js";
 import { restoreVmState, saveVmState } from "./vm-state.js";
 import type { VmExit } from "./qemu-process.js";
@@ -219,11 +220,19 @@ export class MicroVm implements AsyncDisposable {
     if (options.restore && !options.ramFile) {
       throw new InvalidConfigError("ramFile", "a VM restored from a template needs the template's RAM file");
     }
+    const cpuPin = chooseCpuPin({
+      accel,
+      cpus: config.cpus,
+      shares: plan.shares.length,
+      enabled: env.pinShareVms,
+      qemuBinary: artifacts.qemuBinary,
+    });
     const shares = await ShareSet.start(plan.shares, {
       runDir,
       consoleLog: consolePath,
       logLimits,
       binary: env.virtiofsdBinary,
+      cpuPin,
     });
     const started = performance.now();
     const consoleLog = new RotatingWriter(config.consoleLog, logLimits);
@@ -234,6 +243,7 @@ export class MicroVm implements AsyncDisposable {
         argv,
         consoleLog: config.consoleLog,
         qmpSocket: config.qmpSocket,
+        cpuPin,
         onConsole: (chunk) => {
           writeConsole(consoleLog, chunk);
         },

@@ -6,6 +6,7 @@ import { dirname, join } from "node:path";
 import { InvalidConfigError, RuntimeNotInstalledError } from "../errors.js";
 import type { LogLimits } from "../logs/rotating-writer.js";
 import type { HostShare, MountPlan } from "../storage/mount-plan.js";
+import type { CpuPin } from "./cpu-pin.js";
 import type { VmDisk } from "./config.js";
 import { VM_LIMITS } from "./config.js";
 import { Virtiofsd, checkVirtiofsdPrivilege, findVirtiofsd } from "./virtiofsd.js";
@@ -99,7 +100,13 @@ export class ShareSet {
    */
   static async start(
     shares: readonly HostShare[],
-    where: { runDir: string; consoleLog: string; logLimits: LogLimits; binary?: string | undefined },
+    where: {
+      runDir: string;
+      consoleLog: string;
+      logLimits: LogLimits;
+      binary?: string | undefined;
+      cpuPin?: CpuPin | undefined;
+    },
   ): Promise<ShareSet> {
     if (shares.length === 0) return ShareSet.EMPTY;
     checkVirtiofsdPrivilege();
@@ -122,6 +129,7 @@ export class ShareSet {
             socketPath: files.socket,
             logPath: files.log,
             logLimits: where.logLimits,
+            cpuPin: where.cpuPin,
           }),
         );
       }

@@ -6,6 +6,8 @@ import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { VmError } from "../errors.js";
 import { findExecutable } from "../setup/exec.js";
+import type { CpuPin } from "./cpu-pin.js";
+import { pinnedArgv } from "./cpu-pin.js";
 import { KVM_CANNOT_RUN_GUEST, kvmFailureLine } from "./kvm-probe.js";
 import { QMP_DISCONNECTED, QmpClient, QmpError } from "./qmp.js";
 
@@ -40,6 +42,8 @@ export interface QemuStartOptions {
   readonly qmpSocket: string;
   /** Called with each chunk QEMU writes to its stdout (the guest console). */
   readonly onConsole?: (chunk: Buffer) => void;
+  /** The host CPU QEMU (all its threads) runs on; the kernel places it when absent. */
+  readonly cpuPin?: CpuPin | undefined;
 }
 
 const STDERR_LIMIT = 64 * 1024;
@@ -89,9 +93,10 @@ export class QemuProcess {
   /** Spawns QEMU. Throws {@link VmError} `MSB_ERR_VM_START` when the process cannot be created. */
   static async start(options: QemuStartOptions): Promise<QemuProcess> {
     const setpriv = process.platform === "linux" ? findExecutable("setpriv") : undefined;
-    const [file, args] = setpriv
-      ? [setpriv, ["--pdeathsig", "KILL", "--", options.binary, ...options.argv]]
-      : [options.binary, [...options.argv]];
+    const [file = options.binary, ...args] = [
+      ...(setpriv ? [setpriv, "--pdeathsig", "KILL", "--"] : []),
+      ...pinnedArgv(options.cpuPin, [options.binary, ...options.argv]),
+    ];
     const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"] });
     await new Promise<void>((resolve, reject) => {
       child.once("spawn", resolve);

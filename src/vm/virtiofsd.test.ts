@@ -1,9 +1,11 @@
 import { spawn } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { hasSysAdmin } from "../os/capabilities.js";
+import { allowedCpus } from "../os/cpu-affinity.js";
+import { findExecutable } from "../setup/exec.js";
 import { unixSocketListens } from "../os/unix-listen.js";
 import { Virtiofsd } from "./virtiofsd.js";
 
@@ -67,6 +69,32 @@ describe.skipIf(!hasSysAdmin())("Virtiofsd.start (with a stand-in daemon; needs 
     });
     try {
       expect(unixSocketListens(socketPath)).toBe(true);
+    } finally {
+      await daemon.kill();
+    }
+  });
+
+  it("runs on the CPU it is given, as the daemon itself (taskset execs)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "msb-vfsd-"));
+    dirs.push(dir);
+    const share = join(dir, "share");
+    mkdirSync(share);
+    const taskset = findExecutable("taskset");
+    expect(taskset).toBeDefined();
+    const cpu = (allowedCpus(readFileSync("/proc/self/status", "utf8")) ?? [0]).at(-1) ?? 0;
+    const daemon = await Virtiofsd.start({
+      binary: fakeDaemon(dir, 0),
+      hostPath: share,
+      readonly: false,
+      socketPath: join(dir, "fs0.sock"),
+      logPath: join(dir, "virtiofsd.log"),
+      logLimits: { maxBytes: 1 << 20, files: 1 },
+      cpuPin: { cpu, taskset: taskset ?? "taskset" },
+    });
+    try {
+      const status = readFileSync(`/proc/${daemon.pid}/status`, "utf8");
+      expect(status).toMatch(/^Name:\s*node$/m); // the stand-in daemon, with the wrapper's pid
+      expect(allowedCpus(status)).toEqual([cpu]);
     } finally {
       await daemon.kill();
     }

@@ -17,6 +17,8 @@ import { PrivilegeRequiredError, RuntimeNotInstalledError, VmError } from "../er
 import type { LogLimits } from "../logs/rotating-writer.js";
 import { RotatingWriter } from "../logs/rotating-writer.js";
 import { findExecutable } from "../setup/exec.js";
+import type { CpuPin } from "./cpu-pin.js";
+import { pinnedArgv } from "./cpu-pin.js";
 
 /** Where distributions install QEMU's `virtiofsd` (it is not on PATH): Debian, then Fedora and others. */
 const VIRTIOFSD_PATHS: readonly string[] = Object.freeze([
@@ -91,6 +93,8 @@ export interface VirtiofsdOptions {
   /** Where virtiofsd's output goes (size-bounded). */
   readonly logPath: string;
   readonly logLimits: LogLimits;
+  /** The host CPU the daemon runs on (its VM's); the kernel places it when absent. */
+  readonly cpuPin?: CpuPin | undefined;
   /** Give up when nothing listens on the socket within this time. Default 10 s. */
   readonly startTimeoutMs?: number;
 }
@@ -147,7 +151,7 @@ export class Virtiofsd {
       "--pdeathsig",
       "KILL",
       "--",
-      unshare,
+      ...pinnedArgv(options.cpuPin, [unshare]),
       "--mount",
       "--propagation",
       "private",

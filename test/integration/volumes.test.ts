@@ -17,6 +17,8 @@ import {
   VolumeNotFoundError,
 } from "../../src/index.js";
 import { msbPaths } from "../../src/config/paths.js";
+import { allowedCpus } from "../../src/os/cpu-affinity.js";
+import { hostAccelerator } from "../../src/vm/accel.js";
 import { Store } from "../../src/store/store.js";
 import { msb } from "../fixtures/msb-cli.js";
 import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
@@ -189,6 +191,19 @@ describe("mounts in a running sandbox", () => {
     expect(r.out).toMatch(/Read-only file system/);
     r = await sh(alpha, "cat /shared/from-beta");
     expect(r.out).toBe("beta\n");
+
+    // Under TCG a one-vCPU VM with host folders runs on one host CPU (with its virtiofsds), the next on another.
+    const hostCpus = allowedCpus(readFileSync("/proc/self/status", "utf8")) ?? [];
+    const qemuCpus = async (name: string): Promise<number[] | undefined> =>
+      allowedCpus(readFileSync(`/proc/${(await Sandbox.get(name)).record.qemuPid ?? 0}/status`, "utf8"));
+    const [alphaCpus, betaCpus] = [await qemuCpus("alpha"), await qemuCpus("beta")];
+    if (hostAccelerator() === "tcg" && hostCpus.length >= 2) {
+      expect(alphaCpus).toHaveLength(1);
+      expect(betaCpus).toHaveLength(1);
+      expect(alphaCpus).not.toEqual(betaCpus);
+    } else {
+      expect(alphaCpus).toEqual(hostCpus);
+    }
 
     // Removing a volume in use names the sandboxes.
     const busy = await Volume.remove("shared").catch((e: unknown) => e);
