@@ -14,9 +14,10 @@
  * translates the guest's code the first time it runs: without it the first target pays for that).
  */
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { readEnv } from "../src/config/env.js";
+import { allowedCpus } from "../src/os/cpu-affinity.js";
 import { mountLoop, unmountIfMounted } from "../src/storage/host-mount.js";
 import { makeExt4Image } from "../src/storage/ext4-image.js";
 import { MicroVm } from "../src/vm/microvm.js";
@@ -183,7 +184,12 @@ async function measure(input: {
     const results: BenchResult[] = [];
     const filesPerS = (ms: number): number => FILES / (ms / 1000);
     const mbps = (ms: number): number => (mib * 1024 * 1024) / 1e6 / (ms / 1000);
-    const filesNote = `${FILES} files of ${FILE_BYTES} B, best of ${rounds}; ratio vs root disk, higher is better`;
+    const vmCpus = allowedCpus(readFileSync(`/proc/${vm.pid}/status`, "utf8")) ?? [];
+    const placed =
+      vmCpus.length === 1
+        ? `QEMU and virtiofsd on host CPU ${vmCpus.join("")} (MSB_PIN_SHARE_VMS=0 to compare)`
+        : "threads placed by the kernel";
+    const filesNote = `${FILES} files of ${FILE_BYTES} B, best of ${rounds}; ratio vs root disk, higher is better; ${placed}`;
     const measures = [
       { key: "untar", label: "untar-files", unit: "files/s", rate: filesPerS, note: filesNote },
       { key: "read", label: "find-read-files", unit: "files/s", rate: filesPerS, note: filesNote },
