@@ -101,13 +101,15 @@ describe("the KVM probe", () => {
     expect(runs()).toHaveLength(4);
   });
 
+  /** Where the host's KVM status is looked up: its own home (cache), a stand-in QEMU behaving as named. */
+  const site = (behaviour: keyof typeof BEHAVIOURS) => ({
+    home: join(dir, behaviour),
+    qemuBinary: fakeQemu(dir, behaviour),
+    arch: "x86_64" as const,
+    kernel,
+  });
+
   it("makes a device that opens but cannot boot the guest unusable, saying why and what to do", () => {
-    const site = (behaviour: keyof typeof BEHAVIOURS) => ({
-      home: join(dir, behaviour),
-      qemuBinary: fakeQemu(dir, behaviour),
-      arch: "x86_64" as const,
-      kernel,
-    });
     const status = hostKvmStatus(site("stops"), join(dir, "kvm"));
     expect(status.usable).toBe(false);
     expect(status.reason).toMatch(/kvm opens, but KVM stopped the guest kernel/);
@@ -116,12 +118,6 @@ describe("the KVM probe", () => {
   });
 
   it("says why VMs run under TCG: the setting, or what is wrong with KVM", () => {
-    const site = (behaviour: keyof typeof BEHAVIOURS) => ({
-      home: join(dir, behaviour),
-      qemuBinary: fakeQemu(dir, behaviour),
-      arch: "x86_64" as const,
-      kernel,
-    });
     expect(tcgReason("tcg", site("stops"), join(dir, "kvm"))).toBe("MSB_ACCEL=tcg");
     expect(() => readFileSync(join(dir, "runs"))).toThrow(); // no probe was run for it
     expect(tcgReason(undefined, site("stops"), join(dir, "kvm"))).toMatch(
