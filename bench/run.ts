@@ -3,6 +3,7 @@
  * one line per figure, or a JSON array of {@link BenchResult} with `--json`.
  */
 import { benchBoot } from "./boot.js";
+import { benchCpuModel } from "./cpu-model.js";
 import { benchExec } from "./exec.js";
 import { benchFs } from "./fs.js";
 import { benchImage } from "./image.js";
@@ -21,6 +22,7 @@ import { runtimeArtifacts } from "../src/setup/artifacts.js";
 
 const suites: Record<string, () => Promise<BenchResult[]>> = {
   boot: benchBoot,
+  "cpu-model": benchCpuModel,
   kernel: benchKernel,
   image: benchImage,
   sandbox: benchSandbox,
