@@ -3,7 +3,6 @@
  * one line per figure, or a JSON array of {@link BenchResult} with `--json`.
  */
 import { benchBoot } from "./boot.js";
-import { benchCpuModel } from "./cpu-model.js";
 import { benchExec } from "./exec.js";
 import { benchFs } from "./fs.js";
 import { benchImage } from "./image.js";
@@ -14,6 +13,7 @@ import { benchList } from "./list.js";
 import { benchSandbox } from "./sandbox.js";
 import { benchNet } from "./net.js";
 import { benchStorage } from "./storage.js";
+import { benchTcgGuest } from "./tcg-guest.js";
 import { benchTls } from "./tls.js";
 import type { BenchResult } from "./result.js";
 import { readEnv } from "../src/config/env.js";
@@ -22,7 +22,6 @@ import { runtimeArtifacts } from "../src/setup/artifacts.js";
 
 const suites: Record<string, () => Promise<BenchResult[]>> = {
   boot: benchBoot,
-  "cpu-model": benchCpuModel,
   kernel: benchKernel,
   image: benchImage,
   sandbox: benchSandbox,
@@ -33,6 +32,7 @@ const suites: Record<string, () => Promise<BenchResult[]>> = {
   metrics: benchMetrics,
   list: benchList,
   storage: benchStorage,
+  tcg: benchTcgGuest,
   tls: benchTls,
 };
 

@@ -52,6 +52,12 @@ export interface MsbEnv {
    * (virtio-fs) under TCG runs, with its virtiofsds, on one host CPU (`src/vm/cpu-pin.ts`).
    */
   readonly pinShareVms: boolean;
+  /**
+   * `MSB_GUEST_ASLR=1` keeps address-space randomization in guests under TCG, where it is off by default: every
+   * process would otherwise have its libraries translated again (`kernelCmdline` in `src/vm/argv.ts`). Guests
+   * under KVM always keep it.
+   */
+  readonly guestAslr: boolean;
   /** `PATH`, split: where external tools (mke2fs, debugfs, qemu-img) are looked up, before the sbin directories. */
   readonly searchPath: readonly string[];
 }
@@ -86,6 +92,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): MsbEnv {
     templates: env["MSB_TEMPLATES"] !== "0",
     spareSupervisor: env["MSB_SPARE_SUPERVISOR"] !== "0",
     pinShareVms: env["MSB_PIN_SHARE_VMS"] !== "0",
+    guestAslr: env["MSB_GUEST_ASLR"] === "1",
     registryMirrors: list(env["MSB_REGISTRY_MIRRORS"]),
     registryMirrorsOnly: ["1", "true", "yes"].includes(
       (env["MSB_REGISTRY_MIRRORS_ONLY"] ?? "").toLowerCase(),

@@ -201,6 +201,13 @@ describe("kernelCmdline", () => {
     expect(kernelCmdline({ arch: "aarch64", accel: "tcg" })).not.toContain("noreplace-smp");
   });
 
+  it("turns the guest's address-space randomization off under TCG only, unless asked to keep it", () => {
+    expect(kernelCmdline({ arch: "x86_64", accel: "tcg" })).toContain("norandmaps");
+    expect(kernelCmdline({ arch: "aarch64", accel: "tcg" })).toContain("norandmaps");
+    expect(kernelCmdline({ arch: "x86_64", accel: "tcg", guestAslr: true })).not.toContain("norandmaps");
+    expect(kernelCmdline({ arch: "x86_64", accel: "kvm" })).not.toContain("norandmaps");
+  });
+
   it("skips the IO-APIC timer check on x86_64 only", () => {
     expect(kernelCmdline({ arch: "x86_64", accel: "kvm" })).toContain("no_timer_check");
     expect(kernelCmdline({ arch: "aarch64", accel: "tcg" })).not.toContain("no_timer_check");

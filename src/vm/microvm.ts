@@ -211,7 +211,7 @@ export class MicroVm implements AsyncDisposable {
       tag: share.tag,
       socketPath: shareFiles(runDir, consolePath, i).socket,
     }));
-    const config = vmConfig({ options, artifacts, accel, runDir, shares: planned });
+    const config = vmConfig({ options, artifacts, accel, runDir, shares: planned, guestAslr: env.guestAslr });
     for (const path of [config.agentSocket, config.qmpSocket, ...planned.map((s) => s.socketPath)]) {
       checkSocketPath(path);
     }
@@ -470,7 +470,14 @@ export function templateShape(options: MicroVmOptions): { argv: string[]; networ
     consoleLog: "/template/console.log",
     ...(nic ? { network: { nic: { socketPath: "/template/net.sock", mac: nic.mac } } } : {}),
   };
-  const config = vmConfig({ options: canonical, artifacts, accel, runDir: "/template", shares: [] });
+  const config = vmConfig({
+    options: canonical,
+    artifacts,
+    accel,
+    runDir: "/template",
+    shares: [],
+    guestAslr: env.guestAslr,
+  });
   const configure = options.network?.configure;
   return {
     argv: buildQemuArgv(config),
@@ -491,6 +498,7 @@ function vmConfig(input: {
   accel: Accelerator;
   runDir: string;
   shares: readonly VmShare[];
+  guestAslr: boolean;
 }): VmConfig {
   const { options, artifacts, accel, runDir } = input;
   const disks: VmDisk[] = options.rootDisk
@@ -516,6 +524,7 @@ function vmConfig(input: {
       accel,
       tscKhz: hostTscKhz(),
       kernelFlavor: artifacts.kernelFlavor,
+      guestAslr: input.guestAslr,
     }),
     disks: [...disks, ...extraDisks(options.mounts ?? EMPTY_MOUNT_PLAN)],
     shares: input.shares,

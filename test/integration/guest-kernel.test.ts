@@ -4,7 +4,7 @@
  * agent and users mount, and the microvm kernel's own traits (its release suffix, no modules, overlayfs built in
  * (a module Debian's initramfs does not carry), /proc/config.gz, and under TCG the APIC timer clock from the
  * command line instead of a calibration, with timers that still fire on time, and a CPU without the fast-string
- * bits that TCG emulates slowly).
+ * bits that TCG emulates slowly, and no address-space randomization unless asked).
  */
 import { describe, expect, it } from "vitest";
 import { Sandbox } from "../../src/index.js";
@@ -43,6 +43,9 @@ describe("the guest kernel", () => {
         expect(await run("cat /proc/cmdline")).toMatch(/\bnoreplace-smp\b/); // either kernel
         // The CPU runs x86-64-v3 code (AVX2, BMI2, MOVBE...) but does not claim fast `rep movsb`, which TCG
         // emulates a byte at a time: the kernel and libc then copy memory with word and vector loops.
+        // Address-space randomization is off, so processes reuse the translations of their libraries.
+        expect(await run("cat /proc/cmdline")).toMatch(/\bnorandmaps\b/);
+        expect(await run("cat /proc/sys/kernel/randomize_va_space")).toBe("0\n");
         if (process.arch === "x64") {
           const flags = (await run("grep -m1 '^flags' /proc/cpuinfo")).trim().split(/\s+/);
           expect(flags).toEqual(expect.arrayContaining(["avx2", "bmi2", "movbe", "sse4_2", "fma"]));
@@ -74,6 +77,20 @@ describe("the guest kernel", () => {
       expect(Number(/^\s*LOC:\s+(\d+)/m.exec(await run("cat /proc/interrupts"))?.[1] ?? 0)).toBeGreaterThan(
         0,
       );
+    } finally {
+      await sandbox.kill();
+    }
+  }, 180_000);
+
+  it("keeps address-space randomization with MSB_GUEST_ASLR=1, and always under KVM", async () => {
+    process.env["MSB_GUEST_ASLR"] = "1";
+    const sandbox = await Sandbox.create({ name: "kernel-aslr", image: "alpine:latest" }).finally(() => {
+      delete process.env["MSB_GUEST_ASLR"];
+    });
+    try {
+      const out = await sandbox.shell("cat /proc/sys/kernel/randomize_va_space; cat /proc/cmdline");
+      expect(out.stdout()).toMatch(/^2\n/);
+      expect(out.stdout()).not.toMatch(/\bnorandmaps\b/);
     } finally {
       await sandbox.kill();
     }
