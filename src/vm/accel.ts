@@ -27,6 +27,8 @@ export interface KvmAccess {
   readonly reason: string;
   /** What to do, when it is not usable. */
   readonly fix?: string;
+  /** More of what QEMU said when the KVM probe failed (`msb doctor` shows it; the TCG warning does not). */
+  readonly detail?: string;
 }
 
 /** Checks `/dev/kvm` (opens read-write?) and explains the answer. */
@@ -78,6 +80,7 @@ export function hostKvmStatus(site: KvmProbeSite, device = "/dev/kvm"): KvmAcces
     usable: false,
     reason: `${device} opens, but ${probe.reason ?? "QEMU cannot use it"}`,
     fix: `${KVM_CANNOT_RUN_GUEST}: enable nested virtualization on the outer host; until then VMs run under TCG`,
+    ...(probe.qemuSaid === undefined ? {} : { detail: probe.qemuSaid }),
   };
 }
 

@@ -18,8 +18,10 @@ import type { GuestArch } from "../setup/arch.js";
 /** What the probe found. */
 export interface KvmProbeResult {
   readonly usable: boolean;
-  /** Why not, in QEMU's words, when not usable. */
+  /** Why not, when not usable: what went wrong, with the first line QEMU wrote about it. */
   readonly reason?: string;
+  /** QEMU's first lines of stderr, when it wrote more than one (a register dump after a KVM error...). */
+  readonly qemuSaid?: string;
 }
 
 /** Where and with what to probe. */
@@ -135,7 +137,8 @@ export function probeKvm(options: KvmProbeOptions): KvmProbeResult {
     };
   }
   if (verdict.booted) return { usable: true };
-  const said = (verdict.stderr ?? "").trim().split("\n").slice(0, 3).join(" | ").slice(0, 500);
+  const lines = (verdict.stderr ?? "").split("\n").filter((line) => line.trim() !== "");
+  const first = (lines[0] ?? "").trim().slice(0, 200);
   let how: string;
   if (verdict.spawnError !== undefined) how = `QEMU could not be run: ${verdict.spawnError}`;
   else if (verdict.kvmFailed === true) how = "KVM stopped the guest kernel while it booted";
@@ -144,8 +147,15 @@ export function probeKvm(options: KvmProbeOptions): KvmProbeResult {
     const exit = verdict.signal != null ? `signal ${verdict.signal}` : `code ${verdict.code ?? "?"}`;
     how = `QEMU cannot run a KVM vCPU here (exited with ${exit} before the kernel booted)`;
   }
-  return { usable: false, reason: said === "" ? how : `${how}: ${said}` };
+  return {
+    usable: false,
+    reason: first === "" ? how : `${how}: ${first}`,
+    ...(lines.length > 1 ? { qemuSaid: lines.slice(0, 3).join(" | ").slice(0, 500) } : {}),
+  };
 }
+
+/** The cached answer's shape: a cache of another version is probed again (2: QEMU's extra lines apart). */
+const PROBE_CACHE_VERSION = "v2";
 
 /** What the answer depends on: this boot of the host, the device node, the QEMU binary and the kernel. */
 function probeKey(options: KvmProbeOptions): string {
@@ -159,6 +169,7 @@ function probeKey(options: KvmProbeOptions): string {
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
   }
   return [
+    PROBE_CACHE_VERSION,
     boot,
     device.rdev,
     device.ino,
@@ -187,11 +198,13 @@ function readCache(file: string, key: string): KvmProbeResult | undefined {
     throw err;
   }
   if (typeof parsed !== "object" || parsed === null) return undefined;
-  const entry = parsed as { key?: unknown; usable?: unknown; reason?: unknown };
+  const entry = parsed as { key?: unknown; usable?: unknown; reason?: unknown; qemuSaid?: unknown };
   if (entry.key !== key || typeof entry.usable !== "boolean") return undefined;
-  return typeof entry.reason === "string"
-    ? { usable: entry.usable, reason: entry.reason }
-    : { usable: entry.usable };
+  return {
+    usable: entry.usable,
+    ...(typeof entry.reason === "string" ? { reason: entry.reason } : {}),
+    ...(typeof entry.qemuSaid === "string" ? { qemuSaid: entry.qemuSaid } : {}),
+  };
 }
 
 /** Written to a temporary name and renamed: a reader sees the old answer or the new one, never half. */

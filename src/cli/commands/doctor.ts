@@ -25,6 +25,7 @@ function render(r: DoctorReport): string {
   const lines = [
     `accelerator:  ${r.accelerator.using ?? "none"} (${r.accelerator.why})`,
     `kvm:          ${r.accelerator.kvm.reason}`,
+    ...(r.accelerator.kvm.detail === undefined ? [] : [`qemu said:    ${r.accelerator.kvm.detail}`]),
     `microsandbox: ${v.microsandbox}   node ${v.node}   protocol ${v.protocol}`,
     `qemu:         ${v.qemu ? `${v.qemu.version ?? "unknown version"} (${v.qemu.binary})` : "not found"}`,
     `virtiofsd:    ${v.virtiofsd ?? "not found (bind mounts and directory volumes need it)"}`,
