@@ -230,11 +230,11 @@ export interface CmdlineOptions {
 export const QEMU_TCG_APIC_BUS_HZ = 1_000_000_000;
 
 /**
- * The guest kernel command line. Under TCG it carries `norandmaps` (unless `guestAslr`): QEMU 7.2 keys a
- * translated block by its virtual address, so a process whose libraries and PIE binary land at new random
- * addresses has all of that code translated again. With randomization, 20 runs of a dynamic `/bin/true` added
- * ~50,000 translated blocks (HMP `info jit`), without it ~100, and each run took 20.6 against 3.0 ms; a python
- * start 145-246 against 91-108 ms. The VM, not the guest's layout, is the isolation boundary; under KVM nothing
+ * The guest kernel command line. Under TCG it carries `norandmaps` (unless `guestAslr`): with QEMU 7.2's TCG, a
+ * process whose libraries and PIE binary land at new random addresses does not reuse the translations of that
+ * code and has it all translated again. With randomization, 20 runs of a dynamic `/bin/true` added ~50,000
+ * translated blocks (HMP `info jit`), without it ~100, and each run took 20.6 against 3.0 ms; a python start
+ * 145-246 against 91-108 ms. The VM, not the guest's layout, is the isolation boundary; under KVM nothing
  * is translated and the guest keeps its randomization.
  */
 export function kernelCmdline(options: CmdlineOptions): string[] {
