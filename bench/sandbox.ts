@@ -2,17 +2,20 @@
  * Sandbox benchmarks: `Sandbox.create()` to the first `shell("true")` result with the image cached, three ways in
  * alternating runs: bare QEMU booting the same kernel to init, a cold create (`MSB_TEMPLATES=0`: the kernel boots)
  * and a create restored from the image's VM template. Then the host memory of idle sandboxes (supervisor + QEMU,
- * `memoryMib: 512`, 60 s after create), cold and restored, then what each of 8 idle restored sandboxes adds to the
- * host's used memory, and 20 sandboxes created at once (wall time, peak host memory). The exec round trip is measured by `bench/exec.ts`.
+ * `memoryMib: 512`, 60 s after create), cold and restored, with their host CPU against a bare idle QEMU's, then
+ * what each of 8 idle restored sandboxes adds to the host's used memory, and 20 sandboxes created at once (wall
+ * time, peak host memory). The exec round trip is measured by `bench/exec.ts`.
  */
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 // The built package, as users run it: its supervisor is dist/supervisor.cjs, not the sources through tsx.
 import { Sandbox } from "../dist/index.js";
+import { runtimeArtifacts } from "../src/setup/index.js";
 import { sandboxEnv } from "../test/fixtures/sandbox-env.js";
-import { bareBoot, bareInitrd } from "./boot.js";
+import { bareArgv, bareBoot, bareInitrd } from "./boot.js";
 import type { BenchResult } from "./result.js";
 import { median, pairedRatio } from "./result.js";
 
@@ -93,7 +96,7 @@ export async function benchSandbox(): Promise<BenchResult[]> {
       cold.push(await createToFirstShell(`cold-${i}`, false));
       restored.push(await createToFirstShell(`tpl-${i}`, true));
     }
-    const idle = await idleMemory();
+    const idle = await idleMemory(scratch);
     const density = await idleDensity();
     const crowd = await createCrowd();
     const note = `${RUNS} alternating runs, medians; ratio: median of the per-pair ratios; image cached (home ${env.home})`;
@@ -138,6 +141,14 @@ export async function benchSandbox(): Promise<BenchResult[]> {
         note: `${memNote(idle.restored)}; the template's RAM pages are file pages shared by every sandbox restored from it`,
       },
       {
+        name: "sandbox.idle-host-cpu-template",
+        value: idle.cpu.restored,
+        unit: "ms/s",
+        baseline: idle.cpu.bare,
+        ratio: idle.cpu.restored / idle.cpu.bare,
+        note: `supervisor + QEMU CPU time per second of an idle restored sandbox (cold: ${idle.cpu.cold.toFixed(1)} ms/s), over the second half of ${IDLE_MS / 1000} s idle; baseline: bare QEMU, same kernel, its init asleep`,
+      },
+      {
         name: "sandbox.idle-host-memory-per-sandbox",
         value: density.perSandboxMib,
         unit: "MiB",
@@ -157,18 +168,57 @@ export async function benchSandbox(): Promise<BenchResult[]> {
   }
 }
 
-/** One cold and one restored sandbox, idle for {@link IDLE_MS} side by side, then measured. */
-async function idleMemory(): Promise<{ cold: ProcMemory; restored: ProcMemory }> {
-  const cold = await withTemplates(false, () =>
-    Sandbox.create({ name: "idle-cold", image: "alpine:latest" }),
-  );
-  const restored = await withTemplates(true, () =>
-    Sandbox.create({ name: "idle-tpl", image: "alpine:latest" }),
-  );
-  await sleep(IDLE_MS);
-  const result = { cold: await sandboxMemory("idle-cold"), restored: await sandboxMemory("idle-tpl") };
-  await Promise.all([cold.stopAndWait(), restored.stopAndWait()]);
-  return result;
+/** CPU time (user + system) a process has used so far, in ms (clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Supervisor + QEMU CPU time of a running sandbox so far, in ms. */
+async function sandboxCpuMs(name: string): Promise<number> {
+  const { record } = await Sandbox.get(name);
+  return cpuMs(record.supervisorPid ?? 0) + cpuMs(record.qemuPid ?? 0);
+}
+
+/** Host CPU of idle VMs, in ms per second of the second half of the idle time. */
+interface IdleCpu {
+  readonly cold: number;
+  readonly restored: number;
+  /** Bare QEMU, same kernel and memory, its init asleep. */
+  readonly bare: number;
+}
+
+/**
+ * One cold and one restored sandbox, idle for {@link IDLE_MS} side by side, then measured; beside them a bare
+ * QEMU whose init sleeps, the baseline of the CPU an idle VM costs (its second half timed).
+ */
+async function idleMemory(
+  scratch: string,
+): Promise<{ cold: ProcMemory; restored: ProcMemory; cpu: IdleCpu }> {
+  const bareInit = bareInitrd(scratch, "exec /bin/busybox sleep 3600\n", "idle.cpio");
+  const bare = spawn(runtimeArtifacts().qemuBinary, bareArgv(scratch, bareInit), { stdio: "ignore" });
+  try {
+    const cold = await withTemplates(false, () =>
+      Sandbox.create({ name: "idle-cold", image: "alpine:latest" }),
+    );
+    const restored = await withTemplates(true, () =>
+      Sandbox.create({ name: "idle-tpl", image: "alpine:latest" }),
+    );
+    await sleep(IDLE_MS / 2);
+    const start = [await sandboxCpuMs("idle-cold"), await sandboxCpuMs("idle-tpl"), cpuMs(bare.pid ?? 0)];
+    await sleep(IDLE_MS / 2);
+    const end = [await sandboxCpuMs("idle-cold"), await sandboxCpuMs("idle-tpl"), cpuMs(bare.pid ?? 0)];
+    const perSecond = (i: number): number => ((end[i] ?? 0) - (start[i] ?? 0)) / (IDLE_MS / 2 / 1000);
+    const result = {
+      cold: await sandboxMemory("idle-cold"),
+      restored: await sandboxMemory("idle-tpl"),
+      cpu: { cold: perSecond(0), restored: perSecond(1), bare: perSecond(2) },
+    };
+    await Promise.all([cold.stopAndWait(), restored.stopAndWait()]);
+    return result;
+  } finally {
+    bare.kill("SIGKILL");
+  }
 }
 
 /** {@link DENSITY} sandboxes restored from a template, idle for {@link IDLE_MS}: what each adds to the host. */
