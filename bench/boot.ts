@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runtimeArtifacts, hostTscKhz } from "../src/setup/index.js";
 import { writeNewcArchive } from "../src/setup/cpio.js";
+import type { CpioEntry } from "../src/setup/cpio.js";
 import { buildQemuArgv, kernelCmdline } from "../src/vm/argv.js";
 import { hostAccelerator } from "../src/vm/accel.js";
 import { bootBusyboxVm } from "../test/fixtures/vm-boot.js";
@@ -24,14 +25,15 @@ const EXECS = 200;
 const BARE_BOOT_TIMEOUT_MS = 60_000;
 
 /**
- * A minimal initramfs: busybox as /init's interpreter, running `script` (default: end the VM at once). The
- * default restarts rather than powers off: QEMU runs with -no-reboot, so a restart ends it with either kernel,
- * while power-off needs ACPI, which the microvm kernel runs without.
+ * A minimal initramfs: busybox as /init's interpreter, running `script` (default: end the VM at once), plus
+ * `extra` entries. The default restarts rather than powers off: QEMU runs with -no-reboot, so a restart ends it
+ * with either kernel, while power-off needs ACPI, which the microvm kernel runs without.
  */
 export function bareInitrd(
   dir: string,
   script = "/bin/busybox reboot -f\n",
   name = "bare-initrd.cpio",
+  extra: readonly CpioEntry[] = [],
 ): string {
   const path = join(dir, name);
   const init = `#!/bin/busybox sh\n${script}`;
@@ -43,6 +45,7 @@ export function bareInitrd(
       { kind: "chardev", path: "dev/console", mode: 0o600, major: 5, minor: 1 },
       { kind: "file", path: "bin/busybox", mode: 0o755, data: readFileSync("/bin/busybox") },
       { kind: "file", path: "init", mode: 0o755, data: Buffer.from(init) },
+      ...extra,
     ]),
   );
   return path;
@@ -83,15 +86,34 @@ export function bareArgv(dir: string, initrd: string, kernel?: BenchKernel): str
 
 /** Milliseconds for bare QEMU to boot `kernel` (default: the installed one) into the minimal init and exit. */
 export async function bareBoot(dir: string, initrd: string, kernel?: BenchKernel): Promise<number> {
-  const argv = bareArgv(dir, initrd, kernel);
+  return (await bareRun(bareArgv(dir, initrd, kernel), false)).ms;
+}
+
+/**
+ * Runs bare QEMU with `argv` until it exits: its wall time, and its console (the last 8 KiB) when
+ * `captureConsole`. A guest that never ends the VM (say, a kernel that halts instead) fails the run instead of
+ * hanging it.
+ */
+export async function bareRun(
+  argv: readonly string[],
+  captureConsole: boolean,
+): Promise<{ ms: number; console: string }> {
   const started = performance.now();
-  const child = spawn(runtimeArtifacts().qemuBinary, argv, { stdio: ["ignore", "ignore", "inherit"] });
-  // A kernel that never ends the VM (say, one that halts instead) fails the run instead of hanging it.
+  const child = spawn(runtimeArtifacts().qemuBinary, argv, {
+    stdio: ["ignore", captureConsole ? "pipe" : "ignore", "inherit"],
+  });
+  let out = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    out = (out + chunk.toString("utf8")).slice(-8192);
+  });
   const timer = setTimeout(() => child.kill("SIGKILL"), BARE_BOOT_TIMEOUT_MS);
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
   clearTimeout(timer);
-  if (code !== 0) throw new Error(`bare QEMU exited with ${code} (killed after ${BARE_BOOT_TIMEOUT_MS} ms?)`);
-  return performance.now() - started;
+  if (code !== 0) {
+    const said = out === "" ? "" : `: ${out.slice(-500)}`;
+    throw new Error(`bare QEMU exited with ${code} (killed after ${BARE_BOOT_TIMEOUT_MS} ms?)${said}`);
+  }
+  return { ms: performance.now() - started, console: out };
 }
 
 /** Milliseconds to boot a MicroVm and get the first exec result, and to have QEMU gone after shutdown. */

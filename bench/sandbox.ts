@@ -14,6 +14,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 // The built package, as users run it: its supervisor is dist/supervisor.cjs, not the sources through tsx.
 import { Sandbox } from "../dist/index.js";
 import { runtimeArtifacts } from "../src/setup/index.js";
+import { USER_HZ, processCpuTicks } from "../src/supervisor/proc-metrics.js";
 import { sandboxEnv } from "../test/fixtures/sandbox-env.js";
 import { bareArgv, bareBoot, bareInitrd } from "./boot.js";
 import type { BenchResult } from "./result.js";
@@ -168,10 +169,11 @@ export async function benchSandbox(): Promise<BenchResult[]> {
   }
 }
 
-/** CPU time (user + system) a process has used so far, in ms (clock ticks of 10 ms). */
+/** CPU time (user + system) a process has used so far, in ms (at the kernel's clock-tick resolution). */
 function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+  const ticks = processCpuTicks(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  if (ticks === undefined) throw new Error(`no CPU times in /proc/${pid}/stat`);
+  return (ticks * 1000) / USER_HZ;
 }
 
 /** Supervisor + QEMU CPU time of a running sandbox so far, in ms. */

@@ -7,20 +7,16 @@
  * - `norandmaps` (`kernelCmdline`) against the kernel's default randomization: 100 runs of a dynamically linked
  *   `/bin/true` (the host's, with its ld.so and libc), which TCG translates again whenever they move.
  */
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { writeNewcArchive } from "../src/setup/cpio.js";
 import type { CpioEntry } from "../src/setup/cpio.js";
-import { runtimeArtifacts } from "../src/setup/index.js";
 import { hostAccelerator } from "../src/vm/accel.js";
-import { bareArgv } from "./boot.js";
+import { bareArgv, bareInitrd, bareRun } from "./boot.js";
 import type { BenchResult } from "./result.js";
 import { median, pairedRatio } from "./result.js";
 
 const RUNS = 5;
-const BOOT_TIMEOUT_MS = 60_000;
 const BASELINE_MODEL = "max";
 const EXECS = 100;
 /** A dynamically linked program and what it loads, as on a Debian x86-64 host: copied into the initramfs. */
@@ -48,62 +44,47 @@ function script(withExecs: boolean): string {
 
 /** The initramfs: busybox running {@link script}, plus the dynamic `/bin/true` when this host has one. */
 function initrd(dir: string, withExecs: boolean): string {
-  const entries: CpioEntry[] = [
-    { kind: "directory", path: "bin", mode: 0o755 },
-    { kind: "directory", path: "dev", mode: 0o755 },
-    { kind: "chardev", path: "dev/console", mode: 0o600, major: 5, minor: 1 },
-    { kind: "file", path: "bin/busybox", mode: 0o755, data: readFileSync("/bin/busybox") },
-    { kind: "file", path: "init", mode: 0o755, data: Buffer.from(`#!/bin/busybox sh\n${script(withExecs)}`) },
-  ];
-  if (withExecs) {
-    for (const dirPath of ["lib64", "lib", "lib/x86_64-linux-gnu"]) {
-      entries.push({ kind: "directory", path: dirPath, mode: 0o755 });
-    }
-    for (const file of DYNAMIC_TRUE) {
-      entries.push({
-        kind: "file",
-        path: file.slice(1),
-        mode: 0o755,
-        data: readFileSync(realpathSync(file)),
-      });
-    }
-  }
-  const path = join(dir, "tcg-guest.cpio");
-  writeFileSync(path, writeNewcArchive(entries));
-  return path;
+  const dynamicTrue: CpioEntry[] = withExecs
+    ? [
+        ...["lib64", "lib", "lib/x86_64-linux-gnu"].map((path): CpioEntry => ({
+          kind: "directory",
+          path,
+          mode: 0o755,
+        })),
+        ...DYNAMIC_TRUE.map((file): CpioEntry => ({
+          kind: "file",
+          path: file.slice(1),
+          mode: 0o755,
+          data: readFileSync(realpathSync(file)),
+        })),
+      ]
+    : [];
+  return bareInitrd(dir, script(withExecs), "tcg-guest.cpio", dynamicTrue);
 }
 
 /** Milliseconds of each workload, as the guest timed them. */
 type Spans = readonly number[];
 
-/** `argv` with its `-cpu` value replaced by `model`, or `norandmaps` dropped from the kernel command line. */
-function variant(argv: readonly string[], change: { cpu: string } | { aslr: true }): string[] {
-  const at = argv.indexOf("cpu" in change ? "-cpu" : "-append");
-  if (at < 0) throw new Error("the bare argv has no -cpu or -append");
-  const value = (old: string): string =>
-    "cpu" in change
-      ? change.cpu
-      : old
-          .split(" ")
-          .filter((arg) => arg !== "norandmaps")
-          .join(" ");
-  return argv.map((arg, i) => (i === at + 1 ? value(arg) : arg));
+/** `argv` with the value of its `option` (`-cpu`, `-append`) changed by `change`. */
+function withOption(argv: readonly string[], option: string, change: (value: string) => string): string[] {
+  const at = argv.indexOf(option);
+  if (at < 0) throw new Error(`the bare argv has no ${option}`);
+  return argv.map((arg, i) => (i === at + 1 ? change(arg) : arg));
+}
+
+/** A kernel command line without `norandmaps`: the kernel's default randomization. */
+function withoutNorandmaps(cmdline: string): string {
+  return cmdline
+    .split(" ")
+    .filter((arg) => arg !== "norandmaps")
+    .join(" ");
 }
 
 /** Boots bare QEMU with `argv` and reads the guest's own timings from its console. */
 async function guestSpans(argv: readonly string[], expected: number): Promise<Spans> {
-  const child = spawn(runtimeArtifacts().qemuBinary, argv, { stdio: ["ignore", "pipe", "inherit"] });
-  const timer = setTimeout(() => child.kill("SIGKILL"), BOOT_TIMEOUT_MS);
-  let out = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    out = (out + chunk.toString("utf8")).slice(-8192);
-  });
-  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-  clearTimeout(timer);
+  const { console: out } = await bareRun(argv, true);
   const stamps = (out.split("STAMPS")[1] ?? "").match(/\d+\.\d+/g)?.map(Number) ?? [];
-  if (code !== 0 || stamps.length !== expected + 1) {
-    throw new Error(`bare QEMU exited with ${code} without the guest's timings: ${out.slice(-500)}`);
-  }
+  if (stamps.length !== expected + 1) throw new Error(`no guest timings on the console: ${out.slice(-500)}`);
   return stamps.slice(1).map((stamp, i) => (stamp - (stamps[i] ?? stamp)) * 1000);
 }
 
@@ -127,8 +108,13 @@ export async function benchTcgGuest(): Promise<BenchResult[]> {
     const randomized: Spans[] = [];
     for (let i = 0; i < RUNS; i++) {
       ours.push(await guestSpans(argv, spans));
-      maxCpu.push(await guestSpans(variant(argv, { cpu: BASELINE_MODEL }), spans));
-      if (withExecs) randomized.push(await guestSpans(variant(argv, { aslr: true }), spans));
+      maxCpu.push(
+        await guestSpans(
+          withOption(argv, "-cpu", () => BASELINE_MODEL),
+          spans,
+        ),
+      );
+      if (withExecs) randomized.push(await guestSpans(withOption(argv, "-append", withoutNorandmaps), spans));
     }
     const model = argv[argv.indexOf("-cpu") + 1] ?? "?";
     const note = `${RUNS} alternating bare boots, guest-timed (10 ms ticks); medians`;

@@ -5,10 +5,10 @@
  * which on a host that is itself a VM (the usual place for TCG: no nested KVM) is slow: measured on this
  * project's machines, a 1-byte virtio-fs read took 125-160 µs with the kernel placing the threads and 48-60 µs
  * with QEMU and virtiofsd on one CPU, and in one session's A/B the storage benchmark's small-file workload on a
- * bind mount went from 0.27x the root disk to 0.35x (ARCHITECTURE.md has the figures). The price is parallelism between the vCPU and QEMU's I/O: exec output
- * throughput fell from ~42 to ~33 MB/s and the exec round trip rose ~15% with QEMU pinned. So only VMs that
- * share host folders are pinned, only with one vCPU, only under TCG (KVM has ioeventfd and irqfd, no main-loop
- * hop), and `MSB_PIN_SHARE_VMS=0` turns it off.
+ * bind mount went from 0.27x the root disk to 0.35x (ARCHITECTURE.md has the figures). The price is parallelism
+ * between the vCPU and QEMU's I/O: exec output throughput fell from ~42 to ~33 MB/s and the exec round trip rose
+ * ~15% with QEMU pinned. So only VMs that share host folders are pinned, only with one vCPU, only under TCG (KVM
+ * has ioeventfd and irqfd, no main-loop hop), and `MSB_PIN_SHARE_VMS=0` turns it off.
  */
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
