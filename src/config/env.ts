@@ -53,9 +53,9 @@ export interface MsbEnv {
    */
   readonly pinShareVms: boolean;
   /**
-   * `MSB_GUEST_ASLR=1` keeps address-space randomization in guests under TCG, where it is off by default: every
-   * process would otherwise have its libraries translated again (`kernelCmdline` in `src/vm/argv.ts`). Guests
-   * under KVM always keep it.
+   * `MSB_GUEST_ASLR=1` (or `true`, `yes`) keeps address-space randomization in guests under TCG, where it is off
+   * by default: every process would otherwise have its libraries translated again (`kernelCmdline` in
+   * `src/vm/argv.ts`). Guests under KVM always keep it.
    */
   readonly guestAslr: boolean;
   /** `PATH`, split: where external tools (mke2fs, debugfs, qemu-img) are looked up, before the sbin directories. */
@@ -67,6 +67,11 @@ function list(value: string | undefined): string[] {
     .split(",")
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
+}
+
+/** An opt-in switch: `1`, `true` or `yes` (any case). */
+function turnedOn(value: string | undefined): boolean {
+  return ["1", "true", "yes"].includes((value ?? "").toLowerCase());
 }
 
 function wholeNumber(value: string | undefined): number | undefined {
@@ -92,11 +97,9 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): MsbEnv {
     templates: env["MSB_TEMPLATES"] !== "0",
     spareSupervisor: env["MSB_SPARE_SUPERVISOR"] !== "0",
     pinShareVms: env["MSB_PIN_SHARE_VMS"] !== "0",
-    guestAslr: env["MSB_GUEST_ASLR"] === "1",
+    guestAslr: turnedOn(env["MSB_GUEST_ASLR"]),
     registryMirrors: list(env["MSB_REGISTRY_MIRRORS"]),
-    registryMirrorsOnly: ["1", "true", "yes"].includes(
-      (env["MSB_REGISTRY_MIRRORS_ONLY"] ?? "").toLowerCase(),
-    ),
+    registryMirrorsOnly: turnedOn(env["MSB_REGISTRY_MIRRORS_ONLY"]),
     dnsServers: list(env["MSB_DNS_SERVERS"]),
     dockerConfigFile: join(env["DOCKER_CONFIG"] || join(homedir(), ".docker"), "config.json"),
     metricsIntervalMs: wholeNumber(env["MSB_METRICS_INTERVAL_MS"]) ?? 1000,
