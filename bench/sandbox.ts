@@ -17,6 +17,8 @@ import { runtimeArtifacts } from "../src/setup/index.js";
 import { USER_HZ, processCpuTicks } from "../src/supervisor/proc-metrics.js";
 import { sandboxEnv } from "../test/fixtures/sandbox-env.js";
 import { bareArgv, bareBoot, bareInitrd } from "./boot.js";
+import { loggedBootPhases, phaseSplit } from "./boot-phases.js";
+import type { CreateRun } from "./boot-phases.js";
 import type { BenchResult } from "./result.js";
 import { median, pairedRatio } from "./result.js";
 
@@ -69,15 +71,16 @@ async function withTemplates<T>(on: boolean, run: () => Promise<T>): Promise<T> 
   }
 }
 
-/** Milliseconds from `Sandbox.create()` to the first `shell("true")` result. */
-async function createToFirstShell(name: string, templates: boolean): Promise<number> {
+/** `Sandbox.create()` to the first `shell("true")` result, with where the time went. */
+async function createToFirstShell(home: string, name: string, templates: boolean): Promise<CreateRun> {
   return await withTemplates(templates, async () => {
     const started = performance.now();
     const sandbox = await Sandbox.create({ name, image: "alpine:latest" });
+    const createMs = performance.now() - started;
     await sandbox.shell("true");
-    const ms = performance.now() - started;
+    const totalMs = performance.now() - started;
     await sandbox.stopAndWait();
-    return ms;
+    return { totalMs, createMs, ...loggedBootPhases(home, name) };
   });
 }
 
@@ -87,16 +90,18 @@ export async function benchSandbox(): Promise<BenchResult[]> {
   const scratch = mkdtempSync(join(tmpdir(), "msb-bench-sb-"));
   const initrd = bareInitrd(scratch);
   const bare: number[] = [];
-  const cold: number[] = [];
-  const restored: number[] = [];
+  const coldRuns: CreateRun[] = [];
+  const restoredRuns: CreateRun[] = [];
   try {
     // Warm-up: pulls the image, builds its root disk and its VM template, which the timed runs then find.
-    await createToFirstShell("warm", true);
+    await createToFirstShell(env.home, "warm", true);
     for (let i = 0; i < RUNS; i++) {
       bare.push(await bareBoot(scratch, initrd));
-      cold.push(await createToFirstShell(`cold-${i}`, false));
-      restored.push(await createToFirstShell(`tpl-${i}`, true));
+      coldRuns.push(await createToFirstShell(env.home, `cold-${i}`, false));
+      restoredRuns.push(await createToFirstShell(env.home, `tpl-${i}`, true));
     }
+    const cold = coldRuns.map((run) => run.totalMs);
+    const restored = restoredRuns.map((run) => run.totalMs);
     const idle = await idleMemory(scratch);
     const density = await idleDensity();
     const crowd = await createCrowd();
@@ -110,7 +115,7 @@ export async function benchSandbox(): Promise<BenchResult[]> {
         unit: "ms",
         baseline: median(bare),
         ratio: pairedRatio(cold, bare),
-        note,
+        note: `${note}; ${phaseSplit(coldRuns)}`,
       },
       {
         name: "sandbox.template-create-to-first-shell-vs-cold",
@@ -118,7 +123,7 @@ export async function benchSandbox(): Promise<BenchResult[]> {
         unit: "ms",
         baseline: median(cold),
         ratio: pairedRatio(restored, cold),
-        note,
+        note: `${note}; ${phaseSplit(restoredRuns)}`,
       },
       {
         name: "sandbox.template-create-to-first-shell-vs-bare-qemu",

@@ -17,7 +17,7 @@ import { identityOf } from "../os/process-identity.js";
 import { BOOTING_STATUSES, LIVE_STATUSES } from "../store/sandbox-status.js";
 import { Store } from "../store/store.js";
 import { NetworkStack } from "../net/stack/network-stack.js";
-import type { MicroVm } from "../vm/microvm.js";
+import type { BootPhases, MicroVm } from "../vm/microvm.js";
 import { toWireError } from "../wire-error.js";
 import { ClientSession } from "./client-session.js";
 import type { SessionTotals } from "./client-session.js";
@@ -45,6 +45,14 @@ export interface SupervisorIo {
   report(report: SupervisorReport): void;
   /** Attached mode: the read end of the owner pipe; it ends when the creator dies. */
   readonly ownerPipe?: Readable;
+}
+
+function roundedPhases(phases: BootPhases): BootPhases {
+  return {
+    qemuMs: Math.round(phases.qemuMs),
+    agentMs: Math.round(phases.agentMs),
+    setupMs: Math.round(phases.setupMs),
+  };
 }
 
 function warn(message: string): void {
@@ -90,6 +98,7 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
   let vm: MicroVm;
   let net: NetworkStack | undefined;
   let booted: MicroVm | undefined;
+  let restored = false;
   /** Environment under every exec's and the main process's own (the TLS CA's variables). */
   let execEnv: Readonly<Record<string, string>> | undefined;
   // A block-and-terminate violation stops the sandbox; one before it is running stops it as soon as it is.
@@ -129,6 +138,7 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
       spec.newRootDisk && { disk: spec.newRootDisk, home: spec.home, runDir: spec.runDir, log },
     );
     vm = booted = started.vm;
+    restored = started.restored;
     // Before the main process and before any client can exec: patches once (at create), scripts every boot.
     const prepared = performance.now();
     const patched = await applyPatchesOnce(vm.agent, spec.patches, spec.patchMarker);
@@ -218,7 +228,12 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
     sandboxes.setStatus(spec.id, "running", { qemu: identityOf(vm.pid) }, BOOTING_STATUSES),
   );
   if (spec.main) log.info("main process started", { argv: spec.main.argv });
-  log.info("running", { qemuPid: vm.pid, bootMs: Math.round(vm.bootMs) });
+  log.info("running", {
+    qemuPid: vm.pid,
+    bootMs: Math.round(vm.bootMs),
+    restored,
+    phases: roundedPhases(vm.bootPhases),
+  });
   logs.stopCollecting();
   io.report({
     ready: true,
