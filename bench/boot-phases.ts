@@ -3,8 +3,7 @@
  * timings the bench takes around `Sandbox.create()` and the first `shell("true")`.
  */
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { msbPaths } from "../src/config/paths.js";
+import { sandboxPaths } from "../src/sdk/context.js";
 import { median } from "./result.js";
 
 /** One create to first shell, split. */
@@ -24,7 +23,7 @@ export function loggedBootPhases(
   home: string,
   name: string,
 ): { qemuMs: number; agentMs: number; setupMs: number } {
-  const log = join(msbPaths(home).sandboxesDir, name, "logs", "supervisor.log");
+  const log = sandboxPaths(home, name).supervisorLog;
   for (const line of readFileSync(log, "utf8").split("\n")) {
     if (!line.includes('"running"')) continue;
     const entry = JSON.parse(line) as { msg?: string; fields?: { phases?: Record<string, unknown> } };

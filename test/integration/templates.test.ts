@@ -30,7 +30,30 @@ function oneTemplate(): Template {
   if (all.length !== 1 || first === undefined) throw new Error(`expected one template, found ${all.length}`);
   return first;
 }
-const restored = (name: string): boolean => supervisorLog(name).includes('"restored from template"');
+/**
+ * Whether sandbox `name` was restored from a template, by its supervisor log; its "running" line must say the
+ * same and split the VM's start into phases.
+ */
+function restored(name: string): boolean {
+  const log = supervisorLog(name);
+  const fromTemplate = log.includes('"restored from template"');
+  const running = log
+    .split("\n")
+    .filter((line) => line.includes('"msg":"running"'))
+    .map(
+      (line) =>
+        JSON.parse(line) as { fields: { restored: unknown; bootMs: number; phases: Record<string, number> } },
+    )[0];
+  expect(running?.fields.restored).toBe(fromTemplate);
+  const phases = running?.fields.phases ?? {};
+  expect(Object.keys(phases).sort()).toEqual(["agentMs", "qemuMs", "setupMs"]);
+  expect(Math.min(...Object.values(phases))).toBeGreaterThanOrEqual(0);
+  // Each rounded on its own: their sum may be off the rounded total by one.
+  expect(
+    Math.abs((phases["qemuMs"] ?? 0) + (phases["agentMs"] ?? 0) - (running?.fields.bootMs ?? -9)),
+  ).toBeLessThanOrEqual(1);
+  return fromTemplate;
+}
 
 /** What a guest says about itself right after create. */
 async function identity(sandbox: Sandbox): Promise<Record<string, string>> {
