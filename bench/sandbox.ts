@@ -1,13 +1,14 @@
 /**
- * Sandbox benchmarks: `Sandbox.create()` to the first `shell("true")` result with the image cached, three ways in
- * alternating runs: bare QEMU booting the same kernel to init, a cold create (`MSB_TEMPLATES=0`: the kernel boots)
- * and a create restored from the image's VM template. Then the host memory of idle sandboxes (supervisor + QEMU,
+ * Sandbox benchmarks: `Sandbox.create()` to the first `shell("true")` result with the image cached, four ways in
+ * alternating runs: bare QEMU booting the same kernel to init, a cold create (`MSB_TEMPLATES=0`: the kernel boots),
+ * a create restored from the image's VM template, and a create that takes the warm spare VM the previous create of
+ * its process left (`src/supervisor/spare-vm.ts`; elsewhere `MSB_SPARE_VM=0`). Then the host memory of idle sandboxes (supervisor + QEMU,
  * `memoryMib: 512`, 60 s after create), cold and restored, with their host CPU against a bare idle QEMU's, then
  * what each of 8 idle restored sandboxes adds to the host's used memory, and 20 sandboxes created at once (wall
  * time, peak host memory). The exec round trip is measured by `bench/exec.ts`.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -60,20 +61,47 @@ function hostUsedMib(): number {
   return (kb("MemTotal") - kb("MemAvailable")) / 1024;
 }
 
-async function withTemplates<T>(on: boolean, run: () => Promise<T>): Promise<T> {
-  const saved = process.env["MSB_TEMPLATES"];
-  process.env["MSB_TEMPLATES"] = on ? "1" : "0";
+/** How a create runs: VM templates on, and whether the spare supervisor it leaves warms a VM. */
+interface CreateMode {
+  readonly templates: boolean;
+  readonly spareVm?: boolean;
+}
+
+async function withMode<T>(mode: CreateMode, run: () => Promise<T>): Promise<T> {
+  const wanted = {
+    MSB_TEMPLATES: mode.templates ? "1" : "0",
+    MSB_SPARE_VM: mode.spareVm === true ? "1" : "0",
+  };
+  const saved = Object.fromEntries(Object.keys(wanted).map((key) => [key, process.env[key]]));
+  Object.assign(process.env, wanted);
   try {
     return await run();
   } finally {
-    if (saved === undefined) delete process.env["MSB_TEMPLATES"];
-    else process.env["MSB_TEMPLATES"] = saved;
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) Reflect.deleteProperty(process.env, key);
+      else process.env[key] = value;
+    }
   }
 }
 
+/** Waits until this process's spare supervisor has a warm VM: restored, its warming shell run (bounded: 30 s). */
+async function spareVmWarm(home: string): Promise<void> {
+  const tmp = join(home, "tmp");
+  for (let i = 0; i < 300; i++) {
+    const dir = readdirSync(tmp).find((name) => name.startsWith("spare-vm."));
+    const files = dir === undefined ? [] : readdirSync(join(tmp, dir));
+    if (files.includes("agent.sock") && !files.includes("template.state")) {
+      await sleep(1_000); // the shell it runs, and a moment idle, as between an agent platform's creates
+      return;
+    }
+    await sleep(50);
+  }
+  throw new Error("no warm spare VM within 30 s");
+}
+
 /** `Sandbox.create()` to the first `shell("true")` result, with where the time went. */
-async function createToFirstShell(home: string, name: string, templates: boolean): Promise<CreateRun> {
-  return await withTemplates(templates, async () => {
+async function createToFirstShell(home: string, name: string, mode: CreateMode): Promise<CreateRun> {
+  return await withMode(mode, async () => {
     const started = performance.now();
     const sandbox = await Sandbox.create({ name, image: "alpine:latest" });
     const createMs = performance.now() - started;
@@ -92,16 +120,22 @@ export async function benchSandbox(): Promise<BenchResult[]> {
   const bare: number[] = [];
   const coldRuns: CreateRun[] = [];
   const restoredRuns: CreateRun[] = [];
+  const spareRuns: CreateRun[] = [];
   try {
     // Warm-up: pulls the image, builds its root disk and its VM template, which the timed runs then find.
-    await createToFirstShell(env.home, "warm", true);
+    await createToFirstShell(env.home, "warm", { templates: true });
     for (let i = 0; i < RUNS; i++) {
       bare.push(await bareBoot(scratch, initrd));
-      coldRuns.push(await createToFirstShell(env.home, `cold-${i}`, false));
-      restoredRuns.push(await createToFirstShell(env.home, `tpl-${i}`, true));
+      coldRuns.push(await createToFirstShell(env.home, `cold-${i}`, { templates: false }));
+      restoredRuns.push(await createToFirstShell(env.home, `tpl-${i}`, { templates: true }));
+      // A create whose spare warms a VM, then a create that takes it (and whose own spare warms none).
+      await createToFirstShell(env.home, `prime-${i}`, { templates: true, spareVm: true });
+      await spareVmWarm(env.home);
+      spareRuns.push(await createToFirstShell(env.home, `spare-${i}`, { templates: true }));
     }
     const cold = coldRuns.map((run) => run.totalMs);
     const restored = restoredRuns.map((run) => run.totalMs);
+    const spare = spareRuns.map((run) => run.totalMs);
     const idle = await idleMemory(scratch);
     const density = await idleDensity();
     const crowd = await createCrowd();
@@ -124,6 +158,14 @@ export async function benchSandbox(): Promise<BenchResult[]> {
         baseline: median(cold),
         ratio: pairedRatio(restored, cold),
         note: `${note}; ${phaseSplit(restoredRuns)}`,
+      },
+      {
+        name: "sandbox.spare-vm-create-to-first-shell-vs-cold",
+        value: median(spare),
+        unit: "ms",
+        baseline: median(cold),
+        ratio: pairedRatio(spare, cold),
+        note: `the create takes the warm spare VM its process's previous create left (restored from the template, one shell run, 1 s idle); ${note}; ${phaseSplit(spareRuns)}`,
       },
       {
         name: "sandbox.template-create-to-first-shell-vs-bare-qemu",
@@ -205,10 +247,10 @@ async function idleMemory(
   const bareInit = bareInitrd(scratch, "exec /bin/busybox sleep 3600\n", "idle.cpio");
   const bare = spawn(runtimeArtifacts().qemuBinary, bareArgv(scratch, bareInit), { stdio: "ignore" });
   try {
-    const cold = await withTemplates(false, () =>
+    const cold = await withMode({ templates: false }, () =>
       Sandbox.create({ name: "idle-cold", image: "alpine:latest" }),
     );
-    const restored = await withTemplates(true, () =>
+    const restored = await withMode({ templates: true }, () =>
       Sandbox.create({ name: "idle-tpl", image: "alpine:latest" }),
     );
     await sleep(IDLE_MS / 2);
@@ -233,7 +275,7 @@ async function idleDensity(): Promise<{ perSandboxMib: number; rssMib: number }>
   const before = hostUsedMib();
   const sandboxes: Sandbox[] = [];
   try {
-    await withTemplates(true, async () => {
+    await withMode({ templates: true }, async () => {
       for (let i = 0; i < DENSITY; i++) {
         const sandbox = await Sandbox.create({ name: `dense-${i}`, image: "alpine:latest" });
         sandboxes.push(sandbox);
@@ -259,7 +301,7 @@ async function createCrowd(): Promise<{ ms: number; peakMib: number }> {
   }, 100);
   const started = performance.now();
   try {
-    const sandboxes = await withTemplates(true, () =>
+    const sandboxes = await withMode({ templates: true }, () =>
       Promise.all(
         Array.from({ length: CROWD }, async (_, i) => {
           const sandbox = await Sandbox.create({ name: `crowd-${i}`, image: "alpine:latest" });

@@ -48,6 +48,12 @@ export interface MsbEnv {
    */
   readonly spareSupervisor: boolean;
   /**
+   * `MSB_SPARE_VM=0` keeps the spare supervisor from warming a VM: by default it restores the VM template of its
+   * creator's last create and runs one shell in it, so a create of the same image and shape takes a VM already
+   * up (`src/supervisor/spare-vm.ts`). Only with templates on.
+   */
+  readonly spareVm: boolean;
+  /**
    * `MSB_PIN_SHARE_VMS=0` lets the kernel place every VM's threads: by default a one-vCPU VM with host folders
    * (virtio-fs) under TCG runs, with its virtiofsds, on one host CPU (`src/vm/cpu-pin.ts`).
    */
@@ -96,6 +102,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): MsbEnv {
     accel: env["MSB_ACCEL"] || undefined,
     templates: env["MSB_TEMPLATES"] !== "0",
     spareSupervisor: env["MSB_SPARE_SUPERVISOR"] !== "0",
+    spareVm: env["MSB_SPARE_VM"] !== "0",
     pinShareVms: env["MSB_PIN_SHARE_VMS"] !== "0",
     guestAslr: turnedOn(env["MSB_GUEST_ASLR"]),
     registryMirrors: list(env["MSB_REGISTRY_MIRRORS"]),

@@ -15,6 +15,7 @@ import { readProcStat } from "../os/process-identity.js";
 import { supervisorCommand } from "../supervisor/entry.js";
 import { SPARE_STDERR_ENV } from "../supervisor/spec.js";
 import type { SupervisorReport, SupervisorSpec } from "../supervisor/spec.js";
+import type { WarmHint } from "../supervisor/warm-hint.js";
 import { fromWireError } from "../wire-error.js";
 
 /** This process's environment, without unset entries. */
@@ -126,6 +127,14 @@ export class PendingSupervisor {
   /** The process id (undefined if the spawn failed). */
   get pid(): number | undefined {
     return this.#child.pid;
+  }
+
+  /**
+   * Tells a spare which VM to warm (see `supervisor/spare-vm.ts`): a line before the spec. At most once, before
+   * {@link start}.
+   */
+  warm(hint: WarmHint): void {
+    this.#child.stdin?.write(JSON.stringify({ warm: hint }) + "\n");
   }
 
   /** Sends `spec`; resolves once the supervisor reports ready, rejects (and kills it) otherwise. */

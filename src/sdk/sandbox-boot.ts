@@ -41,6 +41,8 @@ import { validateSecrets } from "../secrets/config.js";
 import type { SecretEntry } from "../secrets/config.js";
 import { openSealedSecrets, sealSecrets } from "../secrets/sealed-store.js";
 import { buildTlsSpec, resolveTlsPaths } from "./tls-spec.js";
+import { warmHintOf } from "../supervisor/warm-hint.js";
+import type { WarmHint } from "../supervisor/warm-hint.js";
 
 /** A sandbox that booted and is connected: what a live `Sandbox` is made of. */
 export interface BootedSandbox {
@@ -129,7 +131,7 @@ export async function createSandbox(
       ? { path: paths.rootDisk, format: "qcow2" }
       : await makeRootDisk(images, config, undefined, paths.rootDisk);
     const record = { name: config.name, id, runDir };
-    const booted = await launch({
+    const { booted, hint } = await launch({
       store,
       home,
       record,
@@ -140,7 +142,7 @@ export async function createSandbox(
       pending,
       ...(newRootDisk ? { newRootDisk } : {}),
     });
-    replenishSpareSupervisor(home);
+    replenishSpareSupervisor(home, hint);
     return booted;
   } catch (err) {
     await abandon(pending);
@@ -177,7 +179,7 @@ export async function startSandbox(
     const imageConfig = storedImageConfig(images, record);
     pending = spawnSupervisor(paths, record.runDir, detached);
     const rootDisk = await rootDiskToStart(images, config, record, paths);
-    return await launch({
+    const { booted } = await launch({
       store,
       home,
       record,
@@ -187,6 +189,7 @@ export async function startSandbox(
       detached,
       pending,
     });
+    return booted;
   } catch (err) {
     await abandon(pending);
     const exitReason = `start failed: ${(err as Error).message}`;
@@ -286,8 +289,11 @@ function removeAllBut(dir: string, keep: string): void {
   }
 }
 
-/** Hands the supervisor its spec, waits for it to be ready, and connects. */
-async function launch(plan: LaunchPlan): Promise<BootedSandbox> {
+/**
+ * Hands the supervisor its spec, waits for it to be ready, and connects. `hint` is the VM a spare would warm for
+ * the next create like this one.
+ */
+async function launch(plan: LaunchPlan): Promise<{ booted: BootedSandbox; hint: WarmHint | undefined }> {
   const { config, imageConfig, record, home } = plan;
   const main = mainProcess(config, imageConfig);
   const defaults = execDefaults(config, imageConfig);
@@ -331,7 +337,8 @@ async function launch(plan: LaunchPlan): Promise<BootedSandbox> {
   const row = plan.store.sandboxes.getById(record.id);
   const supervisor = (row && supervisorOf(row)) ?? identityOf(launched.pid);
   const connection = await SupervisorConnection.open(record.runDir);
-  return { name: record.name, id: record.id, home, defaults, supervisor, connection };
+  const booted = { name: record.name, id: record.id, home, defaults, supervisor, connection };
+  return { booted, hint: warmHintOf(spec) };
 }
 
 async function replaceExisting(home: string, record: SandboxRecord): Promise<void> {

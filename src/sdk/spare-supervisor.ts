@@ -15,6 +15,7 @@ import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { readEnv } from "../config/env.js";
 import { msbPaths } from "../config/paths.js";
 import { scratchPath } from "../os/scratch-name.js";
+import type { WarmHint } from "../supervisor/warm-hint.js";
 import { PendingSupervisor } from "./launch.js";
 
 const SPARE = Symbol.for("microsandbox.spareSupervisor");
@@ -68,8 +69,11 @@ export function spareSupervisorOf(): { readonly pid: number; readonly stderr: st
   return spare === undefined || pid === undefined ? undefined : { pid, stderr: spare.stderr };
 }
 
-/** Counts a successful create and, from the second on, starts a spare for the next one if there is none. */
-export function replenishSpareSupervisor(home: string): void {
+/**
+ * Counts a successful create and, from the second on, starts a spare for the next one if there is none; told
+ * `hint` (the create's image and VM shape), the spare warms a VM of it (`supervisor/spare-vm.ts`).
+ */
+export function replenishSpareSupervisor(home: string, hint: WarmHint | undefined): void {
   const current = state();
   current.creates += 1;
   if (current.creates < 2 || current.spare !== undefined || !readEnv().spareSupervisor) return;
@@ -77,5 +81,6 @@ export function replenishSpareSupervisor(home: string): void {
   mkdirSync(tmpDir, { recursive: true });
   const stderr = scratchPath(tmpDir, "spare-supervisor");
   const pending = PendingSupervisor.spawn({ logFile: stderr, detached: false, spare: true });
+  if (hint !== undefined) pending.warm(hint);
   current.spare = { pending, key: keyOf(home), stderr };
 }

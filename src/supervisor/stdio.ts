@@ -8,12 +8,55 @@ import { fstatSync, ftruncateSync, rmSync } from "node:fs";
 import { Socket } from "node:net";
 import { readEnv } from "../config/env.js";
 import { parseSpec, SPARE_STDERR_ENV } from "./spec.js";
+import { SpareVm } from "./spare-vm.js";
+import { readLaunchInput } from "./launch-input.js";
+import { sameHint } from "./warm-hint.js";
+import type { WarmHint } from "./warm-hint.js";
 import { runSupervisor } from "./supervisor.js";
 
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
+/** How long a warm spare VM waits for its create before it is shut down (the spare supervisor stays). */
+const SPARE_VM_IDLE_MS = 60_000;
+
+/** The warming of a spare VM, from a hint to the spec (or to this process's end). */
+class SpareWarming {
+  #hint: WarmHint | undefined;
+  #vm: Promise<SpareVm | undefined> = Promise.resolve(undefined);
+  #idle: NodeJS.Timeout | undefined;
+  /** Why the spare was not made (reported in the sandbox's log once it has one). */
+  failure: unknown;
+
+  start(hint: WarmHint): void {
+    if (!readEnv().spareVm) return;
+    this.#hint = hint;
+    this.#vm = SpareVm.warm(hint).then(
+      (spare) => {
+        // An unused spare VM does not stay: an idle VM still costs the host memory and CPU.
+        this.#idle = setTimeout(() => {
+          void spare?.discard();
+        }, SPARE_VM_IDLE_MS);
+        this.#idle.unref();
+        return spare;
+      },
+      (err: unknown) => {
+        this.failure = err;
+        return undefined;
+      },
+    );
+  }
+
+  /**
+   * The spare VM, once warm, for a sandbox of `hint` (undefined: none was asked for, none could be made, it was
+   * retired, or it is of another image or shape: then it is discarded, without waiting for it to be warm).
+   */
+  async take(hint: WarmHint | undefined): Promise<SpareVm | undefined> {
+    if (this.#hint !== undefined && (hint === undefined || !sameHint(hint, this.#hint))) {
+      void this.#vm.then((spare) => spare?.discard());
+      return undefined;
+    }
+    const spare = await this.#vm;
+    clearTimeout(this.#idle);
+    return spare;
+  }
 }
 
 /**
@@ -39,9 +82,13 @@ export async function superviseFromStdio(): Promise<number> {
   process.stdout.on("error", (err: Error) => {
     process.emitWarning(`cannot report to the launcher: ${err.message}`, { code: "MSB_SUPERVISOR" });
   });
-  const input = await readStdin();
+  const warming = new SpareWarming();
+  const input = await readLaunchInput(process.stdin as AsyncIterable<Buffer>, (hint) => {
+    warming.start(hint);
+  });
   const spareStderr = process.env[SPARE_STDERR_ENV];
   if (input.length === 0 && spareStderr !== undefined) {
+    await (await warming.take(undefined))?.discard();
     rmSync(spareStderr, { force: true }); // a spare whose creator never used it
     return 0;
   }
@@ -61,5 +108,6 @@ export async function superviseFromStdio(): Promise<number> {
       process.stdout.write(JSON.stringify(report) + "\n");
     },
     ...(ownerPipe ? { ownerPipe } : {}),
+    spare: async (hint) => ({ vm: await warming.take(hint), failure: warming.failure }),
   });
 }

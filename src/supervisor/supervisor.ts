@@ -35,6 +35,12 @@ import type { SandboxLogs } from "./sandbox-logs.js";
 import { CONTROL_SOCKET } from "./spec.js";
 import { tlsInterceptionOf } from "./tls-interception.js";
 import { bootSandboxVm } from "./vm-boot.js";
+import type { SandboxVm } from "./vm-boot.js";
+import { warmHintOf } from "./warm-hint.js";
+import type { WarmHint } from "./warm-hint.js";
+import type { SpareVm } from "./spare-vm.js";
+import type { PendingLink } from "../net/link/stream-link.js";
+import type { NetConfigureMessage } from "../protocol/messages.js";
 import type { SupervisorReport, SupervisorSpec } from "./spec.js";
 
 /** How the supervisor process talks to its launcher. */
@@ -45,6 +51,8 @@ export interface SupervisorIo {
   report(report: SupervisorReport): void;
   /** Attached mode: the read end of the owner pipe; it ends when the creator dies. */
   readonly ownerPipe?: Readable;
+  /** A spare's warm VM (see `spare-vm.ts`), once warm; `failure` says why there is none when warming failed. */
+  readonly spare?: (hint: WarmHint | undefined) => Promise<{ vm: SpareVm | undefined; failure: unknown }>;
 }
 
 function roundedPhases(phases: BootPhases): BootPhases {
@@ -110,9 +118,13 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
   // The guard sees every intercepted TLS connection and every plain TCP connection (NetworkStack's `relay`).
   const relay = guard ? { relay: guard } : {};
   try {
-    // The stack listens before QEMU starts: QEMU is the client of the -netdev stream socket.
+    const warm = await takeSpareVm(spec, io, logs);
+    booted = warm?.vm;
+    // The stack listens before QEMU starts: QEMU is the client of the -netdev stream socket (a warm spare's QEMU
+    // is connected already: the stack adopts that link).
     net = await NetworkStack.start({
       socketPath: join(spec.runDir, "net.sock"),
+      ...(warm?.link ? { pendingLink: warm.link } : {}),
       hostname: spec.hostname,
       ...(spec.network ? { network: spec.network } : {}),
       ...(spec.ports ? { ports: spec.ports } : {}),
@@ -122,21 +134,23 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
       },
       ...relay,
     });
-    const started = await bootSandboxVm(
-      {
-        network: { nic: net.nic, configure: patchNetFiles(net.guestConfig, spec.patches) },
-        rootDisk: spec.rootDisk,
-        cpus: spec.cpus,
-        memoryMib: spec.memoryMib,
-        hostname: spec.hostname,
-        runDir: spec.runDir,
-        home: spec.home,
-        consoleLog: logs.consolePath,
-        logLimits: logs.limits,
-        ...(spec.mounts ? { mounts: spec.mounts } : {}),
-      },
-      spec.newRootDisk && { disk: spec.newRootDisk, home: spec.home, runDir: spec.runDir, log },
-    );
+    const started = warm
+      ? await resumeSpareVm(warm.vm, spec.hostname, patchNetFiles(net.guestConfig, spec.patches), log)
+      : await bootSandboxVm(
+          {
+            network: { nic: net.nic, configure: patchNetFiles(net.guestConfig, spec.patches) },
+            rootDisk: spec.rootDisk,
+            cpus: spec.cpus,
+            memoryMib: spec.memoryMib,
+            hostname: spec.hostname,
+            runDir: spec.runDir,
+            home: spec.home,
+            consoleLog: logs.consolePath,
+            logLimits: logs.limits,
+            ...(spec.mounts ? { mounts: spec.mounts } : {}),
+          },
+          spec.newRootDisk && { disk: spec.newRootDisk, home: spec.home, runDir: spec.runDir, log },
+        );
     vm = booted = started.vm;
     restored = started.restored;
     // Before the main process and before any client can exec: patches once (at create), scripts every boot.
@@ -299,4 +313,52 @@ function recordSafely(write: () => boolean): boolean {
     warn(`cannot record the status: ${(err as Error).message}`);
     return false;
   }
+}
+
+/**
+ * The spare's warm VM moved into this sandbox's places, when it serves this spec (see `spare-vm.ts`); otherwise
+ * it is discarded and the sandbox boots as usual. Never throws: a spare that fails costs time, not the sandbox.
+ */
+async function takeSpareVm(
+  spec: SupervisorSpec,
+  io: SupervisorIo,
+  logs: SandboxLogs,
+): Promise<{ vm: MicroVm; link: PendingLink | undefined } | undefined> {
+  if (io.spare === undefined) return undefined;
+  const log = logs.logger;
+  const hint = warmHintOf(spec);
+  const { vm: spare, failure } = await io.spare(hint);
+  if (failure !== undefined) log.warn("no warm spare VM: its restore failed", { error: failure });
+  if (spare === undefined) return undefined;
+  if (!spare.serves(hint)) {
+    log.debug("the warm spare VM is of another image or shape: discarded");
+    await spare.discard();
+    return undefined;
+  }
+  try {
+    const link = spare.link;
+    const vm = await spare.take({
+      runDir: spec.runDir,
+      rootDisk: spec.rootDisk.path,
+      consoleLog: logs.consolePath,
+      logLimits: logs.limits,
+    });
+    log.info("took the warm spare VM", { warmMs: Math.round(spare.warmMs) });
+    return { vm, link };
+  } catch (err) {
+    log.warn("cannot take the warm spare VM: booting as usual", { error: err });
+    return undefined;
+  }
+}
+
+/** Makes a taken spare VM this sandbox's own (`template.resume`). */
+async function resumeSpareVm(
+  vm: MicroVm,
+  hostname: string,
+  network: NetConfigureMessage,
+  log: SandboxLogs["logger"],
+): Promise<SandboxVm> {
+  await vm.resumeTemplate(hostname, network);
+  log.info("restored from template", { warmSpare: true, ms: Math.round(vm.bootPhases.setupMs) });
+  return { vm, restored: true };
 }

@@ -107,7 +107,7 @@ export async function bootSandboxVm(options: RootedOptions, fresh?: FreshBoot): 
  * The sandbox's root disk as a copy of the template's blank child disk, which names its backing file relative to
  * itself: the link beside `path`. Copied to a scratch name and renamed, so `path` is never half-written.
  */
-function copyChildDisk(template: Template, path: string): void {
+export function copyChildDisk(template: Template, path: string): void {
   const scratch = scratchPath(dirname(path), ".root-disk");
   try {
     copyFileSync(template.childPath, scratch, constants.COPYFILE_FICLONE);
@@ -124,18 +124,20 @@ function removeLinks(links: TemplateLinks): void {
 
 /** Starts the sandbox's console log with the boot console of its template, marked as such. */
 function copyBootConsole(template: Template, consoleLog: string): void {
+  const preface = bootConsolePreface(template);
+  if (preface.length > 0) appendFileSync(consoleLog, preface, { mode: 0o600 });
+}
+
+/** The boot console of `template`, marked as such: what the console log of a sandbox restored from it starts with. */
+export function bootConsolePreface(template: Template): Buffer {
   const boot = readIfPresent(template.consolePath);
-  if (boot.length === 0) return;
+  if (boot.length === 0) return boot;
   const key = template.meta.key;
-  appendFileSync(
-    consoleLog,
-    Buffer.concat([
-      Buffer.from(`--- msb: the boot of VM template ${key}, which this sandbox is restored from ---\n`),
-      boot,
-      Buffer.from(`\n--- msb: end of the template's boot; this sandbox's own console follows ---\n`),
-    ]),
-    { mode: 0o600 },
-  );
+  return Buffer.concat([
+    Buffer.from(`--- msb: the boot of VM template ${key}, which this sandbox is restored from ---\n`),
+    boot,
+    Buffer.from(`\n--- msb: end of the template's boot; this sandbox's own console follows ---\n`),
+  ]);
 }
 
 async function makeTemplate(

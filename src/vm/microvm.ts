@@ -4,7 +4,7 @@
  * On any failure QEMU is killed before the error is thrown: a failed boot leaves no process behind.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, rmSync } from "node:fs";
+import { appendFileSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { createConnection } from "node:net";
 import type { Socket } from "node:net";
 import { join } from "node:path";
@@ -13,6 +13,7 @@ import { AgentConnection, HandshakeTimeoutError } from "../agent-client/connecti
 import { execCollect } from "../agent-client/exec.js";
 import type { ExecRequest, ExecResult } from "../agent-client/exec.js";
 import { readEnv } from "../config/env.js";
+import { readIfPresent } from "../logs/read.js";
 import { RotatingWriter } from "../logs/rotating-writer.js";
 import type { LogLimits } from "../logs/rotating-writer.js";
 import { msbPaths } from "../config/paths.js";
@@ -102,7 +103,14 @@ export interface MicroVmOptions {
    * template ran this VM's `network.configure` itself (its key holds the interface): the resume carries only the
    * resolv.conf and hosts of it.
    */
-  readonly restore?: { readonly statePath: string };
+  readonly restore?: {
+    readonly statePath: string;
+    /**
+     * Return after the handshake, before `template.resume`: a warm spare VM, made a sandbox later with
+     * {@link MicroVm.relocate} and {@link MicroVm.resumeTemplate}.
+     */
+    readonly deferResume?: boolean;
+  };
 }
 
 /** Longest unix socket path Linux accepts (sun_path is 108 bytes with the NUL). */
@@ -162,19 +170,24 @@ export interface BootPhases {
 
 /** A running microVM. Dispose it (`await using`) or call {@link MicroVm.shutdown}. */
 export class MicroVm implements AsyncDisposable {
-  /** Path of the guest console log. */
-  readonly consoleLog: string;
   /** The agent connection (handshake done). */
   readonly agent: AgentConnection;
-  /** Milliseconds from spawning QEMU to the agent's handshake. */
-  readonly bootMs: number;
+  /** Path of the guest console log. */
+  get consoleLog(): string {
+    return this.console.path;
+  }
+  /** Milliseconds from spawning QEMU to the agent's handshake (a warm spare's: 0, it was up before). */
+  get bootMs(): number {
+    return this.phases.qemuMs + this.phases.agentMs;
+  }
   /** Where the start went; `setupMs` is 0 until {@link MicroVm.boot} has set the guest up. */
   get bootPhases(): BootPhases {
     return this.phases;
   }
   private phases: BootPhases;
   private readonly qemu: QemuProcess;
-  private readonly runDir: string;
+  private readonly console: ConsoleSink;
+  private runDir: string;
   private readonly ownsRunDir: boolean;
   private readonly sharesStopped: Promise<void>;
   private state: VmState = "running";
@@ -186,7 +199,7 @@ export class MicroVm implements AsyncDisposable {
     ownsRunDir: boolean;
     bootMs: number;
     qemuMs: number;
-    consoleLog: string;
+    console: ConsoleSink;
     sharesStopped: Promise<void>;
   }) {
     this.sharesStopped = init.sharesStopped;
@@ -194,9 +207,8 @@ export class MicroVm implements AsyncDisposable {
     this.agent = init.agent;
     this.runDir = init.runDir;
     this.ownsRunDir = init.ownsRunDir;
-    this.bootMs = init.bootMs;
     this.phases = { qemuMs: init.qemuMs, agentMs: init.bootMs - init.qemuMs, setupMs: 0 };
-    this.consoleLog = init.consoleLog;
+    this.console = init.console;
     // A guest that breaks the protocol has forfeited its VM.
     this.agent.onClose(() => {
       if (this.state === "running") this.qemu.kill();
@@ -255,7 +267,7 @@ export class MicroVm implements AsyncDisposable {
       cpuPin,
     });
     const started = performance.now();
-    const consoleLog = new RotatingWriter(config.consoleLog, logLimits);
+    const consoleLog = new ConsoleSink(config.consoleLog, logLimits);
     let qemu: QemuProcess;
     try {
       qemu = await QemuProcess.start({
@@ -265,7 +277,7 @@ export class MicroVm implements AsyncDisposable {
         qmpSocket: config.qmpSocket,
         cpuPin,
         onConsole: (chunk) => {
-          writeConsole(consoleLog, chunk);
+          consoleLog.write(chunk);
         },
       });
     } catch (err) {
@@ -282,7 +294,7 @@ export class MicroVm implements AsyncDisposable {
       // A share whose daemon died would hang every guest access to its mount: the VM is stopped instead. QEMU
       // exiting ends the daemons too, so only a daemon that goes first while QEMU keeps running counts.
       if (await qemu.waitExit(QEMU_EXIT_GRACE_MS)) return;
-      writeConsole(consoleLog, Buffer.from(`\nmsb: the virtiofsd of share ${i} exited; stopping the VM\n`));
+      consoleLog.write(Buffer.from(`\nmsb: the virtiofsd of share ${i} exited; stopping the VM\n`));
       qemu.kill();
     });
     try {
@@ -305,7 +317,7 @@ export class MicroVm implements AsyncDisposable {
         ownsRunDir,
         bootMs: performance.now() - started,
         qemuMs,
-        consoleLog: config.consoleLog,
+        console: consoleLog,
         sharesStopped,
       });
       if (plan.mounts.length > 0 && !agent.features.has("mounts")) {
@@ -314,6 +326,7 @@ export class MicroVm implements AsyncDisposable {
         });
       }
       const configure = options.network?.configure;
+      if (options.restore?.deferResume === true) return vm;
       if (options.restore) {
         // The root is mounted and the network set up already (by the template, for this interface).
         await vm.resume(options.hostname ?? "microsandbox", configure);
@@ -337,6 +350,35 @@ export class MicroVm implements AsyncDisposable {
             consoleLog: config.consoleLog,
           });
     }
+  }
+
+  /**
+   * Moves a VM started ahead of its sandbox (a warm spare, booted with its own `runDir`) into the sandbox's
+   * places: its run directory is renamed to `runDir` (an empty directory there is replaced; QEMU's sockets go
+   * with it), and the console goes on in `consoleLog`, after `preface` and what it wrote so far. Both paths must
+   * be on the run directory's file system. Throws, having moved nothing, when the rename fails.
+   */
+  relocate(to: { runDir: string; consoleLog: string; logLimits?: LogLimits; preface?: Buffer }): void {
+    this.assertRunning("move the VM");
+    if (this.ownsRunDir) throw new InvalidStateError("internal: only a VM given its runDir can move");
+    renameSync(this.runDir, to.runDir);
+    const moved = (path: string): string => join(to.runDir, path.slice(this.runDir.length + 1));
+    const history = moved(this.console.path);
+    this.runDir = to.runDir;
+    this.qemu.relocate({ qmpSocket: join(to.runDir, "qmp.sock"), consoleLog: to.consoleLog });
+    this.console.moveTo(to.consoleLog, history, to.logLimits, to.preface);
+  }
+
+  /**
+   * `template.resume` for a VM booted with `restore.deferResume`: it becomes a sandbox of its own (hostname,
+   * fresh entropy, the resolv.conf and hosts of `network`). Its start counts from here: a VM that was up and
+   * warm before its sandbox asked for it took no time to boot.
+   */
+  async resumeTemplate(hostname: string, network: NetConfigureMessage | undefined): Promise<void> {
+    this.assertRunning("resume a template");
+    const started = performance.now();
+    await this.resume(hostname, network);
+    this.phases = { qemuMs: 0, agentMs: 0, setupMs: performance.now() - started };
   }
 
   /** QEMU's process id. */
@@ -464,13 +506,47 @@ export class MicroVm implements AsyncDisposable {
   }
 }
 
-/** Appends console bytes; a full disk loses them rather than the VM. */
-function writeConsole(log: RotatingWriter, chunk: Buffer): void {
-  try {
-    log.write(chunk);
-  } catch (err) {
-    // ENOSPC/EIO: the console is best effort; the guest must not die of the host's disk.
-    if (!(err instanceof Error)) throw err;
+/** The guest console's log: a size-bounded file that a warm spare's VM moves into its sandbox's logs. */
+class ConsoleSink {
+  private writer: RotatingWriter;
+  private closed = false;
+
+  constructor(
+    public path: string,
+    limits: LogLimits,
+  ) {
+    this.writer = new RotatingWriter(path, limits);
+  }
+
+  /** Appends console bytes; a full disk loses them rather than the VM. */
+  write(chunk: Buffer): void {
+    try {
+      this.writer.write(chunk);
+    } catch (err) {
+      // ENOSPC/EIO: the console is best effort; the guest must not die of the host's disk.
+      if (!(err instanceof Error)) throw err;
+    }
+  }
+
+  /**
+   * Goes on in `path`: `preface` and the log written so far (now at `history`, its directory moved) are appended
+   * there first, and `history` is removed.
+   */
+  moveTo(path: string, history: string, limits: LogLimits | undefined, preface: Buffer | undefined): void {
+    const bound = limits ?? this.writer.limits;
+    this.writer.close();
+    const earlier = readIfPresent(history);
+    rmSync(history, { force: true });
+    const head = Buffer.concat([preface ?? Buffer.alloc(0), earlier]);
+    if (head.length > 0) appendFileSync(path, head, { mode: 0o600 });
+    this.path = path;
+    this.writer = new RotatingWriter(path, bound);
+    if (this.closed) this.writer.close();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.writer.close();
   }
 }
 

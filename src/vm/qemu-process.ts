@@ -55,12 +55,13 @@ export class QemuProcess {
   /** Resolves once QEMU has exited (never rejects). */
   readonly exited: Promise<VmExit>;
   private readonly child: ChildProcess;
-  private readonly options: QemuStartOptions;
+  /** Where the QMP socket and the console log are: they move with a warm spare's run directory. */
+  private paths: { qmpSocket: string; consoleLog: string };
   private exit: VmExit | undefined;
 
   private constructor(child: ChildProcess, options: QemuStartOptions) {
     this.child = child;
-    this.options = options;
+    this.paths = { qmpSocket: options.qmpSocket, consoleLog: options.consoleLog };
     const onConsole = options.onConsole;
     if (onConsole)
       child.stdout?.on("data", (chunk: Buffer) => {
@@ -119,6 +120,14 @@ export class QemuProcess {
     return this.exit;
   }
 
+  /**
+   * Records that the QMP socket (its directory renamed) and the console log are now at these paths: QMP is
+   * connected to anew for every command.
+   */
+  relocate(paths: { qmpSocket: string; consoleLog: string }): void {
+    this.paths = { ...paths };
+  }
+
   /** Sends SIGKILL. Safe to call after exit. */
   kill(): void {
     if (this.exit === undefined) this.child.kill("SIGKILL");
@@ -127,7 +136,7 @@ export class QemuProcess {
   /** Asks QEMU to quit through QMP (stops the guest at once, without its cooperation). */
   async quit(): Promise<void> {
     if (this.exit) return;
-    const qmp = await QmpClient.connect(this.options.qmpSocket);
+    const qmp = await QmpClient.connect(this.paths.qmpSocket);
     try {
       await qmp.execute("quit").catch((err: unknown) => {
         // QEMU may close the socket before answering `quit`; that is success.
@@ -184,7 +193,7 @@ export class QemuProcess {
   private async connectQmp(): Promise<QmpClient> {
     for (;;) {
       try {
-        return await QmpClient.connect(this.options.qmpSocket);
+        return await QmpClient.connect(this.paths.qmpSocket);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (this.exit || (code !== "ENOENT" && code !== "ECONNREFUSED")) throw err;
@@ -214,7 +223,7 @@ export class QemuProcess {
     const how = exit ? (exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`) : "unknown status";
     const detail = exit?.stderr.trim() ? `: ${exit.stderr.trim().split("\n").slice(-3).join(" | ")}` : "";
     const stderr = exit?.stderr.trim().slice(-ERROR_STDERR_LIMIT);
-    const evidence = { consoleLog: this.options.consoleLog, ...(stderr ? { qemuStderr: stderr } : {}) };
+    const evidence = { consoleLog: this.paths.consoleLog, ...(stderr ? { qemuStderr: stderr } : {}) };
     if (exit?.kvmFailure !== undefined) {
       return new VmError("MSB_ERR_VM_EXITED", `${what}: KVM stopped the guest (${exit.kvmFailure.trim()})`, {
         ...evidence,

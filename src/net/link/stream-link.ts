@@ -67,6 +67,21 @@ export class StreamLink {
     });
   }
 
+  /**
+   * The link of a VM started before its sandbox's network existed (a warm spare): `pending` has been listening,
+   * and QEMU may have connected already; what it sent meanwhile is read now. `options.socketPath` is where the
+   * socket file is now (the spare's run directory moved), removed at {@link close}.
+   */
+  static adopt(pending: PendingLink, options: StreamLinkOptions): StreamLink {
+    const { server, socket } = pending.release();
+    const link = new StreamLink(server, options);
+    if (socket !== undefined) {
+      link.#accept(socket);
+      socket.resume();
+    }
+    return link;
+  }
+
   /** Listens on `socketPath` (a stale socket file there is replaced). */
   static async listen(options: StreamLinkOptions): Promise<StreamLink> {
     rmSync(options.socketPath, { force: true });
@@ -150,4 +165,72 @@ export class StreamLink {
     this.close();
     this.#options.onError(error);
   }
+}
+
+/**
+ * A link socket listening ahead of its {@link StreamLink}: the one QEMU of a warm spare VM connects to before any
+ * sandbox (and so any network policy) is known. QEMU's connection is held paused: nothing is read from the guest
+ * until {@link StreamLink.adopt} gives it to a sandbox's stack.
+ */
+export class PendingLink {
+  readonly socketPath: string;
+  #server: Server | undefined;
+  #socket: Socket | undefined;
+
+  private constructor(server: Server, socketPath: string) {
+    this.#server = server;
+    this.socketPath = socketPath;
+    server.on("connection", this.#hold);
+  }
+
+  /** Listens on `socketPath` (a stale socket file there is replaced). */
+  static async listen(socketPath: string): Promise<PendingLink> {
+    rmSync(socketPath, { force: true });
+    const server = createServer({ allowHalfOpen: false });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", (err) => {
+        reject(new NetworkError(`cannot listen on ${socketPath}: ${err.message}`, { cause: err }));
+      });
+      server.listen(socketPath, resolve);
+    });
+    return new PendingLink(server, socketPath);
+  }
+
+  /** Whether QEMU has connected (and not gone since). */
+  get connected(): boolean {
+    return this.#socket !== undefined && !this.#socket.destroyed;
+  }
+
+  /** Hands the server and QEMU's connection over; this object holds nothing afterwards. */
+  release(): { server: Server; socket: Socket | undefined } {
+    const server = this.#server;
+    if (server === undefined) throw new NetworkError(`the link on ${this.socketPath} was released already`);
+    server.off("connection", this.#hold);
+    const socket = this.#socket;
+    socket?.removeAllListeners("error");
+    this.#server = undefined;
+    this.#socket = undefined;
+    return { server, socket };
+  }
+
+  /** Stops listening and drops QEMU's connection (a spare that serves no sandbox). */
+  close(): void {
+    this.#server?.close();
+    this.#socket?.destroy();
+    this.#server = undefined;
+    this.#socket = undefined;
+  }
+
+  readonly #hold = (socket: Socket): void => {
+    if (this.#socket !== undefined) {
+      socket.destroy();
+      return;
+    }
+    socket.pause();
+    // A link that fails before it is adopted ends with its VM; the error event must not be unhandled.
+    socket.on("error", () => {
+      socket.destroy();
+    });
+    this.#socket = socket;
+  };
 }

@@ -13,7 +13,7 @@ import type { NetConfigureMessage } from "../../protocol/messages.js";
 import { NameCache } from "../dns/name-cache.js";
 import { DnsResolver } from "../dns/resolver.js";
 import { type DnsServer, hostDnsServers, parseDnsServers } from "../dns/servers.js";
-import { StreamLink } from "../link/stream-link.js";
+import { type PendingLink, StreamLink } from "../link/stream-link.js";
 import { allocateFrame } from "./frames.js";
 import { type CompiledPolicy, compilePolicy } from "../policy/compile.js";
 import type { NetworkConfig } from "../policy/types.js";
@@ -47,6 +47,11 @@ import type { TlsInterception } from "./tls-intercept.js";
 export interface NetworkStackOptions {
   /** Unix socket QEMU connects to (`VmNetwork` kind `stream`). Unused under policy `none`. */
   readonly socketPath: string;
+  /**
+   * The link socket already listening at `socketPath`, perhaps with QEMU connected (a warm spare VM's): adopted
+   * instead of listening anew. Under policy `none` it is closed. Only with the default `link`.
+   */
+  readonly pendingLink?: PendingLink;
   /** The sandbox's `network` config (policy, rules, DNS block lists...). Default: `public-only`. */
   readonly network?: NetworkConfig;
   /** Published ports: `{ "8080": 80, "5353/udp": 53 }`. */
@@ -134,6 +139,7 @@ export class NetworkStack {
     const mappings = parsePorts(options.ports);
     const bindAddress = checkBindAddress(options.portBindAddress);
     if (policy.preset === "none") {
+      options.pendingLink?.close();
       if (mappings.length > 0)
         throw new InvalidConfigError("ports", 'cannot publish ports under policy "none"');
       return new NetworkStack({
@@ -224,14 +230,17 @@ export class NetworkStack {
         }
       }
       const handlers = { ctx, tcp, udp };
-      linkRef = await StreamLink.listen({
+      const linkOptions = {
         socketPath: options.socketPath,
         maxFrame: link.mtu + 14,
-        onFrame: (frame) => {
+        onFrame: (frame: Buffer) => {
           dispatchFrame(handlers, frame);
         },
-        onError: (error) => options.onLinkError?.(error),
-      });
+        onError: (error: Error) => options.onLinkError?.(error),
+      };
+      linkRef = options.pendingLink
+        ? StreamLink.adopt(options.pendingLink, linkOptions)
+        : await StreamLink.listen(linkOptions);
       const streamLink = linkRef;
       closers.push(() => {
         streamLink.close();
@@ -254,6 +263,19 @@ export class NetworkStack {
       close();
       throw err;
     }
+  }
+
+  /**
+   * The NIC and guest set-up a stack on `socketPath` with the default link gives a VM whose policy is not `none`:
+   * what a warm spare VM is started with before its sandbox's stack exists (the template key sees only the
+   * interface of `configure`, never its files).
+   */
+  static defaultGuestNetwork(
+    socketPath: string,
+    hostname: string,
+  ): { nic: VmNic; configure: NetConfigureMessage } {
+    const link = resolveLink(DEFAULT_LINK);
+    return { nic: { socketPath, mac: link.guestMac }, configure: netConfigureFor(link, hostname) };
   }
 
   /** Traffic and decision counters (a snapshot). */

@@ -1,0 +1,118 @@
+/**
+ * The warm spare VM (`src/supervisor/spare-vm.ts`): after a process's second create, its spare supervisor restores
+ * the template of that create's image and shape and runs a shell in it; the next create of the same image and shape
+ * takes that VM. The sandbox it becomes is its own (hostname, random state, clock, files, network, logs), and a
+ * create of another shape discards it and boots as usual.
+ */
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { get as httpGet } from "node:http";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { describe, expect, it } from "vitest";
+import { msbPaths } from "../../src/config/paths.js";
+import { Sandbox } from "../../src/sdk/sandbox.js";
+import { QmpClient } from "../../src/vm/qmp.js";
+import { freePort } from "../fixtures/registry/process.js";
+import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
+
+const env = useSandboxEnv();
+
+const spareVmDirs = (): string[] =>
+  readdirSync(msbPaths(env().home).tmpDir).filter((name) => name.startsWith("spare-vm."));
+
+/** Waits until a spare VM is warm: its run directory exists and holds no template link any more. */
+async function spareVmWarm(): Promise<string> {
+  for (let i = 0; i < 300; i++) {
+    const [dir] = spareVmDirs();
+    if (dir !== undefined) {
+      const files = readdirSync(join(msbPaths(env().home).tmpDir, dir));
+      if (files.includes("agent.sock") && !files.includes("template.state")) {
+        await sleep(1_500); // the warming shell
+        return dir;
+      }
+    }
+    await sleep(100);
+  }
+  throw new Error("no spare VM was warmed within 30 s");
+}
+
+function supervisorLog(name: string): string {
+  return readFileSync(join(env().home, "sandboxes", name, "logs", "supervisor.log"), "utf8");
+}
+
+function fetchText(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const request = httpGet({ host: "127.0.0.1", port, path: "/index.html", timeout: 10_000 }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (body += chunk));
+      res.on("end", () => {
+        resolve(body);
+      });
+    });
+    request.on("error", reject);
+    request.on("timeout", () => request.destroy(new Error("timed out")));
+  });
+}
+
+const identity =
+  "hostname; cat /proc/sys/kernel/random/uuid; head -c 16 /dev/urandom | od -An -tx1; date +%s";
+
+describe("the warm spare VM", () => {
+  it("is taken by the next create of the same image and shape, which is its own sandbox", async () => {
+    await using first = await Sandbox.create({ name: "warm-a", image: "alpine:latest" });
+    await first.shell("echo from-a > /root/mark");
+    await using second = await Sandbox.create({ name: "warm-b", image: "alpine:latest" });
+    const secondId = (await second.shell(identity)).stdout().split("\n");
+    const dir = await spareVmWarm();
+    await sleep(2_000); // the spare's clock runs on while it waits
+    const port = await freePort();
+    await using third = await Sandbox.create({
+      name: "warm-c",
+      image: "alpine:latest",
+      ports: { [String(port)]: 80 },
+    });
+    const log = supervisorLog("warm-c");
+    expect(log).toContain("took the warm spare VM");
+    expect(log).toMatch(/"restored":true/);
+    expect(spareVmDirs()).not.toContain(dir); // its run directory became the sandbox's
+    const thirdId = (await third.shell(identity)).stdout().split("\n");
+    expect(thirdId[0]).toBe("warm-c");
+    expect(thirdId[1]).not.toBe(secondId[1]);
+    expect(thirdId[2]).not.toBe(secondId[2]);
+    expect(Math.abs(Number(thirdId[3]) - Date.now() / 1000)).toBeLessThan(3);
+    // Its own disk: nothing of the other sandboxes, and what it writes stays its own.
+    expect((await third.shell("cat /root/mark 2>/dev/null || echo none")).stdout()).toBe("none\n");
+    await third.shell("echo from-c > /root/mark");
+    expect((await first.shell("cat /root/mark")).stdout()).toBe("from-a\n");
+    expect(existsSync(join(env().home, "sandboxes", "warm-c", "root.qcow2"))).toBe(true);
+    // QEMU's sockets moved with the run directory: QMP answers where the sandbox's run directory says.
+    const { record } = await Sandbox.get("warm-c");
+    const qmp = await QmpClient.connect(join(record.runDir, "qmp.sock"));
+    try {
+      expect(await qmp.execute("query-status")).toMatchObject({ running: true });
+    } finally {
+      qmp.close();
+    }
+    // Its network: the port published by its own stack reaches a server in it.
+    await third.shell("mkdir -p /www && echo warm > /www/index.html && httpd -f -p 80 -h /www &");
+    expect(await fetchText(port)).toBe("warm\n");
+    // Its console log starts with the template's boot and goes on with the spare's console.
+    const consoleLog = readFileSync(join(env().home, "sandboxes", "warm-c", "logs", "console.log"), "utf8");
+    expect(consoleLog).toContain("--- msb: the boot of VM template");
+    // It stops and starts again cold, on its own disk.
+    await third.stopAndWait();
+    await using again = await Sandbox.start("warm-c");
+    expect((await again.shell("cat /root/mark")).stdout()).toBe("from-c\n");
+  });
+
+  it("is discarded by a create of another shape, which boots as usual", async () => {
+    await spareVmWarm();
+    await using other = await Sandbox.create({ name: "warm-d", image: "alpine:latest", memoryMib: 384 });
+    expect(supervisorLog("warm-d")).not.toContain("took the warm spare VM");
+    expect((await other.shell("echo ok")).stdout()).toBe("ok\n");
+    for (let i = 0; i < 50 && spareVmDirs().length > 1; i++) await sleep(100);
+    // The one left, if any, is the new spare's, warming for this last create's shape.
+    expect(spareVmDirs().length).toBeLessThanOrEqual(1);
+  });
+});
