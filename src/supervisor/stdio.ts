@@ -44,6 +44,12 @@ class SpareWarming {
     );
   }
 
+  /** Discards the spare VM, once its warming is over (this process's creator ended without using it). */
+  async discard(): Promise<void> {
+    clearTimeout(this.#idle);
+    await (await this.#vm)?.discard();
+  }
+
   /**
    * The spare VM, once warm, for a sandbox of `hint` (undefined: none was asked for, none could be made, it was
    * retired, or it is of another image or shape: then it is discarded, without waiting for it to be warm).
@@ -82,13 +88,19 @@ export async function superviseFromStdio(): Promise<number> {
   process.stdout.on("error", (err: Error) => {
     process.emitWarning(`cannot report to the launcher: ${err.message}`, { code: "MSB_SUPERVISOR" });
   });
+  // Warnings before the sandbox's logs are open (a spare's: the TCG warning of its warm VM) wait for them.
+  const early: Error[] = [];
+  const queue = (warning: Error): void => {
+    early.push(warning);
+  };
+  process.on("warning", queue);
   const warming = new SpareWarming();
   const input = await readLaunchInput(process.stdin as AsyncIterable<Buffer>, (hint) => {
     warming.start(hint);
   });
   const spareStderr = process.env[SPARE_STDERR_ENV];
   if (input.length === 0 && spareStderr !== undefined) {
-    await (await warming.take(undefined))?.discard();
+    await warming.discard();
     rmSync(spareStderr, { force: true }); // a spare whose creator never used it
     return 0;
   }
@@ -99,10 +111,13 @@ export async function superviseFromStdio(): Promise<number> {
   return runSupervisor(spec, {
     // Process warnings (TCG, a misbehaving client) go to the supervisor's log, not to stderr.
     onLogs: (logs) => {
-      process.on("warning", (warning) => {
+      const log = (warning: Error): void => {
         const code = (warning as Error & { code?: unknown }).code;
         logs.logger.warn(warning.message, typeof code === "string" ? { code } : {});
-      });
+      };
+      process.off("warning", queue);
+      for (const warning of early.splice(0)) log(warning);
+      process.on("warning", log);
     },
     report: (report) => {
       process.stdout.write(JSON.stringify(report) + "\n");

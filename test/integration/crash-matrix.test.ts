@@ -44,13 +44,17 @@ function random(seed: number): () => number {
  */
 function processesOf(home: string, except: number | undefined): number[] {
   const pids: number[] = [];
-  const own = [except, process.pid, spareSupervisorOf()?.pid];
+  // This process's own spare supervisor, and the warm spare VM it may run, are not the trials' leftovers.
+  const spare = spareSupervisorOf()?.pid;
+  const own = [except, process.pid, spare];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry) || own.includes(Number(entry))) continue;
     try {
       const environ = readFileSync(`/proc/${entry}/environ`, "utf8");
       if (!environ.split("\0").includes(`MSB_HOME=${home}`)) continue;
       const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const parent = Number(/\) \S+ (\d+) /.exec(stat)?.[1]);
+      if (parent === spare) continue;
       if (!/\) [ZX] /.test(stat)) pids.push(Number(entry));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;

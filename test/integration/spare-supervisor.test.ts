@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { msbPaths } from "../../src/config/paths.js";
 import { readProcStat } from "../../src/os/process-identity.js";
 import { Sandbox } from "../../src/sdk/sandbox.js";
@@ -17,6 +17,14 @@ import { spareSupervisorOf } from "../../src/sdk/spare-supervisor.js";
 import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
 
 const env = useSandboxEnv();
+// The spare supervisor alone: a warm spare VM's QEMU is started before the create, with the spare's environment
+// (its own tests are in spare-vm.test.ts).
+beforeAll(() => {
+  process.env["MSB_SPARE_VM"] = "0";
+});
+afterAll(() => {
+  delete process.env["MSB_SPARE_VM"];
+});
 
 /** The process runs (a zombie has exited). */
 function isAlive(pid: number): boolean {

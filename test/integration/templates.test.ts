@@ -20,6 +20,14 @@ import { fetchGuest } from "../fixtures/guest-http.js";
 import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
 
 const env = useSandboxEnv();
+// These tests are about restoring a template; the warm spare VM, which would serve some creates here with a VM
+// restored earlier (before a test damages the template, say), has its own tests (spare-vm.test.ts).
+beforeAll(() => {
+  process.env["MSB_SPARE_VM"] = "0";
+});
+afterAll(() => {
+  delete process.env["MSB_SPARE_VM"];
+});
 const templates = (): TemplateStore => new TemplateStore(env().home);
 const supervisorLog = (name: string): string =>
   readFileSync(sandboxPaths(env().home, name).supervisorLog, "utf8");
