@@ -101,18 +101,6 @@ async function spareVmWarm(home: string): Promise<void> {
   throw new Error("no warm spare VM within 30 s");
 }
 
-/** The parent pid of `pid` from `/proc/<pid>/stat` (fields counted after the command's last `)`), if it runs. */
-function parentOf(pid: number): number | undefined {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
-  }
-  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-}
-
 /**
  * Kills the warm VM of this process's spare supervisor (its QEMU, the spare's child) and waits until it is gone:
  * the spare stays, without a VM, as for any create that does not warm one.
@@ -123,7 +111,7 @@ async function retireSpareVm(): Promise<void> {
   const children = readdirSync("/proc")
     .filter((entry) => /^\d+$/.test(entry))
     .map(Number)
-    .filter((pid) => parentOf(pid) === spare);
+    .filter((pid) => readProcStat(pid)?.ppid === spare);
   for (const pid of children) process.kill(pid, "SIGKILL");
   const gone = (pid: number): boolean => ["Z", "X", undefined].includes(readProcStat(pid)?.state);
   for (let i = 0; i < 100 && !children.every(gone); i++) await sleep(20);

@@ -6,16 +6,25 @@ import { identityOf, isRunning, parseProcStat, readProcStat, signalProcess } fro
 const tail = "S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 4242 20 21";
 
 describe("parseProcStat", () => {
+  it("reads this process's parent", () => {
+    expect(readProcStat(process.pid)?.ppid).toBe(process.ppid);
+  });
+
   it("counts fields from the last parenthesis, whatever the command name holds", () => {
-    expect(parseProcStat(`123 (node) ${tail}`)).toEqual({ state: "S", startTime: 4242 });
-    expect(parseProcStat(`123 (a) b) (c d) ${tail}`)).toEqual({ state: "S", startTime: 4242 });
-    expect(parseProcStat(`123 ( ) ${tail.replace(/^S/, "Z")}`)).toEqual({ state: "Z", startTime: 4242 });
+    expect(parseProcStat(`123 (node) ${tail}`)).toEqual({ state: "S", ppid: 1, startTime: 4242 });
+    expect(parseProcStat(`123 (a) b) (c d) ${tail}`)).toEqual({ state: "S", ppid: 1, startTime: 4242 });
+    expect(parseProcStat(`123 ( ) ${tail.replace(/^S/, "Z")}`)).toEqual({
+      state: "Z",
+      ppid: 1,
+      startTime: 4242,
+    });
   });
 
   it("refuses what is not a stat line", () => {
     expect(parseProcStat("")).toBeUndefined();
     expect(parseProcStat("123 node S 1 2")).toBeUndefined();
     expect(parseProcStat("123 (node) S 1 2 3")).toBeUndefined();
+    expect(parseProcStat(`123 (node) ${tail.replace(/^S 1/, "S x")}`)).toBeUndefined();
   });
 });
 

@@ -18,6 +18,8 @@ export interface ProcessIdentity {
 export interface ProcStat {
   /** `R`, `S`, `D`, `Z` (zombie), `X` (dead)... */
   readonly state: string;
+  /** The parent's pid (field 4). */
+  readonly ppid: number;
   readonly startTime: number;
 }
 
@@ -32,11 +34,19 @@ export function parseProcStat(text: string): ProcStat | undefined {
     .slice(close + 1)
     .trim()
     .split(/\s+/);
-  // After the name: field 3 (state) is fields[0], field 22 (starttime) is fields[19].
+  // After the name: field 3 (state) is fields[0], field 4 (ppid) fields[1], field 22 (starttime) fields[19].
   const state = fields[0];
+  const ppid = Number(fields[1]);
   const startTime = Number(fields[19]);
-  if (state === undefined || state === "" || !Number.isSafeInteger(startTime)) return undefined;
-  return { state, startTime };
+  if (
+    state === undefined ||
+    state === "" ||
+    !Number.isSafeInteger(startTime) ||
+    !Number.isSafeInteger(ppid)
+  ) {
+    return undefined;
+  }
+  return { state, ppid, startTime };
 }
 
 /** `/proc/<pid>/stat` of a live process, or undefined (no such process, or no `/proc`). */

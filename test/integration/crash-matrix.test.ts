@@ -13,7 +13,7 @@ import Database from "better-sqlite3";
 import { expect, it } from "vitest";
 import { Sandbox } from "../../src/index.js";
 import { msbPaths } from "../../src/config/paths.js";
-import { signalProcess } from "../../src/os/process-identity.js";
+import { readProcStat, signalProcess } from "../../src/os/process-identity.js";
 import type { ProcessIdentity } from "../../src/os/process-identity.js";
 import { isLive } from "../../src/store/sandbox-status.js";
 import { repoRoot } from "../fixtures/artifacts.js";
@@ -52,10 +52,9 @@ function processesOf(home: string, except: number | undefined): number[] {
     try {
       const environ = readFileSync(`/proc/${entry}/environ`, "utf8");
       if (!environ.split("\0").includes(`MSB_HOME=${home}`)) continue;
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const parent = Number(/\) \S+ (\d+) /.exec(stat)?.[1]);
-      if (parent === spare) continue;
-      if (!/\) [ZX] /.test(stat)) pids.push(Number(entry));
+      const stat = readProcStat(Number(entry));
+      if (stat === undefined || stat.ppid === spare) continue;
+      if (stat.state !== "Z" && stat.state !== "X") pids.push(Number(entry));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "ENOENT" || code === "ESRCH" || code === "EACCES") continue;
