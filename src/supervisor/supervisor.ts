@@ -328,14 +328,15 @@ async function takeSpareVm(
   const log = logs.logger;
   const hint = warmHintOf(spec);
   const { vm: spare, failure } = await io.spare(hint);
-  if (failure !== undefined) log.warn("no warm spare VM: its restore failed", { error: failure });
+  // Not a warning: the create goes on as usual, and the user has nothing to do.
+  if (failure !== undefined) log.info("no warm spare VM: its restore failed", { error: failure });
   if (spare === undefined) return undefined;
-  if (!spare.serves(hint)) {
-    log.debug("the warm spare VM is of another image or shape: discarded");
-    await spare.discard();
-    return undefined;
-  }
   try {
+    if (!spare.serves(hint)) {
+      log.debug("the warm spare VM is of another image or shape: discarded");
+      await spare.discard();
+      return undefined;
+    }
     const link = spare.link;
     const vm = await spare.take({
       runDir: spec.runDir,
@@ -347,6 +348,9 @@ async function takeSpareVm(
     return { vm, link };
   } catch (err) {
     log.warn("cannot take the warm spare VM: booting as usual", { error: err });
+    await spare.discard().catch((discardError: unknown) => {
+      log.warn("cannot discard the warm spare VM", { error: discardError });
+    });
     return undefined;
   }
 }
