@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { get as httpGet } from "node:http";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { msbPaths } from "../../src/config/paths.js";
 import { readProcStat } from "../../src/os/process-identity.js";
 import { Sandbox } from "../../src/sdk/sandbox.js";
@@ -19,6 +19,16 @@ import { freePort } from "../fixtures/registry/process.js";
 import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
 
 const env = useSandboxEnv();
+// A spare VM is restored from a VM template: this file runs with templates on, whatever the suite runs with (it
+// also runs with MSB_TEMPLATES=0: see .ci/run); its last test turns them off.
+const outerTemplates = process.env["MSB_TEMPLATES"];
+beforeAll(() => {
+  process.env["MSB_TEMPLATES"] = "1";
+});
+afterAll(() => {
+  if (outerTemplates === undefined) delete process.env["MSB_TEMPLATES"];
+  else process.env["MSB_TEMPLATES"] = outerTemplates;
+});
 
 /** The process runs (a zombie has exited). */
 function isAlive(pid: number): boolean {
@@ -152,5 +162,20 @@ describe("the warm spare VM", () => {
     for (let i = 0; i < 50 && spareVmDirs().length > 1; i++) await sleep(100);
     // The one left, if any, is the new spare's, warming for this last create's shape.
     expect(spareVmDirs().length).toBeLessThanOrEqual(1);
+  });
+
+  it("is not warmed with VM templates off", async () => {
+    process.env["MSB_TEMPLATES"] = "0";
+    try {
+      for (const name of ["cold-a", "cold-b"]) {
+        const sandbox = await Sandbox.create({ name, image: "alpine:latest" });
+        await sandbox.stopAndWait();
+      }
+      for (let i = 0; i < 50 && spareVmDirs().length > 0; i++) await sleep(100); // the last test's spare's
+      await sleep(3_000);
+      expect(spareVmDirs()).toEqual([]);
+    } finally {
+      process.env["MSB_TEMPLATES"] = "1";
+    }
   });
 });
