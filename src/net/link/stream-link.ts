@@ -84,15 +84,7 @@ export class StreamLink {
 
   /** Listens on `socketPath` (a stale socket file there is replaced). */
   static async listen(options: StreamLinkOptions): Promise<StreamLink> {
-    rmSync(options.socketPath, { force: true });
-    const server = createServer({ allowHalfOpen: false });
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", (err) => {
-        reject(new NetworkError(`cannot listen on ${options.socketPath}: ${err.message}`, { cause: err }));
-      });
-      server.listen(options.socketPath, resolve);
-    });
-    return new StreamLink(server, options);
+    return new StreamLink(await listenOn(options.socketPath), options);
   }
 
   /** True once QEMU has connected. */
@@ -185,15 +177,7 @@ export class PendingLink {
 
   /** Listens on `socketPath` (a stale socket file there is replaced). */
   static async listen(socketPath: string): Promise<PendingLink> {
-    rmSync(socketPath, { force: true });
-    const server = createServer({ allowHalfOpen: false });
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", (err) => {
-        reject(new NetworkError(`cannot listen on ${socketPath}: ${err.message}`, { cause: err }));
-      });
-      server.listen(socketPath, resolve);
-    });
-    return new PendingLink(server, socketPath);
+    return new PendingLink(await listenOn(socketPath), socketPath);
   }
 
   /** Whether QEMU has connected (and not gone since). */
@@ -233,4 +217,17 @@ export class PendingLink {
     });
     this.#socket = socket;
   };
+}
+
+/** A server listening on the unix socket `socketPath` (a stale socket file there is replaced). */
+async function listenOn(socketPath: string): Promise<Server> {
+  rmSync(socketPath, { force: true });
+  const server = createServer({ allowHalfOpen: false });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (err) => {
+      reject(new NetworkError(`cannot listen on ${socketPath}: ${err.message}`, { cause: err }));
+    });
+    server.listen(socketPath, resolve);
+  });
+  return server;
 }
