@@ -26,13 +26,16 @@ import { bootConsolePreface, copyChildDisk } from "./vm-boot.js";
 /** A spare that takes longer than this to come up is given up: a create would not wait that long for it. */
 const SPARE_BOOT_TIMEOUT_MS = 20_000;
 
+/** The spare's root disk, in its run directory until a sandbox takes it. */
+const SPARE_ROOT_DISK = "root.qcow2";
+
 /** The VM options a sandbox of `hint` boots with, in `runDir` (paths aside, what the supervisor passes). */
 function spareOptions(hint: WarmHint, runDir: string): MicroVmOptions & { rootDisk: { path: string } } {
   return {
     ...(hint.nic
       ? { network: NetworkStack.defaultGuestNetwork(join(runDir, "net.sock"), "microsandbox") }
       : {}),
-    rootDisk: { path: join(runDir, "root.qcow2"), format: "qcow2" },
+    rootDisk: { path: join(runDir, SPARE_ROOT_DISK), format: "qcow2" },
     cpus: hint.cpus,
     memoryMib: hint.memoryMib,
     runDir,
@@ -162,14 +165,14 @@ export class SpareVm {
    */
   async take(to: SpareDestination): Promise<MicroVm> {
     const diskLink = join(dirname(to.rootDisk), TEMPLATE_DISK_LINK);
-    const moved: [string, string][] = [];
+    const moved: string[] = [];
     const move = (from: string, dest: string): void => {
       renameSync(from, dest);
-      moved.push([from, dest]);
+      moved.push(dest);
     };
     try {
       move(join(this.#runDir, TEMPLATE_DISK_LINK), diskLink);
-      move(join(this.#runDir, "root.qcow2"), to.rootDisk);
+      move(join(this.#runDir, SPARE_ROOT_DISK), to.rootDisk);
       this.#vm.relocate({
         runDir: to.runDir,
         consoleLog: to.consoleLog,
@@ -177,7 +180,7 @@ export class SpareVm {
         preface: bootConsolePreface(this.#template),
       });
     } catch (err) {
-      for (const [, dest] of moved) rmSync(dest, { force: true });
+      for (const dest of moved) rmSync(dest, { force: true });
       await this.discard();
       throw err;
     }

@@ -113,6 +113,9 @@ export interface MicroVmOptions {
   };
 }
 
+/** QEMU's QMP socket, in the VM's run directory. */
+const QMP_SOCKET = "qmp.sock";
+
 /** Longest unix socket path Linux accepts (sun_path is 108 bytes with the NUL). */
 const MAX_SOCKET_PATH = 107;
 
@@ -365,7 +368,7 @@ export class MicroVm implements AsyncDisposable {
     const moved = (path: string): string => join(to.runDir, path.slice(this.runDir.length + 1));
     const history = moved(this.console.path);
     this.runDir = to.runDir;
-    this.qemu.relocate({ qmpSocket: join(to.runDir, "qmp.sock"), consoleLog: to.consoleLog });
+    this.qemu.relocate({ qmpSocket: join(to.runDir, QMP_SOCKET), consoleLog: to.consoleLog });
     this.console.moveTo(to.consoleLog, history, to.logLimits, to.preface);
   }
 
@@ -628,7 +631,7 @@ function vmConfig(input: {
     disks: [...disks, ...extraDisks(options.mounts ?? EMPTY_MOUNT_PLAN)],
     shares: input.shares,
     agentSocket: join(runDir, "agent.sock"),
-    qmpSocket: join(runDir, "qmp.sock"),
+    qmpSocket: join(runDir, QMP_SOCKET),
     consoleLog: options.consoleLog ?? join(runDir, "console.log"),
     network: options.network?.nic
       ? { kind: "stream", socketPath: options.network.nic.socketPath, mac: options.network.nic.mac }
