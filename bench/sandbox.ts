@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 // The built package, as users run it: its supervisor is dist/supervisor.cjs, not the sources through tsx.
 import { Sandbox } from "../dist/index.js";
-import { readProcStat } from "../src/os/process-identity.js";
+import { isRunning, readProcStat } from "../src/os/process-identity.js";
 import { spareSupervisorOf } from "../src/sdk/spare-supervisor.js";
 import { runtimeArtifacts } from "../src/setup/index.js";
 import { USER_HZ, processCpuTicks } from "../src/supervisor/proc-metrics.js";
@@ -113,7 +113,7 @@ async function retireSpareVm(): Promise<void> {
     .map(Number)
     .filter((pid) => readProcStat(pid)?.ppid === spare);
   for (const pid of children) process.kill(pid, "SIGKILL");
-  const gone = (pid: number): boolean => ["Z", "X", undefined].includes(readProcStat(pid)?.state);
+  const gone = (pid: number): boolean => !isRunning({ pid, startTime: undefined });
   for (let i = 0; i < 100 && !children.every(gone); i++) await sleep(20);
   await sleep(200); // the spare removes the VM's directory
 }

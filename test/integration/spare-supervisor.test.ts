@@ -4,7 +4,6 @@
  * creator's environment of that moment, a create after a change of what node reads at start-up does not, and when
  * the process exits without using it the spare exits and leaves nothing.
  */
-import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -14,6 +13,7 @@ import { readProcStat } from "../../src/os/process-identity.js";
 import { Sandbox } from "../../src/sdk/sandbox.js";
 import { PendingSupervisor } from "../../src/sdk/launch.js";
 import { spareSupervisorOf } from "../../src/sdk/spare-supervisor.js";
+import { afterTwoCreates, isAlive } from "../fixtures/spare-process.js";
 import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
 
 const env = useSandboxEnv();
@@ -25,12 +25,6 @@ beforeAll(() => {
 afterAll(() => {
   delete process.env["MSB_SPARE_VM"];
 });
-
-/** The process runs (a zombie has exited). */
-function isAlive(pid: number): boolean {
-  const stat = readProcStat(pid);
-  return stat !== undefined && stat.state !== "Z" && stat.state !== "X";
-}
 
 const spare = spareSupervisorOf;
 
@@ -132,19 +126,10 @@ describe("the spare supervisor", () => {
   });
 
   it("exits with its process, removing its file, when no create used it", async () => {
-    const script = [
-      `import { Sandbox } from ${JSON.stringify(join(process.cwd(), "src/sdk/sandbox.ts"))};`,
-      `import { spareSupervisorOf } from ${JSON.stringify(join(process.cwd(), "src/sdk/spare-supervisor.ts"))};`,
-      "for (const name of ['spare-x', 'spare-y']) { const s = await Sandbox.create({ name, image: 'alpine:latest' }); await s.stopAndWait(); }",
+    const left = afterTwoCreates("spare", [
       "await new Promise((resolve) => setTimeout(resolve, 1000));",
       "console.log(JSON.stringify(spareSupervisorOf()));",
-    ].join("\n");
-    const out = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
-      encoding: "utf8",
-      env: process.env,
-      timeout: 120_000,
-    });
-    const left = JSON.parse(out.trim().split("\n").pop() ?? "{}") as { pid: number; stderr: string };
+    ]) as { pid: number; stderr: string };
     expect(left.pid).toBeGreaterThan(0);
     for (let i = 0; i < 100 && isAlive(left.pid); i++) await sleep(100);
     expect(isAlive(left.pid)).toBe(false);

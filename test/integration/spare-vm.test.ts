@@ -4,18 +4,17 @@
  * takes that VM. The sandbox it becomes is its own (hostname, random state, clock, files, network, logs), and a
  * create of another shape discards it and boots as usual.
  */
-import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { get as httpGet } from "node:http";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { msbPaths } from "../../src/config/paths.js";
-import { readProcStat } from "../../src/os/process-identity.js";
 import { Sandbox } from "../../src/sdk/sandbox.js";
 import { hostAccelerator } from "../../src/vm/accel.js";
 import { QmpClient } from "../../src/vm/qmp.js";
 import { freePort } from "../fixtures/registry/process.js";
+import { afterTwoCreates, isAlive } from "../fixtures/spare-process.js";
 import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
 
 const env = useSandboxEnv();
@@ -29,12 +28,6 @@ afterAll(() => {
   if (outerTemplates === undefined) delete process.env["MSB_TEMPLATES"];
   else process.env["MSB_TEMPLATES"] = outerTemplates;
 });
-
-/** The process runs (a zombie has exited). */
-function isAlive(pid: number): boolean {
-  const stat = readProcStat(pid);
-  return stat !== undefined && stat.state !== "Z" && stat.state !== "X";
-}
 
 const spareVmDirs = (): string[] =>
   readdirSync(msbPaths(env().home).tmpDir).filter((name) => name.startsWith("spare-vm."));
@@ -128,10 +121,7 @@ describe("the warm spare VM", () => {
   });
 
   it("goes with its process when no create took it: QEMU gone, its directory removed", async () => {
-    const script = [
-      `import { Sandbox } from ${JSON.stringify(join(process.cwd(), "src/sdk/sandbox.ts"))};`,
-      `import { spareSupervisorOf } from ${JSON.stringify(join(process.cwd(), "src/sdk/spare-supervisor.ts"))};`,
-      "for (const name of ['warm-x', 'warm-y']) { const s = await Sandbox.create({ name, image: 'alpine:latest' }); await s.stopAndWait(); }",
+    const left = afterTwoCreates("warm", [
       "const spare = spareSupervisorOf();",
       // Its warm VM's run directory is a scratch name with the spare's pid in it.
       `const tmp = ${JSON.stringify(msbPaths(env().home).tmpDir)};`,
@@ -139,13 +129,7 @@ describe("the warm spare VM", () => {
       "const warm = () => readdirSync(tmp).some((d) => d.startsWith(`spare-vm.${spare?.pid}-`));",
       "for (let i = 0; i < 300 && !warm(); i++) await new Promise((resolve) => setTimeout(resolve, 100));",
       "console.log(JSON.stringify({ pid: spare?.pid, warm: warm() }));",
-    ].join("\n");
-    const out = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
-      encoding: "utf8",
-      env: process.env,
-      timeout: 120_000,
-    });
-    const left = JSON.parse(out.trim().split("\n").pop() ?? "{}") as { pid: number; warm: boolean };
+    ]) as { pid: number; warm: boolean };
     expect(left.pid).toBeGreaterThan(0);
     expect(left.warm).toBe(true);
     const theirs = (): string[] => spareVmDirs().filter((dir) => dir.startsWith(`spare-vm.${left.pid}-`));
