@@ -14,6 +14,8 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 // The built package, as users run it: its supervisor is dist/supervisor.cjs, not the sources through tsx.
 import { Sandbox } from "../dist/index.js";
+import { msbPaths } from "../src/config/paths.js";
+import { listOwnedDirs } from "../src/os/owned-dir.js";
 import { isRunning, readProcStat } from "../src/os/process-identity.js";
 import { spareSupervisorOf } from "../src/sdk/spare-supervisor.js";
 import { runtimeArtifacts } from "../src/setup/index.js";
@@ -88,10 +90,9 @@ async function withMode<T>(mode: CreateMode, run: () => Promise<T>): Promise<T> 
 
 /** Waits until this process's spare supervisor has a warm VM: restored, its warming shell run (bounded: 30 s). */
 async function spareVmWarm(home: string): Promise<void> {
-  const tmp = join(home, "tmp");
   for (let i = 0; i < 300; i++) {
-    const dir = readdirSync(tmp).find((name) => name.startsWith("spare-vm."));
-    const files = dir === undefined ? [] : readdirSync(join(tmp, dir));
+    const dir = listOwnedDirs(msbPaths(home).runRoot).find((d) => d.owner.purpose === "spare-vm");
+    const files = dir === undefined ? [] : readdirSync(dir.path);
     if (files.includes("agent.sock") && !files.includes("template.state")) {
       await sleep(1_000); // the shell it runs, and a moment idle, as between an agent platform's creates
       return;

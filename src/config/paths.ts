@@ -18,6 +18,11 @@ export interface MsbPaths {
   readonly volumesDir: string;
   /** VM templates: saved VMs new sandboxes are restored from (`src/templates/`). */
   readonly templatesDir: string;
+  /**
+   * VM run directories (sockets, console and QEMU logs): `run/<12 hex>`, short for the 107-byte socket path
+   * limit. A sandbox's is named by its id; one of a VM that is not a sandbox's holds an owner file (`os/owned-dir.ts`).
+   */
+  readonly runRoot: string;
   /** Scratch space for atomic builds (same filesystem as the rest, so renames are atomic). */
   readonly tmpDir: string;
   /** Whether QEMU can run a KVM vCPU on this host, cached per host boot (`src/vm/kvm-probe.ts`). */
@@ -35,6 +40,7 @@ export function msbPaths(home: string): MsbPaths {
     sandboxesDir: join(home, "sandboxes"),
     volumesDir: join(home, "volumes"),
     templatesDir: join(home, "templates"),
+    runRoot: join(home, "run"),
     tmpDir: join(home, "tmp"),
     kvmProbeCache: join(home, "cache", "kvm-probe.json"),
   });

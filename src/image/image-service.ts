@@ -122,7 +122,7 @@ export class ImageService implements AsyncDisposable {
    */
   static async open(options: ImageServiceOptions = {}): Promise<ImageService> {
     const env = options.env ?? readEnv();
-    await cleanAbandonedScratch(msbPaths(env.home).tmpDir);
+    await cleanAbandonedScratch(msbPaths(env.home));
     const loaded = await loadRegistrySettings(env);
     const settings = validateSettings({ ...loaded, ...options.registry });
     return new ImageService({ env, store: options.store, settings, options });
@@ -233,6 +233,7 @@ export class ImageService implements AsyncDisposable {
         blobs: this.#blobs,
         imagesDir: this.#paths.imagesDir,
         tmpDir: this.#paths.tmpDir,
+        runRoot: this.#paths.runRoot,
       },
       options,
     );

@@ -34,6 +34,8 @@ export interface PruneTargets {
   readonly blobs: BlobStore;
   readonly imagesDir: string;
   readonly tmpDir: string;
+  /** VM run directories: owned ones whose process died go too. */
+  readonly runRoot: string;
 }
 
 /** Removes unused images and everything only they used. Leased images are never touched. */
@@ -62,7 +64,7 @@ export async function pruneImages(targets: PruneTargets, options: PruneOptions =
   }
   bytesFreed += await removeOrphanBlobs(targets, options.graceMs ?? 3_600_000, removedLayers);
   bytesFreed += await removeOrphanDisks(targets);
-  bytesFreed += (await cleanAbandonedScratch(targets.tmpDir)).bytesFreed;
+  bytesFreed += (await cleanAbandonedScratch(targets)).bytesFreed;
   return { images: removedImages, layers: removedLayers, bytesFreed };
 }
 

@@ -5,8 +5,9 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { identityOf } from "../os/process-identity.js";
+import { OWNER_FILE, makeOwnedDir } from "../os/owned-dir.js";
 import { scratchPath } from "../os/scratch-name.js";
-import { removeAbandonedScratch } from "./scratch.js";
+import { removeAbandonedOwnedDirs, removeAbandonedScratch } from "./scratch.js";
 
 const dir = mkdtempSync(join(tmpdir(), "msb-scratch-"));
 afterAll(() => {
@@ -37,5 +38,34 @@ describe("removeAbandonedScratch", () => {
     expect(result.bytesFreed).toBeLessThan(16 * 1024 ** 2); // allocated blocks, not the sparse size
     expect(readdirSync(dir).sort()).toEqual([live, "unrelated.tmp"].sort());
     expect((await removeAbandonedScratch(join(dir, "missing"))).removed).toEqual([]);
+  });
+});
+
+describe("removeAbandonedOwnedDirs", () => {
+  it("removes the owned directories of dead owners, never a live owner's or one without an owner file", async () => {
+    const parent = join(dir, "run");
+    const live = makeOwnedDir(parent, join(dir, "owned-tmp"), "vm");
+    const dead = Number(
+      spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout.toString(),
+    );
+    const self = identityOf(process.pid);
+    const owned = (name: string, owner: object): string => {
+      mkdirSync(join(parent, name));
+      writeFileSync(join(parent, name, OWNER_FILE), JSON.stringify(owner));
+      writeFileSync(join(parent, name, "console.log"), Buffer.alloc(8192, 1));
+      return join(parent, name);
+    };
+    const gone = owned("0123456789ab", { pid: dead, startTime: 1, purpose: "spare-vm" });
+    const reused = owned("0123456789ac", {
+      pid: self.pid,
+      startTime: (self.startTime ?? 0) + 1,
+      purpose: "vm",
+    });
+    mkdirSync(join(parent, "0123456789ad")); // a sandbox's
+
+    const result = await removeAbandonedOwnedDirs(parent);
+    expect([...result.removed].sort()).toEqual([gone, reused].sort());
+    expect(result.bytesFreed).toBeGreaterThanOrEqual(2 * 8192);
+    expect(readdirSync(parent).sort()).toEqual([basename(live), "0123456789ad"].sort());
   });
 });

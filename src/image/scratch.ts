@@ -1,10 +1,14 @@
 /**
  * Removal of abandoned scratch: what an interrupted pull (`tmp/blob-*.tmp`), base-disk build (`tmp/rootfs-*.tmp`,
- * holding a sparse disk file of a GB or more), RAM staging (`/dev/shm/msb-staging-*`) or raw VM (`tmp/vm.*.tmp`)
- * left behind when its process died. Entries are recognised by their scratch name (see `os/scratch-name.ts`) and
+ * holding a sparse disk file of a GB or more), RAM staging (`/dev/shm/msb-staging-*`), template build
+ * (`tmp/template.*.tmp`) or VM that is not a sandbox's (`run/<hex>` with an owner file) left behind when its
+ * process died. Entries are recognised by their scratch name (see `os/scratch-name.ts`) or owner file, and
  * removed only when the process that made them no longer runs, so a concurrent live operation is never disturbed.
  */
 import { join } from "node:path";
+import type { MsbPaths } from "../config/paths.js";
+import { listOwnedDirs } from "../os/owned-dir.js";
+import { isRunning } from "../os/process-identity.js";
 import { scratchAbandoned } from "../os/scratch-name.js";
 import { readdirOrEmpty } from "./blob-store.js";
 import { allocatedBytes } from "./disk-usage.js";
@@ -39,9 +43,34 @@ export async function removeAbandonedScratch(dir: string, prefix = ""): Promise<
   return { removed, bytesFreed };
 }
 
-/** Cleans the state directory's scratch (`tmpDir`) and this library's RAM staging directories. */
-export async function cleanAbandonedScratch(tmpDir: string): Promise<ScratchCleanup> {
-  const home = await removeAbandonedScratch(tmpDir);
-  const ram = await removeAbandonedScratch(RAM_STAGING_DIR, RAM_STAGING_PREFIX);
-  return { removed: [...home.removed, ...ram.removed], bytesFreed: home.bytesFreed + ram.bytesFreed };
+/** Removes the owned directories of `parent` (`os/owned-dir.ts`) whose owner no longer runs. */
+export async function removeAbandonedOwnedDirs(parent: string): Promise<ScratchCleanup> {
+  const removed: string[] = [];
+  let bytesFreed = 0;
+  for (const { path, owner } of listOwnedDirs(parent)) {
+    if (isRunning(owner)) continue;
+    const size = await allocatedBytes(path);
+    await removeTree(path);
+    removed.push(path);
+    bytesFreed += size;
+  }
+  return { removed, bytesFreed };
+}
+
+/**
+ * Cleans the state directory's scratch (`tmp/`), the run directories of VMs whose process died (`run/`, owned
+ * ones only: a sandbox's is never touched), and this library's RAM staging directories.
+ */
+export async function cleanAbandonedScratch(
+  paths: Pick<MsbPaths, "tmpDir" | "runRoot">,
+): Promise<ScratchCleanup> {
+  const parts = [
+    await removeAbandonedScratch(paths.tmpDir),
+    await removeAbandonedOwnedDirs(paths.runRoot),
+    await removeAbandonedScratch(RAM_STAGING_DIR, RAM_STAGING_PREFIX),
+  ];
+  return {
+    removed: parts.flatMap((part) => part.removed),
+    bytesFreed: parts.reduce((sum, part) => sum + part.bytesFreed, 0),
+  };
 }

@@ -40,5 +40,5 @@ export function sandboxPaths(home: string, name: string): SandboxPaths {
 
 /** `<home>/run/<id>`: sockets (short, for the 107-byte socket path limit). */
 export function sandboxRunDir(home: string, id: string): string {
-  return join(home, "run", id);
+  return join(msbPaths(home).runRoot, id);
 }

@@ -7,18 +7,19 @@
  * `template.resume` makes the VM the sandbox's own (hostname, fresh entropy, resolv.conf and hosts). Any other
  * create, or none, discards it. It restores only a template that exists: it never makes one.
  */
-import { mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { PendingLink } from "../net/link/stream-link.js";
 import { NetworkStack } from "../net/stack/network-stack.js";
 import { msbPaths } from "../config/paths.js";
-import { scratchPath } from "../os/scratch-name.js";
+import { disownDir } from "../os/owned-dir.js";
 import type { LogLimits } from "../logs/rotating-writer.js";
 import { templateKey } from "../templates/template-key.js";
 import { TEMPLATE_DISK_LINK, TemplateStore } from "../templates/template-store.js";
 import type { Template } from "../templates/template-store.js";
 import { MicroVm, templateShape } from "../vm/microvm.js";
 import type { MicroVmOptions } from "../vm/microvm.js";
+import { ownedRunDir } from "../vm/run-dir.js";
 import { sameHint } from "./warm-hint.js";
 import type { WarmHint } from "./warm-hint.js";
 import { bootConsolePreface, copyChildDisk } from "./vm-boot.js";
@@ -43,8 +44,10 @@ function spareOptions(hint: WarmHint, runDir: string): MicroVmOptions & { rootDi
   };
 }
 
-function keyOf(hint: WarmHint, runDir: string): ReturnType<typeof templateKey> {
-  return templateKey({ imageDigest: hint.disk.imageDigest, ...templateShape(spareOptions(hint, runDir)) });
+/** The template key of `hint`'s VM (where it runs does not count: `templateShape` names its paths itself). */
+function keyOf(hint: WarmHint): ReturnType<typeof templateKey> {
+  const options = spareOptions(hint, msbPaths(hint.home).runRoot);
+  return templateKey({ imageDigest: hint.disk.imageDigest, ...templateShape(options) });
 }
 
 /** Where a taken spare goes: the sandbox's run directory, root disk and console log. */
@@ -93,14 +96,11 @@ export class SpareVm {
   static async warm(hint: WarmHint): Promise<SpareVm | undefined> {
     const started = performance.now();
     const store = new TemplateStore(hint.home);
-    // A scratch name: whatever ends this process, the next ImageService removes what it leaves.
-    const parent = msbPaths(hint.home).tmpDir;
-    mkdirSync(parent, { recursive: true, mode: 0o700 });
-    const runDir = scratchPath(parent, "spare-vm");
-    const key = keyOf(hint, runDir);
+    const key = keyOf(hint);
     const template = store.find(key.key, key.runtime);
     if (template === undefined) return undefined;
-    mkdirSync(runDir, { mode: 0o700 });
+    // Owned: whatever ends this process, the next ImageService removes what it leaves.
+    const runDir = ownedRunDir(hint.home, "spare-vm");
     let link: PendingLink | undefined;
     let vm: MicroVm | undefined;
     try {
@@ -148,7 +148,7 @@ export class SpareVm {
   /** Whether this spare can be the VM of a sandbox with `hint` now (alive, same shape, its template current). */
   serves(hint: WarmHint | undefined): boolean {
     if (this.#gone || hint === undefined || !sameHint(hint, this.#hint)) return false;
-    if (keyOf(hint, this.#runDir).key !== this.#key) return false; // the environment changed the shape
+    if (keyOf(hint).key !== this.#key) return false; // the environment changed the shape
     // The template it was restored from is still the one of its key (not removed, nor rebuilt since).
     try {
       return statSync(this.#template.diskPath).ino === statSync(join(this.#runDir, TEMPLATE_DISK_LINK)).ino;
@@ -171,6 +171,8 @@ export class SpareVm {
       moved.push(dest);
     };
     try {
+      // Nobody's from now on: the directory becomes the sandbox's run directory, which no cleaner may remove.
+      disownDir(this.#runDir);
       move(join(this.#runDir, TEMPLATE_DISK_LINK), diskLink);
       move(join(this.#runDir, SPARE_ROOT_DISK), to.rootDisk);
       this.#vm.relocate({

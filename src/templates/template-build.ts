@@ -11,7 +11,9 @@ import { join } from "node:path";
 import { AgentError, CommandNotFoundError } from "../errors.js";
 import { createOverlay } from "../image/rootfs/overlay.js";
 import { readIfPresent } from "../logs/read.js";
+import { readEnv } from "../config/env.js";
 import { MicroVm } from "../vm/microvm.js";
+import { ownedRunDir } from "../vm/run-dir.js";
 import type { MicroVmOptions } from "../vm/microvm.js";
 import type { NetConfigureMessage } from "../protocol/messages.js";
 import { TEMPLATE_FORMAT } from "./template-key.js";
@@ -43,8 +45,10 @@ export async function buildTemplate(options: BuildTemplateOptions): Promise<Temp
   const { store, key, vm } = options;
   const started = performance.now();
   const scratch = store.scratchDir();
+  // QEMU's sockets and the held link in a run directory as short as a sandbox's, not in the long scratch name.
+  let runDir: string | undefined;
   try {
-    const runDir = join(scratch, "run");
+    runDir = ownedRunDir(vm.home ?? readEnv().home, "template");
     const disk = await createOverlay({
       base: options.baseDisk,
       path: join(scratch, TEMPLATE_FILES.disk),
@@ -56,7 +60,7 @@ export async function buildTemplate(options: BuildTemplateOptions): Promise<Temp
       virtualSizeBytes: statSync(options.baseDisk).size,
       path: join(scratch, TEMPLATE_FILES.child),
     });
-    const link = vm.nicMac === undefined ? undefined : await holdLink(join(scratch, "net.sock"));
+    const link = vm.nicMac === undefined ? undefined : await holdLink(join(runDir, "net.sock"));
     try {
       const booted = await MicroVm.boot({
         ...(vm.cpus === undefined ? {} : { cpus: vm.cpus }),
@@ -78,7 +82,6 @@ export async function buildTemplate(options: BuildTemplateOptions): Promise<Temp
     }
     keepConsoleTail(join(runDir, "console.log"), join(scratch, TEMPLATE_FILES.console));
     rmSync(runDir, { recursive: true, force: true });
-    rmSync(join(scratch, "net.sock"), { force: true });
     const state = readFileSync(join(scratch, TEMPLATE_FILES.state));
     const meta: TemplateMeta = {
       format: TEMPLATE_FORMAT,
@@ -96,6 +99,7 @@ export async function buildTemplate(options: BuildTemplateOptions): Promise<Temp
     return store.commit(scratch, key.key);
   } catch (err) {
     rmSync(scratch, { recursive: true, force: true });
+    if (runDir !== undefined) rmSync(runDir, { recursive: true, force: true });
     throw err;
   }
 }

@@ -16,7 +16,6 @@ import { readEnv } from "../config/env.js";
 import { readIfPresent } from "../logs/read.js";
 import { RotatingWriter } from "../logs/rotating-writer.js";
 import type { LogLimits } from "../logs/rotating-writer.js";
-import { msbPaths } from "../config/paths.js";
 import {
   AgentError,
   InvalidConfigError,
@@ -25,7 +24,6 @@ import {
   UnsupportedError,
   VmError,
 } from "../errors.js";
-import { scratchPath } from "../os/scratch-name.js";
 import type { HostMessage, InitMount, NetConfigureMessage, RootSpec } from "../protocol/messages.js";
 import { runtimeArtifacts } from "../setup/artifacts.js";
 import { hostTscKhz } from "../setup/host.js";
@@ -38,6 +36,7 @@ import type { Accelerator, VmConfig, VmDisk, VmShare } from "./config.js";
 import { ShareSet, checkMountPlan, extraDisks, shareFiles } from "./mount-wiring.js";
 import { chooseCpuPin } from "./cpu-pin.js";
 import { QemuProcess, SOCKET_RETRY_MS } from "./qemu-process.js";
+import { ownedRunDir } from "./run-dir.js";
 import { restoreVmState, saveVmState } from "./vm-state.js";
 import type { VmExit } from "./qemu-process.js";
 
@@ -234,8 +233,8 @@ export class MicroVm implements AsyncDisposable {
       );
     }
     const ownsRunDir = options.runDir === undefined;
-    // A scratch name: if this process dies without shutting the VM down, the next ImageService cleans it up.
-    const runDir = options.runDir ?? scratchPath(msbPaths(home).tmpDir, "vm");
+    // Owned: if this process dies without shutting the VM down, the next ImageService cleans it up.
+    const runDir = options.runDir ?? ownedRunDir(home, "vm");
     mkdirSync(runDir, { recursive: true, mode: 0o700 });
     const plan = options.mounts ?? EMPTY_MOUNT_PLAN;
     checkMountPlan(plan);

@@ -9,6 +9,7 @@ import { basename, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { msbPaths } from "../../src/config/paths.js";
 import { InvalidConfigError, PatchFailedError, VmError } from "../../src/errors.js";
+import { OWNER_FILE } from "../../src/os/owned-dir.js";
 import { scratchPath } from "../../src/os/scratch-name.js";
 import { Patch } from "../../src/storage/patch.js";
 import { Sandbox } from "../../src/sdk/sandbox.js";
@@ -142,6 +143,13 @@ describe("msb admin verbs", () => {
     writeFileSync(join(tmp, abandoned, "rootfs.ext4"), Buffer.alloc(1 << 20, 1));
     const live = basename(scratchPath(tmp, "blob-live")); // owned by this (running) test process
     writeFileSync(join(tmp, live), "partial");
+    // The run directory of a VM whose process died (a template build, a warm spare): its owner file says so.
+    const deadRun = join(msbPaths(home).runRoot, "0123456789ab");
+    mkdirSync(deadRun, { recursive: true });
+    writeFileSync(
+      join(deadRun, OWNER_FILE),
+      JSON.stringify({ pid: dead, startTime: 1, purpose: "spare-vm" }),
+    );
     const declined = await msb(["prune"], "n\n");
     expect(declined.code).toBe(0);
     expect(declined.stderr).toMatch(/Continue\? \[y\/N\]/);
@@ -160,6 +168,8 @@ describe("msb admin verbs", () => {
     expect(names(await msb(["ls", "-q"]))).toEqual([]);
     expect(readdirSync(tmp)).toContain(live);
     expect(readdirSync(tmp)).not.toContain(abandoned);
+    expect(pruned.stdout).toContain(deadRun);
+    expect(existsSync(deadRun)).toBe(false);
 
     // rmi takes several names the same way.
     const rmi = await msb(["rmi", "nosuch:1", "alpine:latest"]);

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { msbPaths } from "../../src/config/paths.js";
+import { listOwnedDirs, ownerOfDir } from "../../src/os/owned-dir.js";
 import { Sandbox } from "../../src/sdk/sandbox.js";
 import { hostAccelerator } from "../../src/vm/accel.js";
 import { QmpClient } from "../../src/vm/qmp.js";
@@ -29,15 +30,18 @@ afterAll(() => {
   else process.env["MSB_TEMPLATES"] = outerTemplates;
 });
 
+/** The run directories of spare VMs (owned, beside sandboxes' in `run/`), with their owners. */
 const spareVmDirs = (): string[] =>
-  readdirSync(msbPaths(env().home).tmpDir).filter((name) => name.startsWith("spare-vm."));
+  listOwnedDirs(msbPaths(env().home).runRoot)
+    .filter((dir) => dir.owner.purpose === "spare-vm")
+    .map((dir) => dir.path);
 
 /** Waits until a spare VM is warm: its run directory exists and holds no template link any more. */
 async function spareVmWarm(): Promise<string> {
   for (let i = 0; i < 300; i++) {
     const [dir] = spareVmDirs();
     if (dir !== undefined) {
-      const files = readdirSync(join(msbPaths(env().home).tmpDir, dir));
+      const files = readdirSync(dir);
       if (files.includes("agent.sock") && !files.includes("template.state")) {
         await sleep(1_500); // the warming shell
         return dir;
@@ -102,6 +106,7 @@ describe("the warm spare VM", () => {
     expect(existsSync(join(env().home, "sandboxes", "warm-c", "root.qcow2"))).toBe(true);
     // QEMU's sockets moved with the run directory: QMP answers where the sandbox's run directory says.
     const { record } = await Sandbox.get("warm-c");
+    expect(ownerOfDir(record.runDir)).toBeUndefined(); // the sandbox's: no cleaner may take it
     const qmp = await QmpClient.connect(join(record.runDir, "qmp.sock"));
     try {
       expect(await qmp.execute("query-status")).toMatchObject({ running: true });
@@ -123,19 +128,19 @@ describe("the warm spare VM", () => {
   it("goes with its process when no create took it: QEMU gone, its directory removed", async () => {
     const left = afterTwoCreates("warm", [
       "const spare = spareSupervisorOf();",
-      // Its warm VM's run directory is a scratch name with the spare's pid in it.
-      `const tmp = ${JSON.stringify(msbPaths(env().home).tmpDir)};`,
-      "const { readdirSync } = await import('node:fs');",
-      "const warm = () => readdirSync(tmp).some((d) => d.startsWith(`spare-vm.${spare?.pid}-`));",
-      "for (let i = 0; i < 300 && !warm(); i++) await new Promise((resolve) => setTimeout(resolve, 100));",
-      "console.log(JSON.stringify({ pid: spare?.pid, warm: warm() }));",
-    ]) as { pid: number; warm: boolean };
+      // Its warm VM's run directory is owned by the spare.
+      `const runRoot = ${JSON.stringify(msbPaths(env().home).runRoot)};`,
+      `const { listOwnedDirs } = await import(${JSON.stringify(join(process.cwd(), "src/os/owned-dir.ts"))});`,
+      "const warm = () => listOwnedDirs(runRoot).filter((d) => d.owner.pid === spare?.pid).map((d) => d.path);",
+      "for (let i = 0; i < 300 && warm().length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));",
+      "console.log(JSON.stringify({ pid: spare?.pid, dirs: warm() }));",
+    ]) as { pid: number; dirs: string[] };
     expect(left.pid).toBeGreaterThan(0);
-    expect(left.warm).toBe(true);
-    const theirs = (): string[] => spareVmDirs().filter((dir) => dir.startsWith(`spare-vm.${left.pid}-`));
-    for (let i = 0; i < 100 && (isAlive(left.pid) || theirs().length > 0); i++) await sleep(100);
+    expect(left.dirs).toHaveLength(1);
+    const remaining = (): string[] => left.dirs.filter((dir) => existsSync(dir));
+    for (let i = 0; i < 100 && (isAlive(left.pid) || remaining().length > 0); i++) await sleep(100);
     expect(isAlive(left.pid)).toBe(false);
-    expect(theirs()).toEqual([]);
+    expect(remaining()).toEqual([]);
   });
 
   it("is discarded by a create of another shape, which boots as usual", async () => {

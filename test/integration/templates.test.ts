@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ImageService } from "../../src/image/image-service.js";
 import { Mount, Sandbox } from "../../src/index.js";
 import { msbPaths } from "../../src/config/paths.js";
+import { listOwnedDirs } from "../../src/os/owned-dir.js";
 import { sandboxPaths } from "../../src/sdk/context.js";
 import { TemplateStore } from "../../src/templates/template-store.js";
 import type { Template } from "../../src/templates/template-store.js";
@@ -166,6 +167,9 @@ describe("VM templates", () => {
     expect(templates().find(made.meta.key, made.meta.runtime)).toBeDefined();
     const scratch = readdirSync(msbPaths(env().home).tmpDir).filter((n) => n.startsWith("template"));
     expect(scratch).toEqual([]);
+    // Nor the run directories the two builds' VMs had.
+    const builds = listOwnedDirs(msbPaths(env().home).runRoot).filter((d) => d.owner.purpose === "template");
+    expect(builds).toEqual([]);
     await using cliBox = await (await Sandbox.get("tpl-cli")).connect();
     expect((await cliBox.shell("hostname")).stdout()).toBe("tpl-cli\n");
   });

@@ -48,7 +48,7 @@ export function registerPrune(program: Command): void {
       const leftovers = await removeLeftovers(home);
       freed += leftovers.bytesFreed;
       // Before the service opens (which would clean them silently), to report them.
-      const scratch = await cleanAbandonedScratch(msbPaths(home).tmpDir);
+      const scratch = await cleanAbandonedScratch(msbPaths(home));
       freed += scratch.bytesFreed;
       await using images = await ImageService.open();
       const result = await images.prune({ all: opts.all === true });

@@ -1,0 +1,54 @@
+/**
+ * A deep `MSB_HOME`: every unix socket a VM has (QEMU's, the link's, the supervisor's) must fit in 107 bytes. A
+ * sandbox's run directory is `<home>/run/<12 hex>`; the VMs that are not a sandbox's (a template being made, a
+ * warm spare) run in directories as short, so a home that a sandbox can use gets templates and warm spares too,
+ * not cold boots. The home here is the longest a sandbox's `control.sock` allows.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { msbPaths } from "../../src/config/paths.js";
+import { listOwnedDirs } from "../../src/os/owned-dir.js";
+import { Sandbox } from "../../src/sdk/sandbox.js";
+import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
+
+/** 107 bytes of socket path, less `/run/`, a 12-hex id and `/control.sock`. */
+const HOME_BYTES = 107 - "/run/".length - 12 - "/control.sock".length;
+
+const env = useSandboxEnv({ homeBytes: HOME_BYTES });
+// Templates and spare VMs are the point: on, whatever the suite runs with (it also runs with MSB_TEMPLATES=0).
+const outer = process.env["MSB_TEMPLATES"];
+beforeAll(() => {
+  process.env["MSB_TEMPLATES"] = "1";
+});
+afterAll(() => {
+  if (outer === undefined) delete process.env["MSB_TEMPLATES"];
+  else process.env["MSB_TEMPLATES"] = outer;
+});
+
+function supervisorLog(name: string): string {
+  return readFileSync(join(env().home, "sandboxes", name, "logs", "supervisor.log"), "utf8");
+}
+
+describe("a deep MSB_HOME", () => {
+  it("makes templates, restores them and takes warm spare VMs, as a short one does", async () => {
+    expect(Buffer.byteLength(env().home)).toBe(HOME_BYTES);
+    for (const name of ["deep-a", "deep-b"]) {
+      const sandbox = await Sandbox.create({ name, image: "alpine:latest" });
+      expect((await sandbox.shell("hostname")).stdout()).toBe(`${name}\n`);
+      await sandbox.stopAndWait();
+      expect(supervisorLog(name)).not.toContain("booting cold");
+      expect(supervisorLog(name)).toMatch(/"restored":true/);
+    }
+    // The second create's spare supervisor warms a VM of this shape in a run directory of its own.
+    const runRoot = msbPaths(env().home).runRoot;
+    for (let i = 0; i < 300 && !listOwnedDirs(runRoot).some((d) => d.owner.purpose === "spare-vm"); i++) {
+      await sleep(100);
+    }
+    await sleep(1_500); // its warming shell
+    await using third = await Sandbox.create({ name: "deep-c", image: "alpine:latest" });
+    expect(supervisorLog("deep-c")).toContain("took the warm spare VM");
+    expect((await third.shell("hostname")).stdout()).toBe("deep-c\n");
+  });
+});
