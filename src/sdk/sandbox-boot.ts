@@ -4,7 +4,6 @@
  * connect. A failed create removes everything it made (row, directories, lease, processes); a failed start
  * leaves the sandbox `crashed` with the reason, its disk untouched.
  */
-import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { SandboxNotFoundError, SandboxStillRunningError } from "../errors.js";
@@ -27,7 +26,7 @@ import { STOP_GRACE_MS, validateSandboxConfig } from "./config.js";
 import { persistableConfig } from "./config.js";
 import type { SandboxConfig } from "./config.js";
 import { SupervisorConnection } from "./connection.js";
-import { sandboxPaths, sandboxRunDir } from "./context.js";
+import { checkHomeFitsSockets, newSandboxId, sandboxPaths, sandboxRunDir } from "./context.js";
 import type { SandboxPaths } from "./context.js";
 import { execDefaults, mainProcess, stopSignalOf } from "./defaults.js";
 import type { ExecDefaults } from "./defaults.js";
@@ -77,6 +76,7 @@ export async function createSandbox(
   requested: SandboxConfig,
   detached: boolean,
 ): Promise<BootedSandbox> {
+  checkHomeFitsSockets(home);
   const volumes = resolveVolumes(requested.volumes, process.cwd()); // bind paths stored absolute
   let config: SandboxConfig = volumes === undefined ? requested : { ...requested, volumes };
   const existing = store.sandboxes.get(config.name);
@@ -96,7 +96,7 @@ export async function createSandbox(
         policy: config.pullPolicy ?? "if-missing",
         ...(config.registryAuth ? { auth: config.registryAuth } : {}),
       });
-  const id = randomBytes(6).toString("hex");
+  const id = newSandboxId();
   const paths = sandboxPaths(home, config.name);
   const runDir = sandboxRunDir(home, id);
   store.sandboxes.insert({
@@ -166,6 +166,7 @@ export async function startSandbox(
 ): Promise<BootedSandbox> {
   const record = store.sandboxes.get(name);
   if (record === undefined) throw new SandboxNotFoundError(name);
+  checkHomeFitsSockets(home);
   if (isLive(record.status)) throw new SandboxStillRunningError(name, record.status);
   if (!store.sandboxes.claimStart(name, { ownerPid: process.pid, detached })) {
     throw new SandboxStillRunningError(name, store.sandboxes.get(name)?.status ?? "starting");

@@ -37,6 +37,7 @@ import { ShareSet, checkMountPlan, extraDisks, shareFiles } from "./mount-wiring
 import { chooseCpuPin } from "./cpu-pin.js";
 import { QemuProcess, SOCKET_RETRY_MS } from "./qemu-process.js";
 import { ownedRunDir } from "./run-dir.js";
+import { checkSocketPath } from "../os/socket-path.js";
 import { restoreVmState, saveVmState } from "./vm-state.js";
 import type { VmExit } from "./qemu-process.js";
 
@@ -115,15 +116,8 @@ export interface MicroVmOptions {
 /** QEMU's QMP socket, in the VM's run directory. */
 const QMP_SOCKET = "qmp.sock";
 
-/** Longest unix socket path Linux accepts (sun_path is 108 bytes with the NUL). */
-const MAX_SOCKET_PATH = 107;
-
-function checkSocketPath(path: string): void {
-  if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
-    throw new InvalidConfigError("runDir", `socket path ${path} is longer than ${MAX_SOCKET_PATH} bytes`, {
-      hint: "use a shorter MSB_HOME or runDir",
-    });
-  }
+function checkRunDirSocket(path: string): void {
+  checkSocketPath(path, "runDir", "use a shorter MSB_HOME or runDir");
 }
 
 /** How long a failed connection waits to learn whether QEMU exited (its stderr then explains the failure). */
@@ -247,9 +241,9 @@ export class MicroVm implements AsyncDisposable {
     }));
     const config = vmConfig({ options, artifacts, accel, runDir, shares: planned, guestAslr: env.guestAslr });
     for (const path of [config.agentSocket, config.qmpSocket, ...planned.map((s) => s.socketPath)]) {
-      checkSocketPath(path);
+      checkRunDirSocket(path);
     }
-    if (config.network.kind === "stream") checkSocketPath(config.network.socketPath);
+    if (config.network.kind === "stream") checkRunDirSocket(config.network.socketPath);
     const argv = buildQemuArgv(config);
     if (options.restore && !options.ramFile) {
       throw new InvalidConfigError("ramFile", "a VM restored from a template needs the template's RAM file");

@@ -2,13 +2,14 @@
  * A deep `MSB_HOME`: every unix socket a VM has (QEMU's, the link's, the supervisor's) must fit in 107 bytes. A
  * sandbox's run directory is `<home>/run/<12 hex>`; the VMs that are not a sandbox's (a template being made, a
  * warm spare) run in directories as short, so a home that a sandbox can use gets templates and warm spares too,
- * not cold boots. The home here is the longest a sandbox's `control.sock` allows.
+ * not cold boots. The home here is the longest a sandbox's `control.sock` allows; a longer one is refused up front.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { msbPaths } from "../../src/config/paths.js";
+import { InvalidConfigError } from "../../src/errors.js";
 import { listOwnedDirs } from "../../src/os/owned-dir.js";
 import { Sandbox } from "../../src/sdk/sandbox.js";
 import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
@@ -50,5 +51,23 @@ describe("a deep MSB_HOME", () => {
     await using third = await Sandbox.create({ name: "deep-c", image: "alpine:latest" });
     expect(supervisorLog("deep-c")).toContain("took the warm spare VM");
     expect((await third.shell("hostname")).stdout()).toBe("deep-c\n");
+  });
+
+  it("one byte longer is refused before anything is made, naming MSB_HOME and the longest it may be", async () => {
+    const home = `${env().home}x`;
+    const saved = process.env["MSB_HOME"];
+    process.env["MSB_HOME"] = home;
+    try {
+      const err: unknown = await Sandbox.create({ name: "too-deep", image: "alpine:latest" }).catch(
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(InvalidConfigError);
+      expect(err).toMatchObject({ code: "MSB_ERR_INVALID_CONFIG", field: "MSB_HOME" });
+      expect((err as InvalidConfigError).hint).toContain(`at most ${HOME_BYTES} bytes`);
+      expect(existsSync(join(home, "sandboxes", "too-deep"))).toBe(false);
+      expect(existsSync(join(home, "run"))).toBe(false);
+    } finally {
+      process.env["MSB_HOME"] = saved;
+    }
   });
 });
