@@ -1,7 +1,7 @@
 /**
  * A warm spare VM: a spare supervisor (see `sdk/spare-supervisor.ts`) told the image and shape of its creator's
- * last create restores that VM template ahead of need, runs one shell in it (under TCG, the first run of the
- * guest's code is what a restored create pays for: QEMU translates it), and waits. A create of the same image and
+ * last create restores that VM template ahead of need, runs `template.resume` and one shell in it (under TCG, the
+ * first run of the guest's code is what a restored create pays for: QEMU translates it), and waits. A create of the same image and
  * shape then takes it over: the spare's run directory becomes the sandbox's (QEMU's sockets move with it), its root
  * disk moves into the sandbox's directory, the network stack adopts the link QEMU is connected to, and
  * `template.resume` makes the VM the sandbox's own (hostname, fresh entropy, resolv.conf and hosts). Any other
@@ -14,15 +14,15 @@ import { NetworkStack } from "../net/stack/network-stack.js";
 import { msbPaths } from "../config/paths.js";
 import { disownDir } from "../os/owned-dir.js";
 import type { LogLimits } from "../logs/rotating-writer.js";
-import { templateKey } from "../templates/template-key.js";
+import { TEMPLATE_HOSTNAME, TEMPLATE_NET_FILES } from "../templates/template-build.js";
 import { TEMPLATE_DISK_LINK, TemplateStore } from "../templates/template-store.js";
 import type { Template } from "../templates/template-store.js";
-import { MicroVm, templateShape } from "../vm/microvm.js";
+import { MicroVm } from "../vm/microvm.js";
 import type { MicroVmOptions } from "../vm/microvm.js";
 import { ownedRunDir } from "../vm/run-dir.js";
 import { sameHint } from "./warm-hint.js";
 import type { WarmHint } from "./warm-hint.js";
-import { bootConsolePreface, copyChildDisk } from "./vm-boot.js";
+import { bootConsolePreface, copyChildDisk, templateKeyOf } from "./vm-boot.js";
 
 /** A spare that takes longer than this to come up is given up: a create would not wait that long for it. */
 const SPARE_BOOT_TIMEOUT_MS = 20_000;
@@ -30,24 +30,23 @@ const SPARE_BOOT_TIMEOUT_MS = 20_000;
 /** The spare's root disk, in its run directory until a sandbox takes it. */
 const SPARE_ROOT_DISK = "root.qcow2";
 
-/** The VM options a sandbox of `hint` boots with, in `runDir` (paths aside, what the supervisor passes). */
+/**
+ * The VM options of the spare of `hint`, in `runDir`: those of a sandbox of that image and shape, as far as the hint
+ * tells (a create checks the rest: its own options must give the same template key, see `vm-options.ts`).
+ */
 function spareOptions(hint: WarmHint, runDir: string): MicroVmOptions & { rootDisk: { path: string } } {
+  const network = NetworkStack.guestNetwork({
+    socketPath: join(runDir, "net.sock"),
+    ...(hint.nic ? {} : { network: { policy: "none" } }),
+  });
   return {
-    ...(hint.nic
-      ? { network: NetworkStack.defaultGuestNetwork(join(runDir, "net.sock"), "microsandbox") }
-      : {}),
+    network,
     rootDisk: { path: join(runDir, SPARE_ROOT_DISK), format: "qcow2" },
     cpus: hint.cpus,
     memoryMib: hint.memoryMib,
     runDir,
     home: hint.home,
   };
-}
-
-/** The template key of `hint`'s VM (where it runs does not count: `templateShape` names its paths itself). */
-function keyOf(hint: WarmHint): ReturnType<typeof templateKey> {
-  const options = spareOptions(hint, msbPaths(hint.home).runRoot);
-  return templateKey({ imageDigest: hint.disk.imageDigest, ...templateShape(options) });
 }
 
 /** Where a taken spare goes: the sandbox's run directory, root disk and console log. */
@@ -96,7 +95,7 @@ export class SpareVm {
   static async warm(hint: WarmHint): Promise<SpareVm | undefined> {
     const started = performance.now();
     const store = new TemplateStore(hint.home);
-    const key = keyOf(hint);
+    const key = templateKeyOf(hint.disk.imageDigest, spareOptions(hint, msbPaths(hint.home).runRoot));
     const template = store.find(key.key, key.runtime);
     if (template === undefined) return undefined;
     // Owned: whatever ends this process, the next ImageService removes what it leaves.
@@ -121,7 +120,11 @@ export class SpareVm {
       });
       rmSync(links.statePath, { force: true });
       rmSync(links.ramPath, { force: true });
-      // The shell a create's first command starts: its first run in this QEMU is translated now.
+      // What a create runs first, run once now so that QEMU has translated it: `template.resume` (it is repeatable:
+      // the take's own resume sets the sandbox's hostname, entropy and files over these, the template's own), then
+      // the shell of its first command.
+      const files = hint.nic ? { type: "net.configure" as const, ...TEMPLATE_NET_FILES } : undefined;
+      await vm.resumeTemplate(TEMPLATE_HOSTNAME, files);
       await vm.exec({ argv: ["sh", "-c", "true"], timeoutMs: 30_000 });
       return new SpareVm({
         vm,
@@ -145,10 +148,13 @@ export class SpareVm {
     return this.#link;
   }
 
-  /** Whether this spare can be the VM of a sandbox with `hint` now (alive, same shape, its template current). */
-  serves(hint: WarmHint | undefined): boolean {
+  /**
+   * Whether this spare can be the VM of a sandbox with `hint` whose own VM options have the template key `key`
+   * now (alive, the same image and shape to the last detail the key sees, its template current).
+   */
+  serves(hint: WarmHint | undefined, key: string): boolean {
     if (this.#gone || hint === undefined || !sameHint(hint, this.#hint)) return false;
-    if (keyOf(hint).key !== this.#key) return false; // the environment changed the shape
+    if (key !== this.#key) return false; // another network, or the environment changed the shape
     // The template it was restored from is still the one of its key (not removed, nor rebuilt since).
     try {
       return statSync(this.#template.diskPath).ino === statSync(join(this.#runDir, TEMPLATE_DISK_LINK)).ino;

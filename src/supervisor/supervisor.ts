@@ -34,7 +34,8 @@ import { openSandboxLogs } from "./sandbox-logs.js";
 import type { SandboxLogs } from "./sandbox-logs.js";
 import { CONTROL_SOCKET } from "./spec.js";
 import { tlsInterceptionOf } from "./tls-interception.js";
-import { bootSandboxVm } from "./vm-boot.js";
+import { bootSandboxVm, templateKeyOf } from "./vm-boot.js";
+import { guestNetworkOptionsOf, plannedVmOptions, sandboxVmOptions } from "./vm-options.js";
 import type { SandboxVm } from "./vm-boot.js";
 import { warmHintOf } from "./warm-hint.js";
 import type { WarmHint } from "./warm-hint.js";
@@ -123,10 +124,8 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
     // The stack listens before QEMU starts: QEMU is the client of the -netdev stream socket (a warm spare's QEMU
     // is connected already: the stack adopts that link).
     net = await NetworkStack.start({
-      socketPath: join(spec.runDir, "net.sock"),
+      ...guestNetworkOptionsOf(spec),
       ...(warm?.link ? { pendingLink: warm.link } : {}),
-      hostname: spec.hostname,
-      ...(spec.network ? { network: spec.network } : {}),
       ...(spec.ports ? { ports: spec.ports } : {}),
       ...(spec.tls ? { tlsInterception: tlsInterceptionOf(spec.tls) } : {}),
       log: (level, message, fields) => {
@@ -137,18 +136,10 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
     const started = warm
       ? await resumeSpareVm(warm.vm, spec.hostname, patchNetFiles(net.guestConfig, spec.patches), log)
       : await bootSandboxVm(
-          {
-            network: { nic: net.nic, configure: patchNetFiles(net.guestConfig, spec.patches) },
-            rootDisk: spec.rootDisk,
-            cpus: spec.cpus,
-            memoryMib: spec.memoryMib,
-            hostname: spec.hostname,
-            runDir: spec.runDir,
-            home: spec.home,
-            consoleLog: logs.consolePath,
-            logLimits: logs.limits,
-            ...(spec.mounts ? { mounts: spec.mounts } : {}),
-          },
+          sandboxVmOptions(spec, logs, {
+            nic: net.nic,
+            configure: patchNetFiles(net.guestConfig, spec.patches),
+          }),
           spec.newRootDisk && { disk: spec.newRootDisk, home: spec.home, runDir: spec.runDir, log },
         );
     vm = booted = started.vm;
@@ -332,7 +323,8 @@ async function takeSpareVm(
   if (failure !== undefined) log.info("no warm spare VM: its restore failed", { error: failure });
   if (spare === undefined) return undefined;
   try {
-    if (!spare.serves(hint)) {
+    const key = spec.newRootDisk && templateKeyOf(spec.newRootDisk.imageDigest, plannedVmOptions(spec, logs));
+    if (key === undefined || !spare.serves(hint, key.key)) {
       log.debug("the warm spare VM is of another image or shape: discarded");
       await spare.discard();
       return undefined;

@@ -33,7 +33,13 @@ export interface FreshBoot {
   readonly log: JsonLogger;
 }
 
-type RootedOptions = MicroVmOptions & { readonly rootDisk: NonNullable<MicroVmOptions["rootDisk"]> };
+/** VM options with a root disk: a sandbox's. */
+export type RootedOptions = MicroVmOptions & { readonly rootDisk: NonNullable<MicroVmOptions["rootDisk"]> };
+
+/** The key of the VM template a VM of `options` from image `imageDigest` is restored from. */
+export function templateKeyOf(imageDigest: string, options: MicroVmOptions): TemplateKey {
+  return templateKey({ imageDigest, ...templateShape(options) });
+}
 
 /**
  * Boots `options`. A new sandbox (`fresh`) gets its root disk made here: restored from its template when
@@ -59,7 +65,7 @@ export async function bootSandboxVm(options: RootedOptions, fresh?: FreshBoot): 
   let key: TemplateKey;
   let found: Template;
   try {
-    key = templateKey({ imageDigest: fresh.disk.imageDigest, ...templateShape(options) });
+    key = templateKeyOf(fresh.disk.imageDigest, options);
     for (const stale of store.prune(key.runtime)) log.info("stale template removed", { key: stale });
     const existing = store.find(key.key, key.runtime, (reason) => {
       log.warn("template invalid: removed, making it again", { key: key.key, reason });

@@ -21,6 +21,12 @@ import type { TemplateKey } from "./template-key.js";
 import { TEMPLATE_DISK_LINK, TEMPLATE_FILES, sha256 } from "./template-store.js";
 import type { Template, TemplateMeta, TemplateStore } from "./template-store.js";
 
+/** The hostname a template's VM has until a restore's `template.resume` gives it the sandbox's. */
+export const TEMPLATE_HOSTNAME = "localhost";
+
+/** The resolv.conf and hosts a template's VM has (empty) until a restore's `template.resume` writes its own. */
+export const TEMPLATE_NET_FILES = { resolvConf: "", hosts: "" } as const;
+
 /** Options of {@link buildTemplate}. */
 export interface BuildTemplateOptions {
   readonly store: TemplateStore;
@@ -71,7 +77,7 @@ export async function buildTemplate(options: BuildTemplateOptions): Promise<Temp
         ...(vm.logLimits === undefined ? {} : { logLimits: vm.logLimits }),
         rootDisk: disk,
         runDir,
-        hostname: "localhost",
+        hostname: TEMPLATE_HOSTNAME,
         ramFile: { path: join(scratch, TEMPLATE_FILES.ram), shared: true },
         ...templateNetwork(vm, link?.path),
       });
@@ -111,7 +117,7 @@ function templateNetwork(
 ): Pick<MicroVmOptions, "network"> {
   const nic =
     linkPath !== undefined && vm.nicMac !== undefined ? { socketPath: linkPath, mac: vm.nicMac } : undefined;
-  const configure = vm.configure ? { ...vm.configure, resolvConf: "", hosts: "" } : undefined;
+  const configure = vm.configure ? { ...vm.configure, ...TEMPLATE_NET_FILES } : undefined;
   if (nic === undefined && configure === undefined) return {};
   return { network: { ...(nic ? { nic } : {}), ...(configure ? { configure } : {}) } };
 }

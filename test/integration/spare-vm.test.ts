@@ -153,6 +153,19 @@ describe("the warm spare VM", () => {
     expect(spareVmDirs().length).toBeLessThanOrEqual(1);
   });
 
+  it("serves sandboxes without a NIC (policy none) too, whose VM options it must match to the last detail", async () => {
+    const none = { image: "alpine:latest", network: { policy: "none" as const } };
+    for (const name of ["none-a", "none-b"]) {
+      const sandbox = await Sandbox.create({ name, ...none });
+      await sandbox.stopAndWait();
+    }
+    await spareVmWarm();
+    await using third = await Sandbox.create({ name: "none-c", ...none });
+    expect(supervisorLog("none-c")).toContain("took the warm spare VM");
+    expect((await third.shell("ip -o link | grep -c eth || true")).stdout()).toBe("0\n");
+    expect((await third.shell("hostname")).stdout()).toBe("none-c\n");
+  });
+
   it("is not warmed with VM templates off", async () => {
     process.env["MSB_TEMPLATES"] = "0";
     try {

@@ -106,6 +106,15 @@ export interface VmNic {
   readonly mac: string;
 }
 
+/** What of a stack's options decides its VM's NIC and network set-up. */
+export type GuestNetworkOptions = Pick<NetworkStackOptions, "socketPath" | "network" | "hostname" | "link">;
+
+/** A VM's NIC (none under policy `none`) and the `net.configure` its agent gets. */
+export interface GuestNetwork {
+  readonly nic: VmNic | undefined;
+  readonly configure: NetConfigureMessage;
+}
+
 /** A running sandbox network. */
 export class NetworkStack {
   /** The `net.configure` message for the agent. */
@@ -135,15 +144,15 @@ export class NetworkStack {
   static async start(options: NetworkStackOptions): Promise<NetworkStack> {
     const policy = compilePolicy(options.network ?? {});
     const link = resolveLink({ ...DEFAULT_LINK, ...options.link });
-    const hostname = options.hostname ?? "microsandbox";
     const mappings = parsePorts(options.ports);
     const bindAddress = checkBindAddress(options.portBindAddress);
+    const guest = NetworkStack.guestNetwork(options);
     if (policy.preset === "none") {
       options.pendingLink?.close();
       if (mappings.length > 0)
         throw new InvalidConfigError("ports", 'cannot publish ports under policy "none"');
       return new NetworkStack({
-        guestConfig: netConfigureWithoutNic(hostname),
+        guestConfig: guest.configure,
         nic: undefined,
         closers: [],
         collect: () => collectMetrics({}),
@@ -246,8 +255,8 @@ export class NetworkStack {
         streamLink.close();
       });
       return new NetworkStack({
-        guestConfig: netConfigureFor(link, hostname),
-        nic: { socketPath: options.socketPath, mac: link.guestMac },
+        guestConfig: guest.configure,
+        nic: guest.nic,
         closers,
         collect: () =>
           collectMetrics({
@@ -266,16 +275,20 @@ export class NetworkStack {
   }
 
   /**
-   * The NIC and guest set-up a stack on `socketPath` with the default link gives a VM whose policy is not `none`:
-   * what a warm spare VM is started with before its sandbox's stack exists (the template key sees only the
-   * interface of `configure`, never its files).
+   * The NIC and guest set-up a stack started with `options` gives its VM, without starting it (pure): what
+   * {@link NetworkStack.nic} and {@link NetworkStack.guestConfig} will be. A warm spare VM is started with it
+   * before its sandbox's stack exists, and a create checks a spare against it. Throws `InvalidConfigError` for a
+   * bad policy.
    */
-  static defaultGuestNetwork(
-    socketPath: string,
-    hostname: string,
-  ): { nic: VmNic; configure: NetConfigureMessage } {
-    const link = resolveLink(DEFAULT_LINK);
-    return { nic: { socketPath, mac: link.guestMac }, configure: netConfigureFor(link, hostname) };
+  static guestNetwork(options: GuestNetworkOptions): GuestNetwork {
+    const policy = compilePolicy(options.network ?? {});
+    const hostname = options.hostname ?? "microsandbox";
+    if (policy.preset === "none") return { nic: undefined, configure: netConfigureWithoutNic(hostname) };
+    const link = resolveLink({ ...DEFAULT_LINK, ...options.link });
+    return {
+      nic: { socketPath: options.socketPath, mac: link.guestMac },
+      configure: netConfigureFor(link, hostname),
+    };
   }
 
   /** Traffic and decision counters (a snapshot). */
