@@ -107,4 +107,30 @@ describe("MetricsSampler", () => {
     // No first interval (250 ms) to wait: a background reading is the baseline.
     expect(performance.now() - started).toBeLessThan(240);
   });
+
+  it("ticks only while asked: it stops a linger after the start or the last call, and a call starts it again", async () => {
+    const sources = fakeSources();
+    let reads = 0;
+    const read = sources.readHostFile;
+    const counted = { ...sources, readHostFile: (path: string): string => (reads++, read?.(path) ?? "") };
+    const sampler = new MetricsSampler(counted, { intervalMs: 20, lingerMs: 300 });
+    sampler.start();
+    expect(sampler.ticking).toBe(true);
+    await new Promise((r) => setTimeout(r, 700));
+    expect(sampler.ticking).toBe(false); // nobody asked for 300 ms
+    const idleReads = reads;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(reads).toBe(idleReads); // nothing read while idle
+    const started = performance.now();
+    await sampler.sample();
+    // The readings before the stop are stale: the call measures a first interval of its own.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(240);
+    expect(sampler.ticking).toBe(true);
+    await new Promise((r) => setTimeout(r, 150));
+    const again = performance.now();
+    await sampler.sample();
+    expect(performance.now() - again).toBeLessThan(240); // the tick's readings are the baseline again
+    sampler.stop();
+    expect(sampler.ticking).toBe(false);
+  });
 });

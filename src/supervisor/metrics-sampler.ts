@@ -19,8 +19,11 @@
  * Samples live in memory (the last few, for the CPU interval), never in the database. A background tick (every
  * `MSB_METRICS_INTERVAL_MS`, default 1 s) reads QEMU's CPU time, one small host file, so `cpuPercent` covers at
  * most the last interval and a call answers at once; every tenth tick also asks the guest, the baseline of
- * `guestCpuPercent`. A call always takes a full reading. Without a baseline (sampling off, or the first second)
- * the call samples over a short first interval of its own.
+ * `guestCpuPercent`. The tick runs only while someone asks: from the sandbox's start, and from each call, for
+ * {@link DEFAULT_LINGER_MS}; an idle sandbox nobody watches is not woken every second (each wake costs the
+ * supervisor, and the guest's every tenth). A call always takes a full reading. Without a baseline (sampling off,
+ * the first second, or the first call after the tick stopped) the call samples over a short first interval of
+ * its own.
  */
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -56,10 +59,15 @@ export interface MetricsSources {
   readonly readHostFile?: (path: string) => string;
 }
 
+/** How long the background tick goes on after the sampler starts or a call asks for a sample. */
+export const DEFAULT_LINGER_MS = 30_000;
+
 /** Options of {@link MetricsSampler}. */
 export interface MetricsSamplerOptions {
   /** Period of the background sample; 0 turns it off (each call then samples on its own). */
   readonly intervalMs: number;
+  /** The tick stops this long after the start or the last call (default {@link DEFAULT_LINGER_MS}). */
+  readonly lingerMs?: number;
   /** Reports a failed background sample (default `process.emitWarning`). */
   readonly warn?: ((message: string) => void) | undefined;
 }
@@ -101,6 +109,8 @@ export class MetricsSampler {
   /** Recent full readings (the guest's CPU baseline). */
   readonly #recentFull: Reading[] = [];
   #ticks = 0;
+  /** When the sampler started or was last asked (monotonic ms): the tick lingers that long after. */
+  #askedAt = 0;
   #inFlight: Promise<SupMetricsResult> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
@@ -110,13 +120,22 @@ export class MetricsSampler {
     this.#options = options;
   }
 
-  /** Starts the background sample (a no-op when the interval is 0). */
+  /** Starts the background sample for a while (see the module comment; a no-op when the interval is 0). */
   start(): void {
+    this.#askedAt = performance.now();
+    this.#arm();
+  }
+
+  #arm(): void {
     if (this.#options.intervalMs <= 0 || this.#timer !== undefined || this.#stopped) return;
     this.#timer = setInterval(() => {
       // A reading is all a baseline needs; a call in flight takes one anyway. Most ticks read only QEMU's CPU
       // time (one small /proc file); every FULL_EVERY-th asks the guest too, for its CPU baseline.
       if (this.#inFlight !== undefined) return;
+      if (performance.now() - this.#askedAt > (this.#options.lingerMs ?? DEFAULT_LINGER_MS)) {
+        this.#disarm();
+        return;
+      }
       if (this.#ticks++ % FULL_EVERY !== 0) {
         this.#tryLight();
         return;
@@ -141,18 +160,34 @@ export class MetricsSampler {
     else process.emitWarning(message, { code: "MSB_METRICS" });
   }
 
+  /** Stops the tick; its readings go too (stale: the next call measures a first interval of its own). */
+  #disarm(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#recent.length = 0;
+    this.#recentFull.length = 0;
+    this.#ticks = 0;
+  }
+
+  /** Whether the background tick runs now. */
+  get ticking(): boolean {
+    return this.#timer !== undefined;
+  }
+
   /** Stops sampling; later calls fail with {@link InvalidStateError}. */
   stop(): void {
     this.#stopped = true;
-    if (this.#timer !== undefined) clearInterval(this.#timer);
-    this.#timer = undefined;
+    this.#disarm();
   }
 
-  /** A fresh sample (concurrent calls share one). */
+  /** A fresh sample (concurrent calls share one); the background tick goes on (again) for a while. */
   sample(): Promise<SupMetricsResult> {
     if (this.#stopped) return Promise.reject(notRunning());
+    this.#askedAt = performance.now();
+    this.#arm();
     this.#inFlight ??= this.#sample().finally(() => {
       this.#inFlight = undefined;
+      this.#askedAt = performance.now(); // the linger counts from the answer
     });
     return this.#inFlight;
   }
