@@ -1,19 +1,12 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { tempDirs } from "../os/temp-dirs.fixture.js";
 import { LockTimeoutError, acquireFileLock } from "./lock.js";
 
-const made: string[] = [];
-afterAll(() => {
-  for (const d of made) rmSync(d, { recursive: true, force: true });
-});
-const dir = (): string => {
-  const d = mkdtempSync(join(tmpdir(), "msb-lock-"));
-  made.push(d);
-  return d;
-};
+const dir = tempDirs("msb-lock-");
 
 describe("acquireFileLock", () => {
   it("excludes a second holder until released", async () => {

@@ -1,18 +1,15 @@
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { truncate } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { identityOf } from "../os/process-identity.js";
 import { OWNER_FILE, makeOwnedDir } from "../os/owned-dir.js";
 import { scratchPath } from "../os/scratch-name.js";
+import { tempDirs } from "../os/temp-dirs.fixture.js";
 import { removeAbandonedOwnedDirs, removeAbandonedScratch } from "./scratch.js";
 
-const dir = mkdtempSync(join(tmpdir(), "msb-scratch-"));
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
+const dir = tempDirs("msb-scratch-")();
 
 describe("removeAbandonedScratch", () => {
   it("removes what dead processes left, keeps live owners' files and other names", async () => {

@@ -1,8 +1,8 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { allowedCpus, leastPinnedCpu, parseCpuList, pinnedCounts } from "./cpu-affinity.js";
+import { tempDirs } from "./temp-dirs.fixture.js";
 
 describe("CPU lists", () => {
   it("parses the kernel's ranges and singles", () => {
@@ -22,14 +22,10 @@ describe("CPU lists", () => {
 });
 
 describe("spreading pinned VMs", () => {
-  const dirs: string[] = [];
-  afterEach(() => {
-    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-  });
+  const tempDir = tempDirs("msb-proc-", { after: "each" });
 
   function fakeProc(processes: Record<string, { name: string; cpus: string }>): string {
-    const dir = mkdtempSync(join(tmpdir(), "msb-proc-"));
-    dirs.push(dir);
+    const dir = tempDir();
     for (const [pid, p] of Object.entries(processes)) {
       mkdirSync(join(dir, pid));
       writeFileSync(join(dir, pid, "status"), `Name:\t${p.name}\nCpus_allowed_list:\t${p.cpus}\n`);

@@ -1,14 +1,11 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { OWNER_FILE, disownDir, listOwnedDirs, makeOwnedDir, ownerOfDir, parseOwner } from "./owned-dir.js";
 import { identityOf } from "./process-identity.js";
+import { tempDirs } from "./temp-dirs.fixture.js";
 
-const root = mkdtempSync(join(tmpdir(), "msb-owned-"));
-afterAll(() => {
-  rmSync(root, { recursive: true, force: true });
-});
+const root = tempDirs("msb-owned-")();
 
 describe("owned directories", () => {
   it("are made in place, short, named by this process in their owner file, and leave no scratch", () => {

@@ -1,8 +1,7 @@
-import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { tempDirs } from "./temp-dirs.fixture.js";
 import { listensIn, unixSocketListens } from "./unix-listen.js";
 
 const TABLE = [
@@ -32,14 +31,10 @@ describe("listensIn", () => {
 });
 
 describe("unixSocketListens", () => {
-  const dirs: string[] = [];
-  afterEach(() => {
-    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-  });
+  const tempDir = tempDirs("msb-ul-", { after: "each" });
 
   it("follows a real listener from listen to close", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "msb-ul-"));
-    dirs.push(dir);
+    const dir = tempDir();
     const path = join(dir, "a b.sock");
     expect(unixSocketListens(path)).toBe(false);
     const server = createServer();

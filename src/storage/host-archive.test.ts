@@ -2,33 +2,23 @@ import {
   existsSync,
   lstatSync,
   mkdirSync,
-  mkdtempSync,
   readFileSync,
   readlinkSync,
-  rmSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pack } from "tar-stream";
 import type { Pack } from "tar-stream";
 
 type Header = Parameters<Pack["entry"]>[0];
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FsError } from "../errors.js";
+import { tempDirs } from "../os/temp-dirs.fixture.js";
 import { extractArchive, packDirectory } from "./host-archive.js";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-function scratch(): string {
-  const d = mkdtempSync(join(tmpdir(), "msb-archive-"));
-  dirs.push(d);
-  return d;
-}
+const scratch = tempDirs("msb-archive-", { after: "each" });
 
 /** A tar stream of `entries` exactly as given (names are not normalised: a hostile guest's archive). */
 function archive(entries: { header: Header; body?: string }[]): AsyncIterable<Buffer> {

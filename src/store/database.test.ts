@@ -1,21 +1,15 @@
-import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { tempDirs } from "../os/temp-dirs.fixture.js";
 import { openDatabase } from "./database.js";
 
-const made: string[] = [];
-afterAll(() => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirs("msb-db-");
 
 function newPath(): string {
-  const dir = mkdtempSync(join(tmpdir(), "msb-db-"));
-  made.push(dir);
-  return join(dir, "msb.db");
+  return join(tempDir(), "msb.db");
 }
 
 /**

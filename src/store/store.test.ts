@@ -1,8 +1,7 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { StoreError } from "../errors.js";
+import { tempDirs } from "../os/temp-dirs.fixture.js";
 import type { NewImageRecord } from "./image-repository.js";
 import { MIGRATIONS } from "./migrations.js";
 import { Store } from "./store.js";
@@ -27,15 +26,10 @@ function image(digest: string, layers: string[]): NewImageRecord {
   };
 }
 
-const made: string[] = [];
-afterAll(() => {
-  for (const d of made) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs("msb-store-");
 
 function dbPath(): string {
-  const dir = mkdtempSync(join(tmpdir(), "msb-store-"));
-  made.push(dir);
-  return join(dir, "db", "msb.db");
+  return join(tempDir(), "db", "msb.db");
 }
 
 describe("Store", () => {

@@ -3,10 +3,8 @@
  * connection: the protocol rules a hostile or broken client meets, the supervisor-local operations, drain
  * refusal, and cancellation of a departed client's streams. The supervisor side never throws.
  */
-import { mkdtempSync, rmSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import type { Server, Socket } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
@@ -14,6 +12,7 @@ import type { AgentConnection } from "../agent-client/connection.js";
 import { execStartMessage } from "../agent-client/exec.js";
 import { InvalidStateError } from "../errors.js";
 import type { MsbError } from "../errors.js";
+import { tempDirs } from "../os/temp-dirs.fixture.js";
 import { FrameDecoder, FrameKind, encodeFrame } from "../protocol/index.js";
 import type { Frame } from "../protocol/index.js";
 import { ClientSession } from "./client-session.js";
@@ -69,16 +68,15 @@ interface Harness {
   readonly closed: Promise<void>;
 }
 
+// Registered before the servers' hook: vitest runs afterEach hooks in reverse order, so servers close first.
+const tempDir = tempDirs("msb-session-", { after: "each" });
 const servers: Server[] = [];
-const dirs: string[] = [];
 afterEach(() => {
   for (const server of servers.splice(0)) server.close();
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
 async function harness(): Promise<Harness> {
-  const dir = mkdtempSync(join(tmpdir(), "msb-session-"));
-  dirs.push(dir);
+  const dir = tempDir();
   const path = join(dir, "s.sock");
   const log: AgentLog = { opened: [], messages: [], cancelled: 0 };
   const totals: SessionTotals = { clients: 0, streams: 0 };

@@ -1,13 +1,10 @@
-import { mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { tempDirs } from "../os/temp-dirs.fixture.js";
 import { templateKey } from "./template-key.js";
 
-const dir = mkdtempSync(join(tmpdir(), "msb-tkey-"));
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
+const dir = tempDirs("msb-tkey-")();
 
 function file(name: string, content: string): string {
   const path = join(dir, name);

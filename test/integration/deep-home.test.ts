@@ -7,26 +7,20 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { msbPaths } from "../../src/config/paths.js";
 import { InvalidConfigError } from "../../src/errors.js";
 import { listOwnedDirs } from "../../src/os/owned-dir.js";
 import { Sandbox } from "../../src/sdk/sandbox.js";
+import { useTemplatesOn } from "../fixtures/templates-on.js";
 import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
 
 /** 107 bytes of socket path, less `/run/`, a 12-hex id and `/control.sock`. */
 const HOME_BYTES = 107 - "/run/".length - 12 - "/control.sock".length;
 
 const env = useSandboxEnv({ homeBytes: HOME_BYTES });
-// Templates and spare VMs are the point: on, whatever the suite runs with (it also runs with MSB_TEMPLATES=0).
-const outer = process.env["MSB_TEMPLATES"];
-beforeAll(() => {
-  process.env["MSB_TEMPLATES"] = "1";
-});
-afterAll(() => {
-  if (outer === undefined) delete process.env["MSB_TEMPLATES"];
-  else process.env["MSB_TEMPLATES"] = outer;
-});
+// Templates and spare VMs are the point.
+useTemplatesOn();
 
 function supervisorLog(name: string): string {
   return readFileSync(join(env().home, "sandboxes", name, "logs", "supervisor.log"), "utf8");

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { get as httpGet } from "node:http";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { msbPaths } from "../../src/config/paths.js";
 import { listOwnedDirs, ownerOfDir } from "../../src/os/owned-dir.js";
 import { Sandbox } from "../../src/sdk/sandbox.js";
@@ -16,19 +16,12 @@ import { hostAccelerator } from "../../src/vm/accel.js";
 import { QmpClient } from "../../src/vm/qmp.js";
 import { freePort } from "../fixtures/registry/process.js";
 import { afterTwoCreates, isAlive } from "../fixtures/spare-process.js";
+import { useTemplatesOn } from "../fixtures/templates-on.js";
 import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
 
 const env = useSandboxEnv();
-// A spare VM is restored from a VM template: this file runs with templates on, whatever the suite runs with (it
-// also runs with MSB_TEMPLATES=0: see .ci/run); its last test turns them off.
-const outerTemplates = process.env["MSB_TEMPLATES"];
-beforeAll(() => {
-  process.env["MSB_TEMPLATES"] = "1";
-});
-afterAll(() => {
-  if (outerTemplates === undefined) delete process.env["MSB_TEMPLATES"];
-  else process.env["MSB_TEMPLATES"] = outerTemplates;
-});
+// A spare VM is restored from a VM template: templates on (its last test turns them off for a while).
+useTemplatesOn();
 
 /** The run directories of spare VMs (owned, beside sandboxes' in `run/`), with their owners. */
 const spareVmDirs = (): string[] =>

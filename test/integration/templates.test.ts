@@ -18,6 +18,7 @@ import { sha256 } from "../../src/templates/template-store.js";
 import { msb, startMsb } from "../fixtures/msb-cli.js";
 import { freePort } from "../fixtures/registry/process.js";
 import { fetchGuest } from "../fixtures/guest-http.js";
+import { useTemplatesOn } from "../fixtures/templates-on.js";
 import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
 
 const env = useSandboxEnv();
@@ -80,15 +81,7 @@ async function get(port: number): Promise<string> {
 }
 
 describe("VM templates", () => {
-  // On whatever the suite runs with (it also runs with MSB_TEMPLATES=0: see .ci/run).
-  const outer = process.env["MSB_TEMPLATES"];
-  beforeAll(() => {
-    process.env["MSB_TEMPLATES"] = "1";
-  });
-  afterAll(() => {
-    if (outer === undefined) delete process.env["MSB_TEMPLATES"];
-    else process.env["MSB_TEMPLATES"] = outer;
-  });
+  useTemplatesOn();
 
   it("restores sandboxes that are their own machines: hostname, randomness, clock, disk and network", async () => {
     const [portA, portB] = [await freePort(), await freePort()];

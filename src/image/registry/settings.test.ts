@@ -1,23 +1,16 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { readEnv } from "../../config/env.js";
 import { InvalidConfigError } from "../../errors.js";
+import { tempDirs } from "../../os/temp-dirs.fixture.js";
 import { parseReference } from "../reference.js";
 import { authKeyRegistry, dockerConfigCredentials } from "./credentials.js";
 import { endpointsFor } from "./endpoints.js";
 import { isLoopbackHost, loadRegistrySettings, validateSettings, type RegistrySettings } from "./settings.js";
 
-const made: string[] = [];
-afterAll(() => {
-  for (const d of made) rmSync(d, { recursive: true, force: true });
-});
-function tempDir(prefix: string): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  made.push(d);
-  return d;
-}
+const settingsHome = tempDirs("msb-settings-");
+const dockerDir = tempDirs("msb-docker-");
 
 const base: RegistrySettings = {
   mirrors: [],
@@ -29,7 +22,7 @@ const base: RegistrySettings = {
 
 describe("registry settings", () => {
   it("merges MSB_REGISTRY_MIRRORS (first) with the config file's registry-mirrors", async () => {
-    const home = tempDir("msb-settings-");
+    const home = settingsHome();
     writeFileSync(join(home, "ca.pem"), "PEM");
     writeFileSync(
       join(home, "config.json"),
@@ -50,7 +43,7 @@ describe("registry settings", () => {
   });
 
   it("defaults without a config file, and rejects plain-HTTP mirrors on non-loopback hosts", async () => {
-    const home = tempDir("msb-settings-");
+    const home = settingsHome();
     expect((await loadRegistrySettings(readEnv({ MSB_HOME: home }))).mirrors).toEqual([]);
     expect(() => validateSettings({ ...base, mirrors: ["http://mirror.example"] })).toThrow(
       InvalidConfigError,
@@ -107,7 +100,7 @@ describe("endpointsFor", () => {
 
 describe("docker config credentials", () => {
   it("reads auth (base64) and username/password entries, Docker Hub under its legacy key", async () => {
-    const dir = tempDir("msb-docker-");
+    const dir = dockerDir();
     const file = join(dir, "config.json");
     writeFileSync(
       file,

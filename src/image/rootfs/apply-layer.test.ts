@@ -1,7 +1,7 @@
-import { existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, lstatSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { tempDirs } from "../../os/temp-dirs.fixture.js";
 import type { TarHeader } from "../tar/parser.js";
 import { LayerApplier, stagedMode } from "./apply-layer.js";
 import { TreeError } from "./tree.js";
@@ -23,14 +23,10 @@ function header(name: string, fields: Partial<TarHeader> = {}): TarHeader {
   };
 }
 
-const made: string[] = [];
-afterAll(() => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirs("msb-apply-");
 
 function applier(): { a: LayerApplier; staging: string } {
-  const staging = mkdtempSync(join(tmpdir(), "msb-apply-"));
-  made.push(staging);
+  const staging = tempDir();
   return { a: new LayerApplier({ staging }), staging };
 }
 

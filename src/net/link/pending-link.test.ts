@@ -1,23 +1,14 @@
-import { existsSync, mkdtempSync, renameSync, rmSync } from "node:fs";
+import { existsSync, renameSync, rmSync } from "node:fs";
 import { createConnection } from "node:net";
 import type { Socket } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { tempDirs } from "../../os/temp-dirs.fixture.js";
 import { encodeStreamFrame } from "./framing.js";
 import { PendingLink, StreamLink } from "./stream-link.js";
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function scratchDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "msb-pending-link-"));
-  dirs.push(dir);
-  return dir;
-}
+const scratchDir = tempDirs("msb-pending-link-");
 
 async function until(check: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !check(); i++) await sleep(10);

@@ -1,15 +1,11 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { InvalidConfigError } from "../../errors.js";
+import { tempDirs } from "../../os/temp-dirs.fixture.js";
 import { NetworkStack } from "./network-stack.js";
 import type { NetworkStackOptions } from "./network-stack.js";
 
-const dir = mkdtempSync(join(tmpdir(), "msb-guestnet-"));
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
+const dir = tempDirs("msb-guestnet-")();
 
 describe("NetworkStack.guestNetwork", () => {
   it("is what a stack started with the same options gives its VM, under every policy and link", async () => {

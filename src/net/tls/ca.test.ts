@@ -1,24 +1,16 @@
 import { execFileSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { type AddressInfo, createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TLSSocket, connect } from "node:tls";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { InvalidConfigError } from "../../errors.js";
+import { tempDirs } from "../../os/temp-dirs.fixture.js";
 import { installationCa, installationCaPaths, readCaCertificates, userCa } from "./ca.js";
 import { LeafMinter } from "./leaf-minter.js";
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "msb-ca-test-"));
-  dirs.push(dir);
-  return dir;
-}
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirs("msb-ca-test-", { after: "each" });
 
 /** A TLS handshake on loopback: our minter serves, a client trusting only `caPem` verifies `servername`. */
 async function handshake(minter: LeafMinter, servername: string, caPem: string) {
