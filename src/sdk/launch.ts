@@ -171,8 +171,11 @@ export class PendingSupervisor {
       if (!report.ready) throw fromWireError(report.error, { extraHint: `see ${logs}` });
       lines.close();
       child.stdout?.destroy();
+      // The owner pipe: an attached sandbox's supervisor watches it (this process's end closes when it exits); a
+      // detached one, on a spare spawned with the pipe, does not read it, and this end is closed now.
       const owner = child.stdio[3] as Socket | null | undefined;
-      owner?.unref();
+      if (spec.detached) owner?.destroy();
+      else owner?.unref();
       child.unref();
       return {
         pid: report.pid,

@@ -115,7 +115,7 @@ export async function createSandbox(
   try {
     makeDirs(paths, runDir);
     pending =
-      (detached ? undefined : takeSpareSupervisor(home, paths.supervisorStderr)) ??
+      takeSpareSupervisor(home, paths.supervisorStderr) ??
       PendingSupervisor.spawn({ logFile: paths.supervisorStderr, detached });
     rmSync(paths.patchMarker, { force: true }); // a new disk has none of its patches yet
     sealValues(home, paths.sealedSecrets, id, config.secrets);

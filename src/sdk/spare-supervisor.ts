@@ -5,8 +5,10 @@
  *
  * One spare per process, shared by every copy of the library (it hangs off `process`, like the TCG warning's
  * flag). It is started right after this process's second create and every later one (a CLI command that
- * creates one sandbox never pays for one) and used only by an attached create of the same home (anything else
- * kills it and spawns as before); the creator's environment goes with the spec and replaces the spare's. It never
+ * creates one sandbox never pays for one) and used by the next create of the same home, attached or detached (any
+ * other kills it and spawns as before); the creator's environment goes with the spec and replaces the spare's. A
+ * spare is spawned with an owner pipe, as an attached sandbox's supervisor is: a detached sandbox's does not read
+ * it, and its creator closes its end once the sandbox is ready, so it lives on when its creator exits. It never
  * keeps this process alive (its pipes are unref'd), and when this process exits, however it exits, the spare
  * reads end-of-input, removes its stderr file and exits.
  * `MSB_SPARE_SUPERVISOR=0` turns it off.

@@ -136,6 +136,31 @@ describe("the warm spare VM", () => {
     expect(remaining()).toEqual([]);
   });
 
+  it("serves a detached create too, whose sandbox outlives the process that created it", async () => {
+    const made = afterTwoCreates("det", [
+      "const spare = spareSupervisorOf();",
+      `const runRoot = ${JSON.stringify(msbPaths(env().home).runRoot)};`,
+      `const { listOwnedDirs } = await import(${JSON.stringify(join(process.cwd(), "src/os/owned-dir.ts"))});`,
+      "const { readdirSync } = await import('node:fs');",
+      "const warm = () => listOwnedDirs(runRoot).some((d) => d.owner.pid === spare?.pid &&",
+      "  readdirSync(d.path).includes('agent.sock') && !readdirSync(d.path).includes('template.state'));",
+      "for (let i = 0; i < 300 && !warm(); i++) await new Promise((resolve) => setTimeout(resolve, 100));",
+      "await new Promise((resolve) => setTimeout(resolve, 1500));",
+      "await Sandbox.createDetached({ name: 'det-z', image: 'alpine:latest' });",
+      "const { record } = await Sandbox.get('det-z');",
+      "console.log(JSON.stringify({ spare: spare?.pid, supervisor: record.supervisorPid }));",
+    ]) as { spare: number; supervisor: number };
+    // Its creator has exited: the sandbox runs on, on the spare's supervisor and warm VM.
+    expect(made.supervisor).toBe(made.spare);
+    expect(supervisorLog("det-z")).toContain("took the warm spare VM");
+    await sleep(1_000);
+    expect(isAlive(made.supervisor)).toBe(true);
+    const handle = await Sandbox.get("det-z");
+    expect(handle.record.status).toBe("running");
+    await using box = await handle.connect();
+    expect((await box.shell("hostname")).stdout()).toBe("det-z\n");
+  });
+
   it("is discarded by a create of another shape, which boots as usual", async () => {
     await spareVmWarm();
     await using other = await Sandbox.create({ name: "warm-d", image: "alpine:latest", memoryMib: 384 });
