@@ -15,12 +15,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 // The built package, as users run it: its supervisor is dist/supervisor.cjs, not the sources through tsx.
 import { Sandbox } from "../dist/index.js";
 import { msbPaths } from "../src/config/paths.js";
-import { listOwnedDirs } from "../src/os/owned-dir.js";
 import { isRunning, readProcStat } from "../src/os/process-identity.js";
 import { spareSupervisorOf } from "../src/sdk/spare-supervisor.js";
 import { runtimeArtifacts } from "../src/setup/index.js";
 import { USER_HZ, processCpuTicks } from "../src/supervisor/proc-metrics.js";
 import { sandboxEnv } from "../test/fixtures/sandbox-env.js";
+import { waitForWarmSpareVm } from "../test/fixtures/spare-vm-dirs.js";
 import { bareArgv, bareBoot, bareInitrd } from "./boot.js";
 import { loggedBootPhases, phaseSplit } from "./boot-phases.js";
 import type { CreateRun } from "./boot-phases.js";
@@ -88,20 +88,6 @@ async function withMode<T>(mode: CreateMode, run: () => Promise<T>): Promise<T> 
   }
 }
 
-/** Waits until this process's spare supervisor has a warm VM: restored, its warming shell run (bounded: 30 s). */
-async function spareVmWarm(home: string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    const dir = listOwnedDirs(msbPaths(home).runRoot).find((d) => d.owner.purpose === "spare-vm");
-    const files = dir === undefined ? [] : readdirSync(dir.path);
-    if (files.includes("agent.sock") && !files.includes("template.state")) {
-      await sleep(1_000); // the shell it runs, and a moment idle, as between an agent platform's creates
-      return;
-    }
-    await sleep(50);
-  }
-  throw new Error("no warm spare VM within 30 s");
-}
-
 /**
  * Kills the warm VM of this process's spare supervisor (its QEMU, the spare's child) and waits until it is gone:
  * the spare stays, without a VM, as for any create that does not warm one.
@@ -152,9 +138,9 @@ export async function benchSandbox(): Promise<BenchResult[]> {
       // warming the next VM as it returns, beside its first shell. That VM is then killed, warm, so the next
       // runs have the host to themselves (and the next create the spare supervisor, as before).
       await createToFirstShell(env.home, `prime-${i}`, { templates: true, spareVm: true });
-      await spareVmWarm(env.home);
+      await waitForWarmSpareVm(msbPaths(env.home).runRoot, { settleMs: 1_000 });
       spareRuns.push(await createToFirstShell(env.home, `spare-${i}`, { templates: true, spareVm: true }));
-      await spareVmWarm(env.home);
+      await waitForWarmSpareVm(msbPaths(env.home).runRoot, { settleMs: 1_000 });
       await retireSpareVm();
     }
     const cold = coldRuns.map((run) => run.totalMs);

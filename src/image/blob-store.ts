@@ -3,8 +3,9 @@
  * atomic rename of a fully written and verified temp file, so readers never see partial content.
  */
 import { unlinkSync } from "node:fs";
-import { mkdir, readdir, rename, stat } from "node:fs/promises";
+import { mkdir, rename, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { readdirOrEmpty } from "../os/read-dir.js";
 import { digestHex } from "./digest.js";
 import { isErrno, tempPath } from "./fs-util.js";
 
@@ -66,15 +67,5 @@ export class BlobStore {
       }
     }
     return result;
-  }
-}
-
-/** Names in a directory, or none when it does not exist. */
-export async function readdirOrEmpty(dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir);
-  } catch (error) {
-    if (isErrno(error, "ENOENT")) return [];
-    throw error;
   }
 }

@@ -1,7 +1,7 @@
 /** Disk space a file or directory tree really takes (allocated blocks: sparse files count what they hold). */
 import { lstat } from "node:fs/promises";
 import { join } from "node:path";
-import { readdirOrEmpty } from "./blob-store.js";
+import { readdirOrEmpty } from "../os/read-dir.js";
 import { isErrno } from "./fs-util.js";
 
 /** Bytes allocated to `path` and, for a directory, to everything under it (symlinks are not followed). */

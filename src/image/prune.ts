@@ -2,7 +2,8 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { ImageRepository } from "../store/image-repository.js";
-import { readdirOrEmpty, type BlobStore } from "./blob-store.js";
+import { readdirOrEmpty } from "../os/read-dir.js";
+import type { BlobStore } from "./blob-store.js";
 import { digestHex } from "./digest.js";
 import { isErrno, removeTree } from "./fs-util.js";
 import { cleanAbandonedScratch } from "./scratch.js";

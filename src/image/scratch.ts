@@ -10,7 +10,7 @@ import type { MsbPaths } from "../config/paths.js";
 import { listOwnedDirs } from "../os/owned-dir.js";
 import { isRunning } from "../os/process-identity.js";
 import { scratchAbandoned } from "../os/scratch-name.js";
-import { readdirOrEmpty } from "./blob-store.js";
+import { readdirOrEmpty } from "../os/read-dir.js";
 import { allocatedBytes } from "./disk-usage.js";
 import { isErrno, removeTree } from "./fs-util.js";
 import { RAM_STAGING_DIR, RAM_STAGING_PREFIX } from "./rootfs/staging.js";
@@ -23,38 +23,38 @@ export interface ScratchCleanup {
   readonly bytesFreed: number;
 }
 
-/** Removes the abandoned scratch entries of `dir` whose names start with `prefix`. */
-export async function removeAbandonedScratch(dir: string, prefix = ""): Promise<ScratchCleanup> {
+/**
+ * Removes `paths`, measuring each first. One that is not ours to remove (`EACCES`/`EPERM`: another user's leftovers
+ * in a shared `/dev/shm`) is left and not counted.
+ */
+async function removeCounted(paths: readonly string[]): Promise<ScratchCleanup> {
   const removed: string[] = [];
   let bytesFreed = 0;
-  for (const name of await readdirOrEmpty(dir)) {
-    if (!name.startsWith(prefix) || !scratchAbandoned(name)) continue;
-    const path = join(dir, name);
+  for (const path of paths) {
     try {
       const size = await allocatedBytes(path);
       await removeTree(path);
       removed.push(path);
       bytesFreed += size;
     } catch (error) {
-      // Another user's leftovers (a shared /dev/shm): not ours to remove.
       if (!isErrno(error, "EACCES") && !isErrno(error, "EPERM")) throw error;
     }
   }
   return { removed, bytesFreed };
 }
 
+/** Removes the abandoned scratch entries of `dir` whose names start with `prefix`. */
+export async function removeAbandonedScratch(dir: string, prefix = ""): Promise<ScratchCleanup> {
+  const names = await readdirOrEmpty(dir);
+  return removeCounted(
+    names.filter((name) => name.startsWith(prefix) && scratchAbandoned(name)).map((name) => join(dir, name)),
+  );
+}
+
 /** Removes the owned directories of `parent` (`os/owned-dir.ts`) whose owner no longer runs. */
 export async function removeAbandonedOwnedDirs(parent: string): Promise<ScratchCleanup> {
-  const removed: string[] = [];
-  let bytesFreed = 0;
-  for (const { path, owner } of listOwnedDirs(parent)) {
-    if (isRunning(owner)) continue;
-    const size = await allocatedBytes(path);
-    await removeTree(path);
-    removed.push(path);
-    bytesFreed += size;
-  }
-  return { removed, bytesFreed };
+  const owned = await listOwnedDirs(parent);
+  return removeCounted(owned.filter(({ owner }) => !isRunning(owner)).map(({ path }) => path));
 }
 
 /**

@@ -8,7 +8,7 @@ import { tempDirs } from "./temp-dirs.fixture.js";
 const root = tempDirs("msb-owned-")();
 
 describe("owned directories", () => {
-  it("are made in place, short, named by this process in their owner file, and leave no scratch", () => {
+  it("are made in place, short, named by this process in their owner file, and leave no scratch", async () => {
     const parent = join(root, "run");
     const scratch = join(root, "tmp");
     const dir = makeOwnedDir(parent, scratch, "spare-vm");
@@ -16,12 +16,12 @@ describe("owned directories", () => {
     expect(ownerOfDir(dir)).toEqual({ ...identityOf(process.pid), purpose: "spare-vm" });
     expect(readdirSync(scratch)).toEqual([]);
     mkdirSync(join(parent, "a-sandbox")); // a sandbox's run directory has no owner file
-    expect(listOwnedDirs(parent)).toEqual([{ path: dir, owner: ownerOfDir(dir) }]);
+    expect(await listOwnedDirs(parent)).toEqual([{ path: dir, owner: ownerOfDir(dir) }]);
     disownDir(dir);
     disownDir(dir); // idempotent
     expect(ownerOfDir(dir)).toBeUndefined();
-    expect(listOwnedDirs(parent)).toEqual([]);
-    expect(listOwnedDirs(join(root, "missing"))).toEqual([]);
+    expect(await listOwnedDirs(parent)).toEqual([]);
+    expect(await listOwnedDirs(join(root, "missing"))).toEqual([]);
   });
 
   it("refuse owner files that are not one", () => {

@@ -6,10 +6,11 @@
  * when that process no longer runs. A directory without the file (a sandbox's) is never an owned one.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { identityOf } from "./process-identity.js";
 import type { ProcessIdentity } from "./process-identity.js";
+import { readdirOrEmpty } from "./read-dir.js";
 import { scratchPath } from "./scratch-name.js";
 
 /** The file in an owned directory that names its owner. */
@@ -89,16 +90,11 @@ export function parseOwner(text: string): DirOwner | undefined {
 }
 
 /** The owned directories in `parent`, with their owners (none when `parent` is missing). */
-export function listOwnedDirs(parent: string): { readonly path: string; readonly owner: DirOwner }[] {
-  let names: string[];
-  try {
-    names = readdirSync(parent);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw err;
-  }
+export async function listOwnedDirs(
+  parent: string,
+): Promise<{ readonly path: string; readonly owner: DirOwner }[]> {
   const owned: { path: string; owner: DirOwner }[] = [];
-  for (const name of names) {
+  for (const name of await readdirOrEmpty(parent)) {
     const path = join(parent, name);
     const owner = ownerOfDir(path);
     if (owner !== undefined) owned.push({ path, owner });

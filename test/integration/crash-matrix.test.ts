@@ -107,8 +107,9 @@ async function leaks(home: string): Promise<string[]> {
   // one whose owner died is what the next ImageService removes, as it does here first.
   await removeAbandonedOwnedDirs(runRoot);
   const spare = spareSupervisorOf()?.pid;
-  for (const { path } of listOwnedDirs(runRoot).filter((d) => d.owner.pid === spare))
+  for (const { path } of (await listOwnedDirs(runRoot)).filter((d) => d.owner.pid === spare)) {
     runDirs.add(basename(path));
+  }
   for (const dir of existsSync(runRoot) ? readdirSync(runRoot) : []) {
     if (!runDirs.has(dir)) found.push(`run/${dir}`);
   }

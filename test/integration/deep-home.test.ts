@@ -6,12 +6,11 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { msbPaths } from "../../src/config/paths.js";
 import { InvalidConfigError } from "../../src/errors.js";
-import { listOwnedDirs } from "../../src/os/owned-dir.js";
 import { Sandbox } from "../../src/sdk/sandbox.js";
+import { waitForWarmSpareVm } from "../fixtures/spare-vm-dirs.js";
 import { useTemplatesOn } from "../fixtures/templates-on.js";
 import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
 
@@ -37,11 +36,7 @@ describe("a deep MSB_HOME", () => {
       expect(supervisorLog(name)).toMatch(/"restored":true/);
     }
     // The second create's spare supervisor warms a VM of this shape in a run directory of its own.
-    const runRoot = msbPaths(env().home).runRoot;
-    for (let i = 0; i < 300 && !listOwnedDirs(runRoot).some((d) => d.owner.purpose === "spare-vm"); i++) {
-      await sleep(100);
-    }
-    await sleep(1_500); // its warming shell
+    await waitForWarmSpareVm(msbPaths(env().home).runRoot, { settleMs: 1_500 });
     await using third = await Sandbox.create({ name: "deep-c", image: "alpine:latest" });
     expect(supervisorLog("deep-c")).toContain("took the warm spare VM");
     expect((await third.shell("hostname")).stdout()).toBe("deep-c\n");

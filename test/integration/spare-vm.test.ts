@@ -4,18 +4,19 @@
  * takes that VM. The sandbox it becomes is its own (hostname, random state, clock, files, network, logs), and a
  * create of another shape discards it and boots as usual.
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { get as httpGet } from "node:http";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { msbPaths } from "../../src/config/paths.js";
-import { listOwnedDirs, ownerOfDir } from "../../src/os/owned-dir.js";
+import { ownerOfDir } from "../../src/os/owned-dir.js";
 import { Sandbox } from "../../src/sdk/sandbox.js";
 import { hostAccelerator } from "../../src/vm/accel.js";
 import { QmpClient } from "../../src/vm/qmp.js";
 import { freePort } from "../fixtures/registry/process.js";
 import { afterTwoCreates, isAlive } from "../fixtures/spare-process.js";
+import { spareVmDirs, waitForWarmSpareVm } from "../fixtures/spare-vm-dirs.js";
 import { useTemplatesOn } from "../fixtures/templates-on.js";
 import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
 
@@ -23,27 +24,11 @@ const env = useSandboxEnv();
 // A spare VM is restored from a VM template: templates on (its last test turns them off for a while).
 useTemplatesOn();
 
-/** The run directories of spare VMs (owned, beside sandboxes' in `run/`), with their owners. */
-const spareVmDirs = (): string[] =>
-  listOwnedDirs(msbPaths(env().home).runRoot)
-    .filter((dir) => dir.owner.purpose === "spare-vm")
-    .map((dir) => dir.path);
-
-/** Waits until a spare VM is warm: its run directory exists and holds no template link any more. */
-async function spareVmWarm(): Promise<string> {
-  for (let i = 0; i < 300; i++) {
-    const [dir] = spareVmDirs();
-    if (dir !== undefined) {
-      const files = readdirSync(dir);
-      if (files.includes("agent.sock") && !files.includes("template.state")) {
-        await sleep(1_500); // the warming shell
-        return dir;
-      }
-    }
-    await sleep(100);
-  }
-  throw new Error("no spare VM was warmed within 30 s");
-}
+const runRoot = (): string => msbPaths(env().home).runRoot;
+/** The run directories of spare VMs (owned, beside sandboxes' in `run/`). */
+const spareVms = (): Promise<string[]> => spareVmDirs(runRoot());
+/** Waits until a spare VM is warm (its warming shell run); its run directory. */
+const spareVmWarm = (): Promise<string> => waitForWarmSpareVm(runRoot(), { settleMs: 1_500 });
 
 function supervisorLog(name: string): string {
   return readFileSync(join(env().home, "sandboxes", name, "logs", "supervisor.log"), "utf8");
@@ -86,7 +71,7 @@ describe("the warm spare VM", () => {
     expect(log).toMatch(/"restored":true/);
     // A warning of the spare's VM start, before the sandbox had logs, is in them (and so reaches the creator).
     if (hostAccelerator() === "tcg") expect(log).toMatch(/"level":"warn","msg":"[^"]*TCG/);
-    expect(spareVmDirs()).not.toContain(dir); // its run directory became the sandbox's
+    expect(await spareVms()).not.toContain(dir); // its run directory became the sandbox's
     const thirdId = (await third.shell(identity)).stdout().split("\n");
     expect(thirdId[0]).toBe("warm-c");
     expect(thirdId[1]).not.toBe(secondId[1]);
@@ -122,11 +107,9 @@ describe("the warm spare VM", () => {
     const left = afterTwoCreates("warm", [
       "const spare = spareSupervisorOf();",
       // Its warm VM's run directory is owned by the spare.
-      `const runRoot = ${JSON.stringify(msbPaths(env().home).runRoot)};`,
-      `const { listOwnedDirs } = await import(${JSON.stringify(join(process.cwd(), "src/os/owned-dir.ts"))});`,
-      "const warm = () => listOwnedDirs(runRoot).filter((d) => d.owner.pid === spare?.pid).map((d) => d.path);",
-      "for (let i = 0; i < 300 && warm().length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));",
-      "console.log(JSON.stringify({ pid: spare?.pid, dirs: warm() }));",
+      `const runRoot = ${JSON.stringify(runRoot())};`,
+      "await waitForWarmSpareVm(runRoot, { ownerPid: spare?.pid, settleMs: 0 });",
+      "console.log(JSON.stringify({ pid: spare?.pid, dirs: await spareVmDirs(runRoot, spare?.pid) }));",
     ]) as { pid: number; dirs: string[] };
     expect(left.pid).toBeGreaterThan(0);
     expect(left.dirs).toHaveLength(1);
@@ -139,13 +122,7 @@ describe("the warm spare VM", () => {
   it("serves a detached create too, whose sandbox outlives the process that created it", async () => {
     const made = afterTwoCreates("det", [
       "const spare = spareSupervisorOf();",
-      `const runRoot = ${JSON.stringify(msbPaths(env().home).runRoot)};`,
-      `const { listOwnedDirs } = await import(${JSON.stringify(join(process.cwd(), "src/os/owned-dir.ts"))});`,
-      "const { readdirSync } = await import('node:fs');",
-      "const warm = () => listOwnedDirs(runRoot).some((d) => d.owner.pid === spare?.pid &&",
-      "  readdirSync(d.path).includes('agent.sock') && !readdirSync(d.path).includes('template.state'));",
-      "for (let i = 0; i < 300 && !warm(); i++) await new Promise((resolve) => setTimeout(resolve, 100));",
-      "await new Promise((resolve) => setTimeout(resolve, 1500));",
+      `await waitForWarmSpareVm(${JSON.stringify(runRoot())}, { ownerPid: spare?.pid, settleMs: 1500 });`,
       "await Sandbox.createDetached({ name: 'det-z', image: 'alpine:latest' });",
       "const { record } = await Sandbox.get('det-z');",
       "console.log(JSON.stringify({ spare: spare?.pid, supervisor: record.supervisorPid }));",
@@ -166,9 +143,9 @@ describe("the warm spare VM", () => {
     await using other = await Sandbox.create({ name: "warm-d", image: "alpine:latest", memoryMib: 384 });
     expect(supervisorLog("warm-d")).not.toContain("took the warm spare VM");
     expect((await other.shell("echo ok")).stdout()).toBe("ok\n");
-    for (let i = 0; i < 50 && spareVmDirs().length > 1; i++) await sleep(100);
+    for (let i = 0; i < 50 && (await spareVms()).length > 1; i++) await sleep(100);
     // The one left, if any, is the new spare's, warming for this last create's shape.
-    expect(spareVmDirs().length).toBeLessThanOrEqual(1);
+    expect((await spareVms()).length).toBeLessThanOrEqual(1);
   });
 
   it("serves sandboxes without a NIC (policy none) too, whose VM options it must match to the last detail", async () => {
@@ -191,9 +168,9 @@ describe("the warm spare VM", () => {
         const sandbox = await Sandbox.create({ name, image: "alpine:latest" });
         await sandbox.stopAndWait();
       }
-      for (let i = 0; i < 50 && spareVmDirs().length > 0; i++) await sleep(100); // the last test's spare's
+      for (let i = 0; i < 50 && (await spareVms()).length > 0; i++) await sleep(100); // the last test's spare's
       await sleep(3_000);
-      expect(spareVmDirs()).toEqual([]);
+      expect(await spareVms()).toEqual([]);
     } finally {
       process.env["MSB_TEMPLATES"] = "1";
     }

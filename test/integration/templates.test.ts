@@ -161,7 +161,9 @@ describe("VM templates", () => {
     const scratch = readdirSync(msbPaths(env().home).tmpDir).filter((n) => n.startsWith("template"));
     expect(scratch).toEqual([]);
     // Nor the run directories the two builds' VMs had.
-    const builds = listOwnedDirs(msbPaths(env().home).runRoot).filter((d) => d.owner.purpose === "template");
+    const builds = (await listOwnedDirs(msbPaths(env().home).runRoot)).filter(
+      (d) => d.owner.purpose === "template",
+    );
     expect(builds).toEqual([]);
     await using cliBox = await (await Sandbox.get("tpl-cli")).connect();
     expect((await cliBox.shell("hostname")).stdout()).toBe("tpl-cli\n");
