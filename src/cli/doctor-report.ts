@@ -11,6 +11,7 @@ import { msbPaths } from "../config/paths.js";
 import { MsbError } from "../errors.js";
 import { findImageTools, runTool } from "../image/tool.js";
 import { MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION } from "../protocol/constants.js";
+import { homeSocketProblem } from "../sdk/context.js";
 import { archProfile } from "../setup/arch.js";
 import { findExecutable } from "../setup/exec.js";
 import { manifestProblems } from "../setup/artifacts.js";
@@ -113,6 +114,8 @@ export async function doctorReport(env: MsbEnv = readEnv()): Promise<DoctorRepor
       fix: "apt-get install qemu-system-common (or set MSB_VIRTIOFSD to a virtiofsd binary)",
     });
   }
+  const homeTooLong = socketPathProblem(env.home);
+  if (homeTooLong !== undefined) findings.push(homeTooLong);
   const disk = await freeSpace(env.home);
   if (disk !== undefined && disk.free < LOW_DISK_BYTES) {
     findings.push({
@@ -203,6 +206,12 @@ async function qemuVersion(binary: string): Promise<string | null> {
     if (err instanceof Error && "code" in err) return null; // cannot run it: reported as missing by set-up
     throw err;
   }
+}
+
+/** An error finding when the sandboxes' sockets under `home` would be too long (what create and start refuse). */
+function socketPathProblem(home: string): DoctorFinding | undefined {
+  const found = homeSocketProblem(home);
+  return found === undefined ? undefined : { severity: "error", problem: found.problem, fix: found.hint };
 }
 
 /** Free and total bytes of the filesystem holding `path` (its nearest existing ancestor). */

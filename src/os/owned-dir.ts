@@ -1,17 +1,17 @@
 /**
  * Directories that say who owns them through a file inside, not through their name: for a VM run directory, whose
- * name must stay short (its sockets' paths fit in 107 bytes), `<parent>/<12 hex>` like a sandbox's, but whose
- * owner (a template being made, a warm spare VM, a bare VM) may die without removing it. The `owner` file holds the
+ * name must stay short (its sockets' paths fit in 107 bytes), `<parent>/<12 hex>` like a sandbox's (both named by
+ * `socket-path.ts`), but whose owner (a template being made, a warm spare VM, a bare VM) may die without removing it. The `owner` file holds the
  * process's pid and start time, as scratch names do (`scratch-name.ts`); a cleaner removes such a directory only
  * when that process no longer runs. A directory without the file (a sandbox's) is never an owned one.
  */
-import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { identityOf } from "./process-identity.js";
 import type { ProcessIdentity } from "./process-identity.js";
 import { readdirOrEmpty } from "./read-dir.js";
 import { scratchPath } from "./scratch-name.js";
+import { newRunDirName } from "./socket-path.js";
 
 /** The file in an owned directory that names its owner. */
 export const OWNER_FILE = "owner";
@@ -34,7 +34,7 @@ export function makeOwnedDir(parent: string, scratchDir: string, purpose: string
   const scratch = scratchPath(scratchDir, "owned-dir");
   const self = identityOf(process.pid);
   const owner: DirOwner = { pid: self.pid, startTime: self.startTime, purpose };
-  const dir = join(parent, randomBytes(6).toString("hex"));
+  const dir = join(parent, newRunDirName());
   try {
     mkdirSync(scratch, { mode: 0o700 });
     writeFileSync(join(scratch, OWNER_FILE), JSON.stringify(owner), { mode: 0o600 });

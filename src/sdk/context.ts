@@ -1,9 +1,8 @@
 /** Where a sandbox lives on disk, derived from the state directory and its name/id. */
-import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { msbPaths } from "../config/paths.js";
 import { InvalidConfigError } from "../errors.js";
-import { MAX_SOCKET_PATH } from "../os/socket-path.js";
+import { MAX_SOCKET_PATH, RUN_DIR_NAME_CHARS, newRunDirName } from "../os/socket-path.js";
 import { CONTROL_SOCKET } from "../supervisor/spec.js";
 import { logPath, SUPERVISOR_STDERR_NAME } from "../logs/sources.js";
 
@@ -42,12 +41,12 @@ export function sandboxPaths(home: string, name: string): SandboxPaths {
   };
 }
 
-/** Characters of a sandbox incarnation's id: 6 random bytes in hex. */
-export const SANDBOX_ID_CHARS = 12;
+/** Characters of a sandbox incarnation's id, which names its run directory. */
+export const SANDBOX_ID_CHARS = RUN_DIR_NAME_CHARS;
 
 /** A fresh id for a sandbox incarnation: it names its run directory. */
 export function newSandboxId(): string {
-  return randomBytes(SANDBOX_ID_CHARS / 2).toString("hex");
+  return newRunDirName();
 }
 
 /** `<home>/run/<id>`: sockets (short, for the 107-byte socket path limit). */
@@ -56,19 +55,27 @@ export function sandboxRunDir(home: string, id: string): string {
 }
 
 /**
- * Throws {@link InvalidConfigError} (field `MSB_HOME`) when the sockets of a sandbox under `home` would be longer
- * than a unix socket path may be, before anything of the sandbox is made: the longest is its `control.sock`.
+ * Why the sockets of a sandbox under `home` would be longer than a unix socket path may be (the longest is its
+ * `control.sock`), with what to do; undefined when they fit.
  */
-export function checkHomeFitsSockets(home: string): void {
+export function homeSocketProblem(
+  home: string,
+): { readonly problem: string; readonly hint: string } | undefined {
   const homeBytes = Buffer.byteLength(home);
   const bytes = Buffer.byteLength(join(sandboxRunDir(home, "0".repeat(SANDBOX_ID_CHARS)), CONTROL_SOCKET));
-  if (bytes <= MAX_SOCKET_PATH) return;
+  if (bytes <= MAX_SOCKET_PATH) return undefined;
   const example = join(msbPaths(home).runRoot, "<id>", CONTROL_SOCKET);
-  throw new InvalidConfigError(
-    "MSB_HOME",
-    `${home} is too long for the sandboxes' unix sockets: ${example} would be ${bytes} bytes, more than ${MAX_SOCKET_PATH}`,
-    {
-      hint: `use an MSB_HOME of at most ${MAX_SOCKET_PATH - (bytes - homeBytes)} bytes (this one is ${homeBytes})`,
-    },
-  );
+  return {
+    problem: `${home} is too long for the sandboxes' unix sockets: ${example} would be ${bytes} bytes, more than ${MAX_SOCKET_PATH}`,
+    hint: `use an MSB_HOME of at most ${MAX_SOCKET_PATH - (bytes - homeBytes)} bytes (this one is ${homeBytes})`,
+  };
+}
+
+/**
+ * Throws {@link InvalidConfigError} (field `MSB_HOME`) when the sockets of a sandbox under `home` would be too
+ * long ({@link homeSocketProblem}), before anything of the sandbox is made.
+ */
+export function checkHomeFitsSockets(home: string): void {
+  const found = homeSocketProblem(home);
+  if (found !== undefined) throw new InvalidConfigError("MSB_HOME", found.problem, { hint: found.hint });
 }

@@ -66,6 +66,20 @@ describe("msb admin verbs", () => {
     );
     expect(forced.status).toBe(1);
     expect(forced.stdout).toMatch(/error: .*MSB_ACCEL/);
+    // A state directory too long for the sandboxes' sockets: what create and start refuse, doctor reports.
+    const deep = join(env().home, "d".repeat(100));
+    const tooLong = spawnSync(
+      process.execPath,
+      ["--import", "tsx", join(repoRoot, "src/cli/msb.ts"), "doctor"],
+      {
+        cwd: repoRoot,
+        env: { ...process.env, MSB_HOME: deep },
+        encoding: "utf8",
+      },
+    );
+    expect(tooLong.status).toBe(1);
+    expect(tooLong.stdout).toMatch(/^error: .* is too long for the sandboxes' unix sockets/m);
+    expect(tooLong.stdout).toMatch(/^ {2}fix: use an MSB_HOME of at most \d+ bytes/m);
   });
 
   it("ls --filter, inspect, rm and rmi with several names, prune", async () => {
