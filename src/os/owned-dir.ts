@@ -1,9 +1,10 @@
 /**
  * Directories that say who owns them through a file inside, not through their name: for a VM run directory, whose
  * name must stay short (its sockets' paths fit in 107 bytes), `<parent>/<12 hex>` like a sandbox's (both named by
- * `socket-path.ts`), but whose owner (a template being made, a warm spare VM, a bare VM) may die without removing it. The `owner` file holds the
- * process's pid and start time, as scratch names do (`scratch-name.ts`); a cleaner removes such a directory only
- * when that process no longer runs. A directory without the file (a sandbox's) is never an owned one.
+ * `socket-path.ts`), but whose owner (a template being made, a warm spare VM, a bare VM) may die without removing
+ * it. The `owner` file holds the process's pid and start time, as scratch names do (`scratch-name.ts`); a cleaner
+ * removes such a directory only when that process no longer runs. A directory without the file (a sandbox's) is
+ * never an owned one.
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
