@@ -1,10 +1,9 @@
-import { mkdtempSync, rmSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
 import type { Server, Socket } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ProtocolError } from "../errors.js";
+import { tempDirs } from "../os/temp-dirs.fixture.js";
 import { FrameDecoder, FrameKind, INITIAL_WINDOW, encodeFrame } from "../protocol/index.js";
 import type { Frame } from "../protocol/index.js";
 import { AgentConnection, HandshakeTimeoutError } from "./connection.js";
@@ -14,7 +13,6 @@ import { execCollect } from "./exec.js";
 interface FakeAgent {
   path: string;
   server: Server;
-  dir: string;
 }
 
 const json = (o: unknown): Buffer => Buffer.from(JSON.stringify(o));
@@ -35,16 +33,14 @@ const agentHello = (over: Record<string, unknown> = {}): Buffer =>
   );
 const control = (stream: number, o: unknown): Buffer => encodeFrame(stream, FrameKind.CONTROL, json(o));
 
+const makeDir = tempDirs("msb-fake-agent-", { after: "each" });
 const agents: FakeAgent[] = [];
 afterEach(() => {
-  for (const a of agents.splice(0)) {
-    a.server.close();
-    rmSync(a.dir, { recursive: true, force: true });
-  }
+  for (const a of agents.splice(0)) a.server.close();
 });
 
 function fakeAgent(onFrame: (frame: Frame, socket: Socket) => void): FakeAgent {
-  const dir = mkdtempSync(join(tmpdir(), "msb-fake-agent-"));
+  const dir = makeDir();
   const path = join(dir, "agent.sock");
   const server = createServer((socket) => {
     const decoder = new FrameDecoder();
@@ -54,7 +50,7 @@ function fakeAgent(onFrame: (frame: Frame, socket: Socket) => void): FakeAgent {
     socket.on("error", () => undefined);
   });
   server.listen(path);
-  const agent = { path, server, dir };
+  const agent = { path, server };
   agents.push(agent);
   return agent;
 }

@@ -1,19 +1,17 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
+import { tempDirs } from "../os/temp-dirs.fixture.js";
 import { followLog } from "./follow.js";
 import { JsonLogger } from "./logger.js";
 import { readLog, tailLines } from "./read.js";
 import { RotatingWriter, rotatedPath } from "./rotating-writer.js";
 
 let dir: string;
+const makeDir = tempDirs("msb-logs-", { after: "each" });
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "msb-logs-"));
-});
-afterEach(() => {
-  rmSync(dir, { recursive: true, force: true });
+  dir = makeDir();
 });
 
 function totalBytes(): number {

@@ -1,8 +1,8 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { fieldOf } from "../config/field-of.fixture.js";
+import { tempDirs } from "../os/temp-dirs.fixture.js";
 import { sandboxPaths } from "./context.js";
 import { readSandboxLogs, validateLogsOptions } from "./logs.js";
 import { relaySandboxWarnings } from "./sandbox-warnings.js";
@@ -25,13 +25,10 @@ describe("validateLogsOptions", () => {
 });
 
 describe("readSandboxLogs", () => {
-  let home: string | undefined;
-  afterEach(() => {
-    if (home !== undefined) rmSync(home, { recursive: true, force: true });
-  });
+  const makeHome = tempDirs("msb-logs-sdk-", { after: "each" });
 
   it("reads rotated files oldest first, each source from its own file", () => {
-    home = mkdtempSync(join(tmpdir(), "msb-logs-sdk-"));
+    const home = makeHome();
     const dir = sandboxPaths(home, "s").logDir;
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "main.log.2"), "one\n");

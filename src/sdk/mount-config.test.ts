@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { validateSandboxConfig } from "./config.js";
 import { fieldOf } from "../config/field-of.fixture.js";
+import { tempDirs } from "../os/temp-dirs.fixture.js";
 import { checkVolumes, Mount, resolveVolumes, volumeMountSpecs } from "./mount-config.js";
 
 const base = { name: "vol-test", image: "alpine:latest" };
@@ -63,10 +63,7 @@ describe("the volumes option", () => {
 });
 
 describe("bind paths", () => {
-  const dir = mkdtempSync(join(tmpdir(), "msb-mount-config-"));
-  afterAll(() => {
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const dir = tempDirs("msb-mount-config-")();
 
   it("are made absolute against the creator's cwd, and must be directories", () => {
     const resolved = resolveVolumes({ "/src/": Mount.bind(".", { readonly: true }) }, dir);

@@ -1,8 +1,8 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { InvalidConfigError } from "../errors.js";
+import { tempDirs } from "../os/temp-dirs.fixture.js";
 import { validateSandboxConfig } from "./config.js";
 import { Patch } from "../storage/patch.js";
 import type { PatchConfig } from "../storage/patch.js";
@@ -96,12 +96,9 @@ describe("validatePatches", () => {
 });
 
 describe("resolvePatchSources", () => {
-  const dir = mkdtempSync(join(tmpdir(), "msb-patch-src-"));
+  const dir = tempDirs("msb-patch-src-")();
   mkdirSync(join(dir, "tree"));
   writeFileSync(join(dir, "file"), "x");
-  afterAll(() => {
-    rmSync(dir, { recursive: true, force: true });
-  });
 
   it("stores host sources absolute, resolved against the cwd, and leaves the rest as they are", () => {
     const text = Patch.text("/a", "x");

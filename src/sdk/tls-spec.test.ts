@@ -1,20 +1,12 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { InvalidConfigError } from "../errors.js";
 import { generateCa, installationCaPaths } from "../net/tls/ca.js";
+import { tempDirs } from "../os/temp-dirs.fixture.js";
 import { buildTlsSpec, resolveTlsPaths } from "./tls-spec.js";
 
-const dirs: string[] = [];
-const temp = (): string => {
-  const dir = mkdtempSync(join(tmpdir(), "msb-tls-spec-"));
-  dirs.push(dir);
-  return dir;
-};
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const temp = tempDirs("msb-tls-spec-", { after: "each" });
 
 describe("buildTlsSpec", () => {
   it("is absent without network.tls and secrets", async () => {

@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { StoreError } from "../errors.js";
 import { fieldOf } from "../config/field-of.fixture.js";
+import { tempDirs } from "../os/temp-dirs.fixture.js";
 import { persistableConfig, validateSandboxConfig } from "../sdk/config.js";
 import { execDefaults } from "../sdk/defaults.js";
 import { hostAllowed, refusalFor } from "./allow.js";
@@ -144,13 +144,10 @@ describe("allowed hosts", () => {
 });
 
 describe("sealed secret store", () => {
-  let home = "";
-  afterEach(() => {
-    rmSync(home, { recursive: true, force: true });
-  });
+  const makeHome = tempDirs("msb-seal-", { after: "each" });
 
   it("seals with a 0600 per-install key into a 0600 file that only opens for its sandbox", () => {
-    home = mkdtempSync(join(tmpdir(), "msb-seal-"));
+    const home = makeHome();
     const file = join(home, "secrets.sealed");
     sealSecrets(home, file, "sandbox:abc", { OPENAI_API_KEY: VALUE });
     expect(statSync(file).mode & 0o777).toBe(0o600);

@@ -1,8 +1,7 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { InvalidConfigError, VolumeNotFoundError } from "../errors.js";
+import { tempDirs } from "../os/temp-dirs.fixture.js";
 import { Store } from "../store/store.js";
 import { mountOrder, planMounts } from "./plan-mounts.js";
 import type { VolumeMountSpec } from "./plan-mounts.js";
@@ -15,12 +14,11 @@ const spec = (target: string, source: VolumeMountSpec["source"], readonly = fals
 });
 
 describe("planMounts", () => {
-  const home = mkdtempSync(join(tmpdir(), "msb-plan-"));
+  const home = tempDirs("msb-plan-")();
   const store = Store.open({ path: ":memory:" });
   const ctx = { store, home, searchPath: [] };
   afterAll(() => {
     store.close();
-    rmSync(home, { recursive: true, force: true });
   });
 
   it("orders parents first, then by path, and numbers tags by position", async () => {

@@ -2,15 +2,14 @@
  * `sup.metrics` through a real `ClientSession` over a unix socket: the sample reaches the client parsed, and a
  * sandbox that is not running answers the typed error, rebuilt with its class on the client's side.
  */
-import { mkdtempSync, rmSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
 import type { Server } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { AgentConnection } from "../agent-client/connection.js";
 import { AgentError, InvalidStateError } from "../errors.js";
 import type { AgentMessage, SupMetricsResult } from "../protocol/messages.js";
+import { tempDirs } from "../os/temp-dirs.fixture.js";
 import { ClientSession } from "./client-session.js";
 
 const SAMPLE: SupMetricsResult = {
@@ -28,6 +27,7 @@ const SAMPLE: SupMetricsResult = {
   timestampMs: Date.now(),
 };
 
+const makeDir = tempDirs("msb-session-", { after: "each" });
 const cleanups: (() => void)[] = [];
 afterEach(() => {
   for (const c of cleanups.splice(0)) c();
@@ -35,7 +35,7 @@ afterEach(() => {
 
 /** A supervisor-side session whose host answers metrics with `metrics`; resolves with a connected client. */
 async function sessionWith(metrics: () => Promise<AgentMessage>): Promise<AgentConnection> {
-  const dir = mkdtempSync(join(tmpdir(), "msb-session-"));
+  const dir = makeDir();
   const path = join(dir, "control.sock");
   const agent = {
     hello: { features: ["exec"], agentVersion: "test", uptimeMs: 1 },
@@ -58,7 +58,6 @@ async function sessionWith(metrics: () => Promise<AgentMessage>): Promise<AgentC
   await new Promise<void>((resolve) => server.listen(path, resolve));
   cleanups.push(() => {
     server.close();
-    rmSync(dir, { recursive: true, force: true });
   });
   const socket = createConnection(path);
   await new Promise<void>((resolve, reject) => {

@@ -1,7 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { tempDirs } from "../os/temp-dirs.fixture.js";
 import { crashReason, readTail } from "./crash-reason.js";
 
 const exited = { code: 0, signal: null };
@@ -40,12 +40,13 @@ describe("crashReason", () => {
 });
 
 describe("readTail", () => {
+  const makeDir = tempDirs("msb-tail-", { after: "each" });
+
   it("reads only the end of a file, and nothing from a missing one", () => {
-    const dir = mkdtempSync(join(tmpdir(), "msb-tail-"));
+    const dir = makeDir();
     const file = join(dir, "console.log");
     writeFileSync(file, `${"a".repeat(1000)}END`);
     expect(readTail(file, 3)).toBe("END");
     expect(readTail(join(dir, "missing"))).toBe("");
-    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -7,19 +7,16 @@ import {
   truncateSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
+import { tempDirs } from "../os/temp-dirs.fixture.js";
 import { TEMPLATE_FORMAT } from "./template-key.js";
 import { TEMPLATE_FILES, TemplateStore, sha256 } from "./template-store.js";
 import type { TemplateMeta } from "./template-store.js";
 
-const root = mkdtempSync(join(tmpdir(), "msb-tstore-"));
+const root = tempDirs("msb-tstore-")();
 let home = "";
 let store: TemplateStore;
-afterAll(() => {
-  rmSync(root, { recursive: true, force: true });
-});
 beforeEach(() => {
   home = mkdtempSync(join(root, "home-"));
   store = new TemplateStore(home);

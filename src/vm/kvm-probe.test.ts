@@ -1,7 +1,7 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
+import { tempDirs } from "../os/temp-dirs.fixture.js";
 import { hostKvmStatus, tcgReason } from "./accel.js";
 import { probeKvm, probeKvmCached } from "./kvm-probe.js";
 
@@ -31,14 +31,12 @@ function fakeQemu(dir: string, behaviour: keyof typeof BEHAVIOURS): string {
 describe("the KVM probe", () => {
   let dir: string;
   let kernel: string;
+  const makeDir = tempDirs("msb-kvm-probe-", { after: "each" });
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "msb-kvm-probe-"));
+    dir = makeDir();
     writeFileSync(join(dir, "kvm"), ""); // a device that opens: the probe decides
     kernel = join(dir, "vmlinux");
     writeFileSync(kernel, "kernel");
-  });
-  afterEach(() => {
-    rmSync(dir, { recursive: true, force: true });
   });
   const runs = (): string[] => readFileSync(join(dir, "runs"), "utf8").trim().split("\n");
   const probe = (behaviour: keyof typeof BEHAVIOURS, timeoutMs = 10_000) =>

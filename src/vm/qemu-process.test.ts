@@ -1,17 +1,15 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { VmError } from "../errors.js";
+import { tempDirs } from "../os/temp-dirs.fixture.js";
 import { QemuProcess } from "./qemu-process.js";
 
 describe("QemuProcess", () => {
   let dir: string;
+  const makeDir = tempDirs("msb-qemu-process-", { after: "each" });
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "msb-qemu-process-"));
-  });
-  afterEach(() => {
-    rmSync(dir, { recursive: true, force: true });
+    dir = makeDir();
   });
 
   /** A stand-in QEMU running `script`. */

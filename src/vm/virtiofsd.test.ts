@@ -1,10 +1,10 @@
 import { spawn } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { hasSysAdmin } from "../os/capabilities.js";
 import { allowedCpus } from "../os/cpu-affinity.js";
+import { tempDirs } from "../os/temp-dirs.fixture.js";
 import { findExecutable } from "../setup/exec.js";
 import { unixSocketListens } from "../os/unix-listen.js";
 import { Virtiofsd } from "./virtiofsd.js";
@@ -44,14 +44,10 @@ async function staleSocket(path: string): Promise<void> {
 }
 
 describe.skipIf(!hasSysAdmin())("Virtiofsd.start (with a stand-in daemon; needs CAP_SYS_ADMIN)", () => {
-  const dirs: string[] = [];
-  afterEach(() => {
-    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-  });
+  const makeDir = tempDirs("msb-vfsd-", { after: "each" });
 
   it("is ready only once the daemon listens, not when a stale socket file is there", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "msb-vfsd-"));
-    dirs.push(dir);
+    const dir = makeDir();
     const share = join(dir, "share");
     mkdirSync(share);
     const socketPath = join(dir, "fs0.sock");
@@ -75,8 +71,7 @@ describe.skipIf(!hasSysAdmin())("Virtiofsd.start (with a stand-in daemon; needs 
   });
 
   it("runs on the CPU it is given, as the daemon itself (taskset execs)", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "msb-vfsd-"));
-    dirs.push(dir);
+    const dir = makeDir();
     const share = join(dir, "share");
     mkdirSync(share);
     const taskset = findExecutable("taskset");

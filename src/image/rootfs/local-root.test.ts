@@ -1,20 +1,17 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ImageNotFoundError, InvalidConfigError } from "../../errors.js";
+import { tempDirs } from "../../os/temp-dirs.fixture.js";
 import { hasExt4Magic, isLocalImage, parseImageInfo, planTree, resolveLocalImage } from "./local-root.js";
 
 describe("local roots", () => {
-  const dir = mkdtempSync(join(tmpdir(), "msb-local-root-"));
+  const dir = tempDirs("msb-local-root-")();
   mkdirSync(join(dir, "tree", "etc"), { recursive: true });
   writeFileSync(join(dir, "tree", "etc", "f"), Buffer.alloc(10_000));
   writeFileSync(join(dir, "disk.qcow2"), "");
   writeFileSync(join(dir, "disk.RAW"), "");
   writeFileSync(join(dir, "disk.vmdk"), "");
-  afterAll(() => {
-    rmSync(dir, { recursive: true, force: true });
-  });
 
   it("tells host paths from image references", () => {
     for (const image of ["/srv/root", "./root", "../root.qcow2"]) expect(isLocalImage(image)).toBe(true);

@@ -1,9 +1,9 @@
 import { execFileSync } from "node:child_process";
-import { linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { linkSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { writeTar, type TarEntrySpec } from "../../../test/fixtures/registry/tar-writer.js";
+import { tempDirs } from "../../os/temp-dirs.fixture.js";
 import { TarFormatError, TarParser, type TarHeader } from "./parser.js";
 
 interface Parsed {
@@ -30,6 +30,8 @@ function parse(archive: Buffer, chunkSize = archive.length): Parsed[] {
 }
 
 describe("TarParser", () => {
+  const makeDir = tempDirs("tar-gnu-", { after: "each" });
+
   const cap = Buffer.from([1, 0, 0, 2, 0, 0x20, 0, 0, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
   const longName = `${"deep/".repeat(40)}file.txt`;
   const entries: TarEntrySpec[] = [
@@ -100,7 +102,7 @@ describe("TarParser", () => {
   });
 
   it("reads GNU tar's own archives (gnu format: base-256 ids, long names)", () => {
-    const dir = mkdtempSync(join(tmpdir(), "tar-gnu-"));
+    const dir = makeDir();
     const root = join(dir, "root");
     mkdirSync(join(root, "a".repeat(120)), { recursive: true });
     writeFileSync(join(root, "a".repeat(120), "f"), "data");
@@ -119,7 +121,6 @@ describe("TarParser", () => {
       ".",
     ]);
     const parsed = parse(readFileSync(out));
-    rmSync(dir, { recursive: true, force: true });
     const names = parsed.map((p) => `${p.header.name}:${p.header.type}:${p.header.uid}:${p.header.gid}`);
     expect(names).toContain(`./${"a".repeat(120)}/f:file:3000000:7`);
     expect(names).toContain("./hard:hardlink:3000000:7");
