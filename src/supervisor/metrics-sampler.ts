@@ -122,11 +122,12 @@ export class MetricsSampler {
 
   /** Starts the background sample for a while (see the module comment; a no-op when the interval is 0). */
   start(): void {
-    this.#askedAt = performance.now();
-    this.#arm();
+    this.#keepTicking();
   }
 
-  #arm(): void {
+  /** The tick goes on (again) for the linger from now. */
+  #keepTicking(): void {
+    this.#askedAt = performance.now();
     if (this.#options.intervalMs <= 0 || this.#timer !== undefined || this.#stopped) return;
     this.#timer = setInterval(() => {
       // A reading is all a baseline needs; a call in flight takes one anyway. Most ticks read only QEMU's CPU
@@ -183,8 +184,7 @@ export class MetricsSampler {
   /** A fresh sample (concurrent calls share one); the background tick goes on (again) for a while. */
   sample(): Promise<SupMetricsResult> {
     if (this.#stopped) return Promise.reject(notRunning());
-    this.#askedAt = performance.now();
-    this.#arm();
+    this.#keepTicking();
     this.#inFlight ??= this.#sample().finally(() => {
       this.#inFlight = undefined;
       this.#askedAt = performance.now(); // the linger counts from the answer
