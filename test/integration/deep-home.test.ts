@@ -9,13 +9,15 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { msbPaths } from "../../src/config/paths.js";
 import { InvalidConfigError } from "../../src/errors.js";
+import { MAX_SOCKET_PATH, RUN_DIR_NAME_CHARS } from "../../src/os/socket-path.js";
 import { Sandbox } from "../../src/sdk/sandbox.js";
+import { CONTROL_SOCKET } from "../../src/supervisor/spec.js";
 import { waitForWarmSpareVm } from "../fixtures/spare-vm-dirs.js";
 import { useTemplatesOn } from "../fixtures/templates-on.js";
 import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
 
-/** 107 bytes of socket path, less `/run/`, a 12-hex id and `/control.sock`. */
-const HOME_BYTES = 107 - "/run/".length - 12 - "/control.sock".length;
+/** The longest socket path (107 bytes), less `/run/`, a run directory's name and `/control.sock`: 77 bytes. */
+const HOME_BYTES = MAX_SOCKET_PATH - "/run/".length - RUN_DIR_NAME_CHARS - `/${CONTROL_SOCKET}`.length;
 
 const env = useSandboxEnv({ homeBytes: HOME_BYTES });
 // Templates and spare VMs are the point.
