@@ -138,6 +138,7 @@ export async function benchSandbox(): Promise<BenchResult[]> {
       // warming the next VM as it returns, beside its first shell. That VM is then killed, warm, so the next
       // runs have the host to themselves (and the next create the spare supervisor, as before).
       await createToFirstShell(env.home, `prime-${i}`, { templates: true, spareVm: true });
+      // Settle: the shell the spare runs, and a moment idle, as between an agent platform's creates.
       await waitForWarmSpareVm(msbPaths(env.home).runRoot, { settleMs: 1_000 });
       spareRuns.push(await createToFirstShell(env.home, `spare-${i}`, { templates: true, spareVm: true }));
       await waitForWarmSpareVm(msbPaths(env.home).runRoot, { settleMs: 1_000 });

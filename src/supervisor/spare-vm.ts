@@ -4,8 +4,8 @@
  * first run of the guest's code is what a restored create pays for: QEMU translates it), and waits. A create of
  * the same image and shape then takes it over: the spare's run directory becomes the sandbox's (QEMU's sockets
  * move with it), its root disk moves into the sandbox's directory, the network stack adopts the link QEMU is
- * connected to, and `template.resume` makes the VM the sandbox's own (hostname, fresh entropy, resolv.conf and hosts). Any other
- * create, or none, discards it. It restores only a template that exists: it never makes one.
+ * connected to, and `template.resume` makes the VM the sandbox's own (hostname, fresh entropy, resolv.conf and
+ * hosts). Any other create, or none, discards it. It restores only a template that exists: it never makes one.
  */
 import { renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
