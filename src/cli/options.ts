@@ -1,4 +1,5 @@
 /** Option parsing shared by the `msb` verbs. */
+import type { Command } from "commander";
 import { InvalidConfigError } from "../errors.js";
 
 /** Collects a repeatable option into an array. */
@@ -23,4 +24,31 @@ export function parseCount(field: string, value: string): number {
   if (!Number.isInteger(n) || n <= 0)
     throw new InvalidConfigError(field, `expected a positive integer, got ${value}`);
   return n;
+}
+
+/** What `--format` and `--json` parse to. */
+export interface FormatOptions {
+  readonly format: string;
+  readonly json?: boolean;
+}
+
+/**
+ * Adds `--format <human|json>` (default `human`: "table" or "text") and its shorthand `--json` to a verb that prints
+ * something a script may read. Every such verb takes both, so `msb ls --format json` and `msb doctor --json` work.
+ */
+export function formatOptions(command: Command, human: string): Command {
+  return command
+    .option("--format <format>", `${human} or json`, human)
+    .option("--json", "JSON output (--format json)");
+}
+
+/** Whether {@link formatOptions}' options ask for JSON; a format that is neither is an error naming it. */
+export function wantsJson(opts: FormatOptions, human: string): boolean {
+  if (opts.format !== human && opts.format !== "json") {
+    throw new InvalidConfigError(
+      "format",
+      `--format must be ${human} or json, not ${JSON.stringify(opts.format)}`,
+    );
+  }
+  return opts.json === true || opts.format === "json";
 }

@@ -25,7 +25,7 @@ const names = (run: MsbRun): string[] => run.stdout.split("\n").filter((l) => l 
 
 describe("msb admin verbs", () => {
   it("doctor reports the accelerator and why, versions, set-up state and free space", async () => {
-    const json = await msb(["doctor", "--format", "json"]);
+    const json = await msb(["doctor", "--json"]);
     expect(json.code).toBe(0);
     const report = JSON.parse(json.stdout) as {
       ok: boolean;
@@ -95,6 +95,14 @@ describe("msb admin verbs", () => {
     expect(names(await msb(["ls", "-q", "-f", "label=tier=web", "-f", "label=team=x"]))).toEqual(["web1"]);
     expect(names(await msb(["ls", "-q", "--filter", "label=team=y"]))).toEqual([]);
     expect((await Sandbox.list({ labels: { tier: "db" } })).map((s) => s.name)).toEqual(["db1"]);
+    const asJson = (run: MsbRun): string[] =>
+      (JSON.parse(run.stdout) as { name: string }[]).map((s) => s.name);
+    // --format json (as the original CLI spells it) and --json are the same.
+    expect(asJson(await msb(["ls", "--format", "json", "-f", "label=tier=db"]))).toEqual(["db1"]);
+    expect(asJson(await msb(["ls", "--json", "-f", "label=tier=db"]))).toEqual(["db1"]);
+    const badFormat = await msb(["ls", "--format", "yaml"]);
+    expect(badFormat.code).toBe(125);
+    expect(badFormat.stderr).toMatch(/--format must be table or json, not "yaml"/);
     const badFilter = await msb(["ls", "--filter", "status=running"]);
     expect(badFilter.code).toBe(125);
     expect(badFilter.stderr).toMatch(/invalid filter/);

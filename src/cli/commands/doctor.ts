@@ -1,23 +1,21 @@
 /** `msb doctor`: is this host ready to run sandboxes, and if not, what to fix. Exit code 1 when it is not. */
 import type { Command } from "commander";
-import { InvalidConfigError } from "../../errors.js";
 import { doctorReport, type DoctorReport } from "../doctor-report.js";
+import { formatOptions, wantsJson } from "../options.js";
+import type { FormatOptions } from "../options.js";
 import { size } from "../output.js";
 
 /** Adds the `doctor` verb. */
 export function registerDoctor(program: Command): void {
-  program
+  const doctor = program
     .command("doctor")
-    .description("check the accelerator, runtime, host tools and state directory; say what to fix")
-    .option("--format <format>", "text or json", "text")
-    .action(async (opts: { format: string }) => {
-      if (opts.format !== "text" && opts.format !== "json") {
-        throw new InvalidConfigError("format", `expected text or json, got ${JSON.stringify(opts.format)}`);
-      }
-      const report = await doctorReport();
-      process.stdout.write(opts.format === "json" ? `${JSON.stringify(report, null, 2)}\n` : render(report));
-      if (!report.ok) process.exitCode = 1;
-    });
+    .description("check the accelerator, runtime, host tools and state directory; say what to fix");
+  formatOptions(doctor, "text").action(async (opts: FormatOptions) => {
+    const json = wantsJson(opts, "text");
+    const report = await doctorReport();
+    process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : render(report));
+    if (!report.ok) process.exitCode = 1;
+  });
 }
 
 function render(r: DoctorReport): string {

@@ -5,10 +5,11 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Command } from "commander";
-import { InvalidConfigError } from "../../errors.js";
 import { allSandboxMetrics } from "../../sdk/metrics.js";
 import type { SandboxMetrics } from "../../sdk/metrics.js";
 import { Sandbox } from "../../sdk/sandbox.js";
+import { formatOptions, wantsJson } from "../options.js";
+import type { FormatOptions } from "../options.js";
 import { size, table } from "../output.js";
 
 /** One row of `msb stats`. */
@@ -56,24 +57,21 @@ function render(rows: readonly Row[]): string {
 
 /** Adds the `stats` verb. */
 export function registerStats(program: Command): void {
-  program
+  const stats = program
     .command("stats")
     .description("live resource use of running sandboxes (all of them without names)")
     .argument("[names...]", "sandboxes to show")
-    .option("--no-stream", "print one sample and exit")
-    .option("--format <format>", "table or json", "table")
-    .action(async (names: string[], opts: { stream: boolean; format: string }) => {
-      if (opts.format !== "table" && opts.format !== "json") {
-        throw new InvalidConfigError("format", `--format must be table or json, not ${opts.format}`);
-      }
-      const tty = process.stdout.isTTY;
-      for (;;) {
-        const started = Date.now();
-        const rows = await sample(names);
-        if (opts.format === "json") process.stdout.write(JSON.stringify(rows) + "\n");
-        else process.stdout.write((opts.stream && tty ? "\x1b[2J\x1b[H" : "") + render(rows));
-        if (!opts.stream) return;
-        await sleep(Math.max(REFRESH_MS - (Date.now() - started), 0));
-      }
-    });
+    .option("--no-stream", "print one sample and exit");
+  formatOptions(stats, "table").action(async (names: string[], opts: FormatOptions & { stream: boolean }) => {
+    const json = wantsJson(opts, "table");
+    const tty = process.stdout.isTTY;
+    for (;;) {
+      const started = Date.now();
+      const rows = await sample(names);
+      if (json) process.stdout.write(JSON.stringify(rows) + "\n");
+      else process.stdout.write((opts.stream && tty ? "\x1b[2J\x1b[H" : "") + render(rows));
+      if (!opts.stream) return;
+      await sleep(Math.max(REFRESH_MS - (Date.now() - started), 0));
+    }
+  });
 }

@@ -4,7 +4,8 @@ import { InvalidConfigError } from "../../errors.js";
 import { Volume } from "../../sdk/volume.js";
 import type { VolumeHandle } from "../../sdk/volume.js";
 import { forEachName } from "../each.js";
-import { collect, parseCount, parseEnv } from "../options.js";
+import { collect, formatOptions, parseCount, parseEnv, wantsJson } from "../options.js";
+import type { FormatOptions } from "../options.js";
 import { age, size, table } from "../output.js";
 
 /** A handle as `inspect` and `ls --json` print it. */
@@ -48,15 +49,12 @@ export function registerVolume(program: Command): void {
       });
       process.stdout.write(`${created.name}\n`);
     });
-  volume
-    .command("ls")
-    .alias("list")
-    .description("list named volumes")
+  formatOptions(volume.command("ls").alias("list").description("list named volumes"), "table")
     .option("-q, --quiet", "only names")
-    .option("--json", "JSON output")
-    .action(async (opts: { quiet?: boolean; json?: boolean }) => {
+    .action(async (opts: FormatOptions & { quiet?: boolean }) => {
+      const json = wantsJson(opts, "table");
       const list = await Volume.list();
-      if (opts.json === true) process.stdout.write(JSON.stringify(list.map(describe), null, 2) + "\n");
+      if (json) process.stdout.write(JSON.stringify(list.map(describe), null, 2) + "\n");
       else if (opts.quiet === true) process.stdout.write(list.map((v) => `${v.name}\n`).join(""));
       else {
         const rows = list.map((v) => [
