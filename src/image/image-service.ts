@@ -90,7 +90,9 @@ export class ImageService implements AsyncDisposable {
   readonly #platform: Platform;
   readonly #verify: boolean;
   readonly #ramStaging: boolean;
-  readonly #tools: Promise<ImageTools>;
+  readonly #searchPath: readonly string[];
+  /** Looked up when a base disk is first built, not at every open: a create of a cached image needs none. */
+  #tools: Promise<ImageTools> | undefined;
 
   private constructor(init: {
     env: MsbEnv;
@@ -113,7 +115,7 @@ export class ImageService implements AsyncDisposable {
     this.#platform = toPlatform(options.platform) ?? hostPlatform();
     this.#verify = options.verifyRootDisks ?? false;
     this.#ramStaging = options.ramStaging ?? true;
-    this.#tools = findImageTools(env.searchPath);
+    this.#searchPath = env.searchPath;
   }
 
   /**
@@ -261,7 +263,7 @@ export class ImageService implements AsyncDisposable {
       })),
       imagesDir: this.#paths.imagesDir,
       tmpDir: this.#paths.tmpDir,
-      tools: await this.#tools,
+      tools: await (this.#tools ??= findImageTools(this.#searchPath)),
       verify: this.#verify,
       ramStaging: this.#ramStaging,
     });
