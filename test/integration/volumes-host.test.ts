@@ -265,7 +265,7 @@ describe("removal", () => {
     await Volume.remove("held");
   });
 
-  it("inspect prints JSON; ls a table", async () => {
+  it("inspect prints JSON; ls a table, or JSON with --format json or --json", async () => {
     expect((await msb("volume", "create", "--label", "k=v", "shown")).stdout).toBe("shown\n");
     const inspected = JSON.parse((await msb("volume", "inspect", "shown")).stdout) as Record<
       string,
@@ -282,6 +282,11 @@ describe("removal", () => {
     ]);
     const table = (await msb("volume", "list")).stdout;
     expect(table).toMatch(/^NAME\s+KIND\s+QUOTA\s+USED\s+CREATED\nshown\s+directory\s+-\s+0B\s+/);
+    const listed = JSON.parse((await msb("volume", "ls", "--format", "json")).stdout) as unknown;
+    expect(listed).toEqual([
+      expect.objectContaining({ name: "shown", kind: "directory", labels: { k: "v" } }),
+    ]);
+    expect(JSON.parse((await msb("volume", "ls", "--json")).stdout)).toEqual(listed);
     const missing = await msb("volume", "inspect", "nope");
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/no volume named "nope"/);
