@@ -2,7 +2,7 @@
  * Reading a rotated log (see {@link RotatingWriter}): the rotated files oldest first, then the live one, as one
  * text; optionally only its last lines.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { rotatedPath } from "./rotating-writer.js";
 
 /** Highest rotation index looked for (far above any configured bound). */
@@ -47,4 +47,24 @@ export function tailLines(text: string, lines: number): string {
 export function readLog(path: string, options: { readonly tail?: number | undefined } = {}): string {
   const text = Buffer.concat(logFiles(path).map(readIfPresent)).toString("utf8");
   return options.tail === undefined ? text : tailLines(text, options.tail);
+}
+
+/** The last `bytes` of the file at `path` as text ("" when there is no such file). */
+export function readTail(path: string, bytes: number): string {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return "";
+    throw err;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const length = Math.min(size, bytes);
+    const buffer = Buffer.alloc(length);
+    readSync(fd, buffer, 0, length, size - length);
+    return buffer.toString("utf8");
+  } finally {
+    closeSync(fd);
+  }
 }

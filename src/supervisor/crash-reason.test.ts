@@ -1,8 +1,5 @@
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { tempDirs } from "../os/temp-dirs.fixture.js";
-import { crashReason, readTail } from "./crash-reason.js";
+import { crashReason } from "./crash-reason.js";
 
 const exited = { code: 0, signal: null };
 
@@ -36,17 +33,5 @@ describe("crashReason", () => {
   it("bounds what it quotes from a hostile console", () => {
     const reason = crashReason(`Kernel panic - not syncing: ${"x".repeat(100_000)}`, exited);
     expect(reason.length).toBeLessThan(200);
-  });
-});
-
-describe("readTail", () => {
-  const makeDir = tempDirs("msb-tail-", { after: "each" });
-
-  it("reads only the end of a file, and nothing from a missing one", () => {
-    const dir = makeDir();
-    const file = join(dir, "console.log");
-    writeFileSync(file, `${"a".repeat(1000)}END`);
-    expect(readTail(file, 3)).toBe("END");
-    expect(readTail(join(dir, "missing"))).toBe("");
   });
 });

@@ -3,10 +3,9 @@
  * out-of-memory killer) and QEMU's exit. The console is guest output: only a bounded tail is read, and what is
  * quoted from it is cut to one short printable line.
  */
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 
-/** How much of the console's end is searched. */
-const TAIL_BYTES = 64 * 1024;
+/** How much of the console's end is searched: read it with `readTail(path, CONSOLE_TAIL_BYTES)`. */
+export const CONSOLE_TAIL_BYTES = 64 * 1024;
 /** The longest piece of a console line quoted in a reason. */
 const QUOTE_CHARS = 160;
 
@@ -16,26 +15,6 @@ export interface QemuExit {
   readonly signal: NodeJS.Signals | null;
   /** QEMU's line saying KVM stopped the guest for good (QEMU was killed for it). */
   readonly kvmFailure?: string;
-}
-
-/** The last `TAIL_BYTES` of `path` as text ("" when it cannot be read). */
-export function readTail(path: string, bytes = TAIL_BYTES): string {
-  let fd: number;
-  try {
-    fd = openSync(path, "r");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return "";
-    throw err;
-  }
-  try {
-    const size = fstatSync(fd).size;
-    const length = Math.min(size, bytes);
-    const buffer = Buffer.alloc(length);
-    readSync(fd, buffer, 0, length, size - length);
-    return buffer.toString("utf8");
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /* eslint-disable no-control-regex -- removing control characters is the point */

@@ -21,7 +21,7 @@ import type { BootPhases, MicroVm } from "../vm/microvm.js";
 import { toWireError } from "../wire-error.js";
 import { ClientSession } from "./client-session.js";
 import type { SessionTotals } from "./client-session.js";
-import { crashReason, readTail } from "./crash-reason.js";
+import { CONSOLE_TAIL_BYTES, crashReason } from "./crash-reason.js";
 import { guestCaEnv } from "./guest-ca.js";
 import { installGuestCa } from "./guest-ca-install.js";
 import { SandboxLifecycle } from "./lifecycle.js";
@@ -30,6 +30,7 @@ import { samplerFor } from "./metrics-sampler.js";
 import { secretGuardFor } from "./secret-guard.js";
 import { applyPatchesOnce, patchNetFiles, writeScripts } from "./rootfs-patches.js";
 import { readEnv } from "../config/env.js";
+import { readTail } from "../logs/read.js";
 import { openSandboxLogs } from "./sandbox-logs.js";
 import type { SandboxLogs } from "./sandbox-logs.js";
 import { CONTROL_SOCKET } from "./spec.js";
@@ -274,7 +275,7 @@ export async function runSupervisor(spec: SupervisorSpec, io: SupervisorIo): Pro
   sampler.stop();
   clearTimeout(limit);
   if (!lifecycle.stopRequested) {
-    const exitReason = crashReason(readTail(vm.consoleLog), exit);
+    const exitReason = crashReason(readTail(vm.consoleLog, CONSOLE_TAIL_BYTES), exit);
     recordSafely(() => sandboxes.setStatus(spec.id, "crashed", { exitReason }, LIVE_STATUSES));
     log.error("the VM exited unexpectedly", {
       reason: exitReason,
