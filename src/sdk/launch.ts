@@ -6,17 +6,46 @@
  * holds, so the supervisor sees it close when we die, however we die.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, openSync, renameSync } from "node:fs";
+import { closeSync, fstatSync, openSync, renameSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Socket } from "node:net";
 import { createInterface } from "node:readline";
 import { VmError } from "../errors.js";
+import { readTail } from "../logs/read.js";
 import { readProcStat } from "../os/process-identity.js";
 import { supervisorCommand } from "../supervisor/entry.js";
 import { SPARE_STDERR_ENV } from "../supervisor/spec.js";
 import type { SupervisorReport, SupervisorSpec } from "../supervisor/spec.js";
 import type { WarmHint } from "../supervisor/warm-hint.js";
 import { fromWireError } from "../wire-error.js";
+
+/** How much of a dead supervisor's stderr is read for the last line it wrote. */
+const STDERR_TAIL_BYTES = 4096;
+/** The longest piece of that line quoted in the error. */
+const STDERR_QUOTE_CHARS = 300;
+
+/**
+ * What a supervisor that died before its report last wrote to `stderrFile` after offset `from` (node's own words
+ * when it refused to start, an uncaught error's message), cut to {@link STDERR_QUOTE_CHARS}: its last line that is
+ * not a stack frame or node's version banner. Undefined when there is none, or the file cannot be read (the error
+ * names it anyway).
+ */
+function lastWords(stderrFile: string, from: number): string | undefined {
+  let tail: string;
+  try {
+    const written = statSync(stderrFile).size - from;
+    tail = written > 0 ? readTail(stderrFile, Math.min(written, STDERR_TAIL_BYTES)) : "";
+  } catch (err) {
+    if (err instanceof Error) return undefined;
+    throw err;
+  }
+  const line = tail
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !l.startsWith("at ") && !/^Node\.js v\d/.test(l))
+    .at(-1);
+  return line?.slice(0, STDERR_QUOTE_CHARS);
+}
 
 /** This process's environment, without unset entries. */
 function currentEnv(): Record<string, string> {
@@ -41,6 +70,8 @@ export interface LaunchedSupervisor {
 export class PendingSupervisor {
   readonly #child: ChildProcess;
   #logFile: string;
+  /** How long its stderr file was when it was spawned: what follows is this process's. */
+  readonly #stderrFrom: number;
   /** Started ahead as a spare (see `spare-supervisor.ts`). */
   #spare = false;
   /** A spawn failure (ENOENT, EAGAIN...) that happened before {@link start} listened. */
@@ -48,9 +79,10 @@ export class PendingSupervisor {
   /** Resolves when the process has exited (or could not be spawned). */
   readonly exited: Promise<void>;
 
-  private constructor(child: ChildProcess, logFile: string) {
+  private constructor(child: ChildProcess, logFile: string, stderrFrom: number) {
     this.#child = child;
     this.#logFile = logFile;
+    this.#stderrFrom = stderrFrom;
     this.exited = new Promise((resolve) => {
       child.once("exit", () => {
         resolve();
@@ -80,7 +112,7 @@ export class PendingSupervisor {
         stdio: ["pipe", "pipe", log, options.detached ? "ignore" : "pipe"],
         ...(options.spare === true ? { env: { ...process.env, [SPARE_STDERR_ENV]: options.logFile } } : {}),
       });
-      const pending = new PendingSupervisor(child, options.logFile);
+      const pending = new PendingSupervisor(child, options.logFile, fstatSync(log).size);
       if (options.spare === true) {
         pending.#spare = true;
         pending.#holdLoop(false);
@@ -140,10 +172,13 @@ export class PendingSupervisor {
   /** Sends `spec`; resolves once the supervisor reports ready, rejects (and kills it) otherwise. */
   async start(spec: SupervisorSpec): Promise<LaunchedSupervisor> {
     const child = this.#child;
-    const logs = `the logs in ${dirname(this.#logFile)}`;
     if (this.#spawnError !== undefined) throw this.#spawnError;
+    // It may have died already (node refusing its NODE_OPTIONS, say): its "exit" is then past, not to come.
+    if (child.exitCode !== null || child.signalCode !== null) throw this.#diedBeforeReady();
     // A spare started before this create, with the environment of then: it takes this process's as it is now.
     const sent: SupervisorSpec = this.#spare ? { ...spec, env: currentEnv() } : spec;
+    // A process that dies meanwhile breaks the pipe: its exit, below, says why.
+    child.stdin?.once("error", () => undefined);
     child.stdin?.end(JSON.stringify(sent));
     const lines = createInterface({ input: child.stdout ?? process.stdin });
     try {
@@ -155,20 +190,14 @@ export class PendingSupervisor {
             reject(err instanceof Error ? err : new Error(String(err)));
           }
         });
-        child.once("exit", (code, signal) => {
-          reject(
-            new VmError(
-              "MSB_ERR_VM_START",
-              `the supervisor exited (${signal ?? `code ${code}`}) before it was ready`,
-              { hint: `see ${logs}` },
-            ),
-          );
+        child.once("exit", () => {
+          reject(this.#diedBeforeReady());
         });
         child.once("error", reject);
       });
       // The supervisor's error with its class and fields (a PortInUseError stays one); the log path is added to
       // its hint, and so to its message.
-      if (!report.ready) throw fromWireError(report.error, { extraHint: `see ${logs}` });
+      if (!report.ready) throw fromWireError(report.error, { extraHint: `see ${this.#logs()}` });
       lines.close();
       child.stdout?.destroy();
       // The owner pipe: an attached sandbox's supervisor watches it (this process's end closes when it exits); a
@@ -187,6 +216,22 @@ export class PendingSupervisor {
       this.kill();
       throw err;
     }
+  }
+
+  /** Where the sandbox's supervisor logs are, for errors' hints. */
+  #logs(): string {
+    return `the logs in ${dirname(this.#logFile)}`;
+  }
+
+  /** The error of a supervisor that exited before its report, with the last line it (or node) wrote to stderr. */
+  #diedBeforeReady(): VmError {
+    const child = this.#child;
+    const said = lastWords(this.#logFile, this.#stderrFrom);
+    return new VmError(
+      "MSB_ERR_VM_START",
+      `the supervisor exited (${child.signalCode ?? `code ${child.exitCode}`}) before it was ready${said ? `: ${said}` : ""}`,
+      { hint: `see ${this.#logs()}` },
+    );
   }
 
   /** Kills the process (a create that failed before or during start). */

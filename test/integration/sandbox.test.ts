@@ -15,6 +15,7 @@ import {
   SandboxCrashedError,
   SandboxExistsError,
   SandboxNotFoundError,
+  VmError,
 } from "../../src/index.js";
 import { msbPaths } from "../../src/config/paths.js";
 import { repoRoot } from "../fixtures/artifacts.js";
@@ -208,5 +209,26 @@ describe("Sandbox lifecycle and errors", () => {
     ).rejects.toMatchObject({ code: "MSB_ERR_IMAGE_NOT_FOUND" });
     await expect(Sandbox.get("ghost")).rejects.toBeInstanceOf(SandboxNotFoundError);
     expect(existsSync(join(msbPaths(env().home).sandboxesDir, "ghost"))).toBe(false);
+  });
+
+  it("fails at once, in node's words, when the supervisor dies before it reads its spec", async () => {
+    // Node refuses to start on an option it does not allow in NODE_OPTIONS, long before the spec is sent.
+    const previous = process.env["NODE_OPTIONS"];
+    process.env["NODE_OPTIONS"] = "--msb-no-such-option";
+    try {
+      const started = performance.now();
+      const err = await Sandbox.create({ name: "unborn", image: "alpine:latest" }).catch((e: unknown) => e);
+      expect(performance.now() - started).toBeLessThan(10_000); // it used to wait for a report forever
+      expect(err).toBeInstanceOf(VmError);
+      expect(err).toMatchObject({ code: "MSB_ERR_VM_START" });
+      expect((err as VmError).message).toMatch(
+        /the supervisor exited \(code \d+\) before it was ready: .*--msb-no-such-option is not allowed in NODE_OPTIONS/,
+      );
+      expect((err as VmError).hint).toMatch(/see the logs in .*sandboxes\/unborn\/logs/);
+    } finally {
+      if (previous === undefined) delete process.env["NODE_OPTIONS"];
+      else process.env["NODE_OPTIONS"] = previous;
+    }
+    await expect(Sandbox.get("unborn")).rejects.toBeInstanceOf(SandboxNotFoundError);
   });
 });
