@@ -173,14 +173,13 @@ export class PendingSupervisor {
   async start(spec: SupervisorSpec): Promise<LaunchedSupervisor> {
     const child = this.#child;
     if (this.#spawnError !== undefined) throw this.#spawnError;
-    // It may have died already (node refusing its NODE_OPTIONS, say): its "exit" is then past, not to come.
-    if (child.exitCode !== null || child.signalCode !== null) throw this.#diedBeforeReady();
     // A spare started before this create, with the environment of then: it takes this process's as it is now.
     const sent: SupervisorSpec = this.#spare ? { ...spec, env: currentEnv() } : spec;
-    // A process that dies meanwhile breaks the pipe: its exit, below, says why.
+    // A process that died (node refusing its NODE_OPTIONS, say) breaks the pipe: its exit, below, says why.
     child.stdin?.once("error", () => undefined);
     child.stdin?.end(JSON.stringify(sent));
     const lines = createInterface({ input: child.stdout ?? process.stdin });
+    let awaitingReport = true;
     try {
       const report = await new Promise<SupervisorReport>((resolve, reject) => {
         lines.once("line", (line) => {
@@ -190,10 +189,13 @@ export class PendingSupervisor {
             reject(err instanceof Error ? err : new Error(String(err)));
           }
         });
-        child.once("exit", () => {
-          reject(this.#diedBeforeReady());
+        // `exited` has watched the process since its spawn: an exit before this create got here is not missed.
+        void this.exited.then(() => {
+          if (awaitingReport) reject(this.#diedBeforeReady());
         });
         child.once("error", reject);
+      }).finally(() => {
+        awaitingReport = false;
       });
       // The supervisor's error with its class and fields (a PortInUseError stays one); the log path is added to
       // its hint, and so to its message.
