@@ -2,10 +2,10 @@
  * Sandbox benchmarks: `Sandbox.create()` to the first `shell("true")` result with the image cached, four ways in
  * alternating runs: bare QEMU booting the same kernel to init, a cold create (`MSB_TEMPLATES=0`: the kernel boots),
  * a create restored from the image's VM template, and a create that takes the warm spare VM the previous create of
- * its process left (`src/supervisor/spare-vm.ts`; elsewhere `MSB_SPARE_VM=0`). Then the host memory of idle sandboxes (supervisor + QEMU,
- * `memoryMib: 512`, 60 s after create), cold and restored, with their host CPU against a bare idle QEMU's, then
- * what each of 8 idle restored sandboxes adds to the host's used memory, and 20 sandboxes created at once (wall
- * time, peak host memory). The exec round trip is measured by `bench/exec.ts`.
+ * its process left (`src/supervisor/spare-vm.ts`; elsewhere `MSB_SPARE_VM=0`). Then the host memory of idle
+ * sandboxes (supervisor + QEMU, `memoryMib: 512`, 60 s after create), cold and restored, with their host CPU
+ * against a bare idle QEMU's, then what each of 8 idle restored sandboxes adds to the host's used memory, and 20
+ * sandboxes created at once (wall time, peak host memory). The exec round trip is measured by `bench/exec.ts`.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";

@@ -1,6 +1,7 @@
 /**
  * Reading a rotated log (see {@link RotatingWriter}): the rotated files oldest first, then the live one, as one
- * text; optionally only its last lines.
+ * text; optionally only its last lines. And the bounded end of one file ({@link readTail}): a guest console, a
+ * supervisor's stderr.
  */
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { rotatedPath } from "./rotating-writer.js";

@@ -2,8 +2,8 @@
  * The crash matrix: SIGKILL of the SDK process, the supervisor or QEMU at a random point of create, exec, stop
  * and start. After each trial: no QEMU or supervisor process of the state directory is left, every row's status
  * is true (nothing claims to run), no run directory (but what the next ImageService removes), sandbox directory or
- * image lease is left without its row, and the next create with the same name works. `MSB_CRASH_TRIALS` sets the number of trials (default 8;
- * the issue's figure is 100), `MSB_CRASH_SEED` replays a sequence.
+ * image lease is left without its row, and the next create with the same name works. `MSB_CRASH_TRIALS` sets the
+ * number of trials (default 8; the issue's figure is 100), `MSB_CRASH_SEED` replays a sequence.
  */
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
