@@ -106,13 +106,15 @@ export class PendingSupervisor {
     const command = supervisorCommand();
     const log = openSync(options.logFile, "a");
     try {
+      // Measured before the spawn: a process that dies at once (node refusing its NODE_OPTIONS) writes at once.
+      const stderrFrom = fstatSync(log).size;
       const child = spawn(command.file, command.args, {
         cwd: command.cwd,
         detached: true,
         stdio: ["pipe", "pipe", log, options.detached ? "ignore" : "pipe"],
         ...(options.spare === true ? { env: { ...process.env, [SPARE_STDERR_ENV]: options.logFile } } : {}),
       });
-      const pending = new PendingSupervisor(child, options.logFile, fstatSync(log).size);
+      const pending = new PendingSupervisor(child, options.logFile, stderrFrom);
       if (options.spare === true) {
         pending.#spare = true;
         pending.#holdLoop(false);
