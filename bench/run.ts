@@ -11,6 +11,7 @@ import { benchLifecycle } from "./lifecycle.js";
 import { benchMetrics } from "./metrics.js";
 import { benchList } from "./list.js";
 import { benchSandbox } from "./sandbox.js";
+import { benchStartup } from "./startup.js";
 import { benchNet } from "./net.js";
 import { benchStorage } from "./storage.js";
 import { benchTcgGuest } from "./tcg-guest.js";
@@ -25,6 +26,7 @@ const suites: Record<string, () => Promise<BenchResult[]>> = {
   kernel: benchKernel,
   image: benchImage,
   sandbox: benchSandbox,
+  startup: benchStartup,
   lifecycle: benchLifecycle,
   exec: benchExec,
   fs: benchFs,

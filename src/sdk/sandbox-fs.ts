@@ -17,7 +17,7 @@ import { FsError, InvalidConfigError, ProtocolError } from "../errors.js";
 import type { AgentMessage, ErrorMessage, FsMessage } from "../protocol/messages.js";
 import { MessageError, fsKind, int } from "../protocol/messages.js";
 import type { SupervisorConnection } from "./connection.js";
-import { extractArchive, packDirectory } from "../storage/host-archive.js";
+import type * as HostArchive from "../storage/host-archive.js";
 
 /** What an entry is. */
 export type FsEntryKind = "file" | "directory" | "symlink" | "other";
@@ -263,6 +263,7 @@ export class SandboxFs {
       options.onProgress?.(total);
     };
     if (source.isDirectory()) {
+      const { packDirectory } = await loadHostArchive();
       const sink = this.#writable(
         this.#message({ type: "fs.archive.write", path: target }),
         fsReplyError(target),
@@ -293,6 +294,7 @@ export class SandboxFs {
       options.onProgress?.(total);
     };
     if (meta.kind === "directory") {
+      const { extractArchive } = await loadHostArchive();
       const archive = this.#readable(
         this.#message({ type: "fs.archive.read", path: source }),
         fsReplyError(source),
@@ -365,6 +367,11 @@ export class SandboxFs {
   #message<M extends FsMessage>(message: M): M {
     return this.#user === undefined ? message : { ...message, user: this.#user };
   }
+}
+
+/** The tar code of the directory copies, loaded on their first use: importing the SDK need not pay for it. */
+async function loadHostArchive(): Promise<typeof HostArchive> {
+  return await import("../storage/host-archive.js");
 }
 
 /** Maps an `error` reply to an {@link FsError} naming the path of its field. */

@@ -5,12 +5,11 @@
  *
  * @packageDocumentation
  */
-import { X509Certificate, createPrivateKey } from "node:crypto";
+import { X509Certificate, createPrivateKey, randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { failConfig } from "../../config/invalid.js";
-import { ECDSA_P256, generateP256, privateKeyPem, randomSerial, x509 } from "./x509.js";
 
 /** A CA as PEM text: the certificate the guest trusts, the key that signs leaves. */
 export interface CaMaterial {
@@ -34,7 +33,7 @@ export async function installationCa(home: string): Promise<CaMaterial> {
   const existing = readPair(paths.cert, paths.key);
   if (existing !== undefined) return existing;
   const made = await generateCa();
-  const staging = join(home, `.tls-${process.pid}-${randomSerial().slice(0, 8)}`);
+  const staging = join(home, `.tls-${process.pid}-${randomBytes(4).toString("hex")}`);
   mkdirSync(staging, { mode: 0o700 });
   try {
     writeFileSync(join(staging, "ca.pem"), made.certPem, { mode: 0o644 });
@@ -92,8 +91,12 @@ export function readCaCertificates(paths: readonly string[], field: string): str
   });
 }
 
-/** A fresh ECDSA P-256 CA, valid from a day ago for ten years. */
+/**
+ * A fresh ECDSA P-256 CA, valid from a day ago for ten years. The X.509 library is loaded here, on first use: it
+ * is most of what importing the SDK would cost (~100 ms), and only a sandbox that intercepts TLS needs it.
+ */
 export async function generateCa(): Promise<CaMaterial> {
+  const { ECDSA_P256, generateP256, privateKeyPem, randomSerial, x509 } = await import("./x509.js");
   const keys = await generateP256();
   const now = Date.now();
   const name = `CN=microsandbox CA (${hostname().replace(/[,+="\\<>;#]/g, "_")}), O=microsandbox`;
