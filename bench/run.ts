@@ -3,6 +3,7 @@
  * one line per figure, or a JSON array of {@link BenchResult} with `--json`.
  */
 import { benchBoot } from "./boot.js";
+import { benchCreator } from "./creator.js";
 import { benchExec } from "./exec.js";
 import { benchFs } from "./fs.js";
 import { benchImage } from "./image.js";
@@ -26,6 +27,7 @@ const suites: Record<string, () => Promise<BenchResult[]>> = {
   kernel: benchKernel,
   image: benchImage,
   sandbox: benchSandbox,
+  creator: benchCreator,
   startup: benchStartup,
   lifecycle: benchLifecycle,
   exec: benchExec,
