@@ -43,26 +43,19 @@ export async function benchCreator(): Promise<BenchResult[]> {
     small.push(runChild(0));
     large.push(runChild(LARGE_MIB));
   }
-  const createMs = (runs: ChildRun[]): number[] => runs.map((run) => median(run.times));
-  const stallMs = (runs: ChildRun[]): number[] => runs.map((run) => run.maxStallMs);
   const rss = (runs: ChildRun[]): number => median(runs.map((run) => run.rssMib));
   const note = `${RUNS} alternating child processes of ${CREATES} creates each (medians from the third; home ${env.home}); creator RSS ${rss(large).toFixed(0)} against ${rss(small).toFixed(0)} MiB`;
+  /** The large creators' figure against the small ones', `pick`ed from each child's run. */
+  const figure = (name: string, pick: (run: ChildRun) => number): BenchResult => ({
+    name,
+    value: median(large.map(pick)),
+    unit: "ms",
+    baseline: median(small.map(pick)),
+    ratio: pairedRatio(large.map(pick), small.map(pick)),
+    note,
+  });
   return [
-    {
-      name: "creator.large-process-create-to-first-shell-vs-small",
-      value: median(createMs(large)),
-      unit: "ms",
-      baseline: median(createMs(small)),
-      ratio: pairedRatio(createMs(large), createMs(small)),
-      note,
-    },
-    {
-      name: "creator.large-process-longest-event-loop-stall-vs-small",
-      value: median(stallMs(large)),
-      unit: "ms",
-      baseline: median(stallMs(small)),
-      ratio: pairedRatio(stallMs(large), stallMs(small)),
-      note,
-    },
+    figure("creator.large-process-create-to-first-shell-vs-small", (run) => median(run.times)),
+    figure("creator.large-process-longest-event-loop-stall-vs-small", (run) => run.maxStallMs),
   ];
 }

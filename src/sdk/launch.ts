@@ -3,12 +3,12 @@
  * its spec when the creator has it ready, so the two start up side by side. The spec travels on stdin (never argv);
  * stderr goes to `logs/supervisor.stderr.log` in the sandbox directory (its own log is `logs/supervisor.log`,
  * and errors name that directory); in attached mode fd 3 is the owner pipe, whose far end only this process
- * holds, so the supervisor sees it close when we die, however we die.
+ * holds, so the supervisor sees it close when we die, however we die. This process spawns it, or has its launcher
+ * spawn it and hand over those pipes (`spawn-remote.ts`, `supervisor-child.ts`): the same from here on.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, fstatSync, openSync, renameSync, statSync } from "node:fs";
 import { dirname } from "node:path";
-import type { Socket } from "node:net";
 import { createInterface } from "node:readline";
 import { VmError } from "../errors.js";
 import { readTail } from "../logs/read.js";
@@ -18,6 +18,9 @@ import { SPARE_STDERR_ENV } from "../supervisor/spec.js";
 import type { SupervisorReport, SupervisorSpec } from "../supervisor/spec.js";
 import type { WarmHint } from "../supervisor/warm-hint.js";
 import { fromWireError } from "../wire-error.js";
+import { spawnRemote } from "./spawn-remote.js";
+import { localChild } from "./supervisor-child.js";
+import type { SupervisorChild } from "./supervisor-child.js";
 
 /** How much of a dead supervisor's stderr is read for the last line it wrote. */
 const STDERR_TAIL_BYTES = 4096;
@@ -63,12 +66,19 @@ export interface LaunchedSupervisor {
   readonly warnings: readonly string[];
 }
 
+/** Options of {@link PendingSupervisor.spawn}. */
+export interface SpawnOptions {
+  readonly logFile: string;
+  readonly detached: boolean;
+  readonly spare?: boolean;
+}
+
 /**
  * A supervisor process spawned before its spec is ready: node's start-up (~0.2 s) overlaps the creator's own
  * preparation (root disk overlay, defaults). {@link start} sends the spec and waits for the ready report.
  */
 export class PendingSupervisor {
-  readonly #child: ChildProcess;
+  readonly #child: SupervisorChild;
   #logFile: string;
   /** How long its stderr file was when it was spawned: what follows is this process's. */
   readonly #stderrFrom: number;
@@ -79,50 +89,68 @@ export class PendingSupervisor {
   /** Resolves when the process has exited (or could not be spawned). */
   readonly exited: Promise<void>;
 
-  private constructor(child: ChildProcess, logFile: string, stderrFrom: number) {
+  private constructor(child: SupervisorChild, logFile: string, stderrFrom: number, spare: boolean) {
     this.#child = child;
     this.#logFile = logFile;
     this.#stderrFrom = stderrFrom;
     this.exited = new Promise((resolve) => {
-      child.once("exit", () => {
-        resolve();
-      });
-      child.once("error", (err) => {
+      child.onExit(resolve);
+      child.onError((err) => {
         this.#spawnError = err;
         if (child.pid === undefined) resolve();
       });
     });
+    if (spare) {
+      this.#spare = true;
+      child.holdLoop(false);
+    }
   }
 
   /**
    * Spawns the supervisor process; it waits for its spec on stdin. A `spare` (see `spare-supervisor.ts`) does not
    * keep this process alive, and exits quietly, removing `logFile`, if this process ends without using it.
    */
-  static spawn(options: {
-    readonly logFile: string;
-    readonly detached: boolean;
-    readonly spare?: boolean;
-  }): PendingSupervisor {
+  static spawn(options: SpawnOptions): PendingSupervisor {
     const command = supervisorCommand();
     const log = openSync(options.logFile, "a");
     try {
       // Measured before the spawn: a process that dies at once (node refusing its NODE_OPTIONS) writes at once.
       const stderrFrom = fstatSync(log).size;
-      const child = spawn(command.file, command.args, {
+      const child: ChildProcess = spawn(command.file, command.args, {
         cwd: command.cwd,
         detached: true,
         stdio: ["pipe", "pipe", log, options.detached ? "ignore" : "pipe"],
         ...(options.spare === true ? { env: { ...process.env, [SPARE_STDERR_ENV]: options.logFile } } : {}),
       });
-      const pending = new PendingSupervisor(child, options.logFile, stderrFrom);
-      if (options.spare === true) {
-        pending.#spare = true;
-        pending.#holdLoop(false);
-      }
+      const pending = new PendingSupervisor(
+        localChild(child),
+        options.logFile,
+        stderrFrom,
+        options.spare === true,
+      );
       return pending;
     } finally {
       closeSync(log);
     }
+  }
+
+  /**
+   * A supervisor spawned by `launcher`, this process's launcher (see `spawn-remote.ts`), on this process's behalf:
+   * this process is spared the fork. Rejects when the launcher cannot. It always has an owner pipe (a detached
+   * sandbox's is closed here once it is ready, as a spare's is).
+   */
+  static async spawnThrough(launcher: ChildProcess, options: SpawnOptions): Promise<PendingSupervisor> {
+    const command = supervisorCommand();
+    const spare = options.spare === true;
+    const env = spare ? { ...currentEnv(), [SPARE_STDERR_ENV]: options.logFile } : currentEnv();
+    let stderrFrom = 0;
+    try {
+      stderrFrom = statSync(options.logFile).size; // a sandbox's file grows with each of its starts
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
+    const child = await spawnRemote(launcher, { ...command, env, logFile: options.logFile });
+    return new PendingSupervisor(child, options.logFile, stderrFrom, spare);
   }
 
   /** Whether the process is still there to be handed a spec. */
@@ -142,20 +170,7 @@ export class PendingSupervisor {
   adopt(logFile: string): void {
     renameSync(this.#logFile, logFile);
     this.#logFile = logFile;
-    this.#holdLoop(true);
-  }
-
-  /** Whether the process and its pipes keep this process's event loop alive. */
-  #holdLoop(on: boolean): void {
-    const handles = [this.#child.stdin, this.#child.stdout, this.#child.stdio[3]] as (
-      Socket | null | undefined
-    )[];
-    for (const handle of handles) {
-      if (on) handle?.ref();
-      else handle?.unref();
-    }
-    if (on) this.#child.ref();
-    else this.#child.unref();
+    this.#child.holdLoop(true);
   }
 
   /** The process id (undefined if the spawn failed). */
@@ -195,7 +210,7 @@ export class PendingSupervisor {
         void this.exited.then(() => {
           if (awaitingReport) reject(this.#diedBeforeReady());
         });
-        child.once("error", reject);
+        child.onError(reject);
       }).finally(() => {
         awaitingReport = false;
       });
@@ -206,10 +221,9 @@ export class PendingSupervisor {
       child.stdout?.destroy();
       // The owner pipe: an attached sandbox's supervisor watches it (this process's end closes when it exits); a
       // detached one, on a spare spawned with the pipe, does not read it, and this end is closed now.
-      const owner = child.stdio[3] as Socket | null | undefined;
+      const owner = child.owner;
       if (spec.detached) owner?.destroy();
-      else owner?.unref();
-      child.unref();
+      child.holdLoop(false);
       return {
         pid: report.pid,
         qemuPid: report.qemuPid,
@@ -240,6 +254,6 @@ export class PendingSupervisor {
 
   /** Kills the process (a create that failed before or during start). */
   kill(): void {
-    if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill("SIGKILL");
+    this.#child.kill();
   }
 }

@@ -30,9 +30,9 @@ import { checkHomeFitsSockets, newSandboxId, sandboxPaths, sandboxRunDir } from 
 import type { SandboxPaths } from "./context.js";
 import { execDefaults, mainProcess, stopSignalOf } from "./defaults.js";
 import type { ExecDefaults } from "./defaults.js";
-import { PendingSupervisor } from "./launch.js";
+import type { PendingSupervisor } from "./launch.js";
 import { LOCAL_IMAGE_CONFIG, storedImageConfig } from "./local-image-config.js";
-import { replenishSpareSupervisor, takeSpareSupervisor } from "./spare-supervisor.js";
+import { replenishSpareSupervisor, spawnSupervisor, takeSpareSupervisor } from "./spare-supervisor.js";
 import { resolvePatchSources } from "../storage/patch-validate.js";
 import { removeSandbox, SandboxHandle } from "./sandbox-handle.js";
 import { relaySandboxWarnings } from "./sandbox-warnings.js";
@@ -115,8 +115,8 @@ export async function createSandbox(
   try {
     makeDirs(paths, runDir);
     pending =
-      takeSpareSupervisor(home, paths.supervisorStderr) ??
-      PendingSupervisor.spawn({ logFile: paths.supervisorStderr, detached });
+      (await takeSpareSupervisor(home, paths.supervisorStderr)) ??
+      (await spawnSupervisor({ logFile: paths.supervisorStderr, detached }));
     rmSync(paths.patchMarker, { force: true }); // a new disk has none of its patches yet
     sealValues(home, paths.sealedSecrets, id, config.secrets);
     if (image) images.lease(image.digest, holder);
@@ -178,7 +178,7 @@ export async function startSandbox(
     const config = validateSandboxConfig(withSealedValues(home, paths.sealedSecrets, record.id, stored));
     await using images = await ImageService.open({ store });
     const imageConfig = storedImageConfig(images, record);
-    pending = spawnSupervisor(paths, record.runDir, detached);
+    pending = await spawnSandboxSupervisor(paths, record.runDir, detached);
     const rootDisk = await rootDiskToStart(images, config, record, paths);
     const { booted } = await launch({
       store,
@@ -260,12 +260,16 @@ function makeDirs(paths: SandboxPaths, runDir: string): void {
 }
 
 /** Makes the sandbox's directories and spawns its supervisor (which waits for its spec). */
-function spawnSupervisor(paths: SandboxPaths, runDir: string, detached: boolean): PendingSupervisor {
+async function spawnSandboxSupervisor(
+  paths: SandboxPaths,
+  runDir: string,
+  detached: boolean,
+): Promise<PendingSupervisor> {
   makeDirs(paths, runDir);
-  return PendingSupervisor.spawn({ logFile: paths.supervisorStderr, detached });
+  return await spawnSupervisor({ logFile: paths.supervisorStderr, detached });
 }
 
-/** Kills a supervisor whose boot failed (our own child: no identity check needed) and waits for its end. */
+/** Kills a supervisor whose boot failed (by its identity, when the launcher spawned it) and waits for its end. */
 async function abandon(pending: PendingSupervisor | undefined): Promise<void> {
   if (pending === undefined) return;
   pending.kill();

@@ -18,14 +18,25 @@ import { readEnv } from "../config/env.js";
 import { msbPaths } from "../config/paths.js";
 import { scratchPath } from "../os/scratch-name.js";
 import type { WarmHint } from "../supervisor/warm-hint.js";
-import { PendingSupervisor } from "./launch.js";
+import { PendingSupervisor, type SpawnOptions } from "./launch.js";
+import { processLauncher } from "./spawn-remote.js";
 
 const SPARE = Symbol.for("microsandbox.spareSupervisor");
+
+/** A spare: being spawned (by a supervisor: `spawn-remote.ts`), or there. */
+interface Spare {
+  /** The spare once it is there; undefined while a supervisor spawns it. */
+  pending?: PendingSupervisor;
+  /** Resolves with the spare, or undefined when it could not be spawned. */
+  readonly ready: Promise<PendingSupervisor | undefined>;
+  readonly key: string;
+  readonly stderr: string;
+}
 
 /** The creates of this process so far, and its spare. */
 interface SpareState {
   creates: number;
-  spare?: { readonly pending: PendingSupervisor; readonly key: string; readonly stderr: string };
+  spare?: Spare;
 }
 
 function state(): SpareState {
@@ -49,25 +60,29 @@ function keyOf(home: string): string {
  * The spare, made the supervisor of a new attached sandbox whose stderr file is `logFile`; undefined when there
  * is none or it cannot serve this create (then it is gone, and the caller spawns one as before).
  */
-export function takeSpareSupervisor(home: string, logFile: string): PendingSupervisor | undefined {
+export async function takeSpareSupervisor(
+  home: string,
+  logFile: string,
+): Promise<PendingSupervisor | undefined> {
   const current = state();
   const spare = current.spare;
   delete current.spare;
-  if (spare === undefined) return undefined;
-  const usable = readEnv().spareSupervisor && spare.key === keyOf(home) && spare.pending.alive;
+  const pending = await spare?.ready; // a supervisor spawning it answers within milliseconds
+  if (spare === undefined || pending === undefined) return undefined;
+  const usable = readEnv().spareSupervisor && spare.key === keyOf(home) && pending.alive;
   if (!usable || existsSync(logFile)) {
-    spare.pending.kill();
+    pending.kill();
     rmSync(spare.stderr, { force: true });
     return undefined;
   }
-  spare.pending.adopt(logFile);
-  return spare.pending;
+  pending.adopt(logFile);
+  return pending;
 }
 
 /** This process's spare supervisor, if it has one: its pid and stderr file (diagnostics and tests). */
 export function spareSupervisorOf(): { readonly pid: number; readonly stderr: string } | undefined {
   const spare = state().spare;
-  const pid = spare?.pending.pid;
+  const pid = spare?.pending?.pid;
   return spare === undefined || pid === undefined ? undefined : { pid, stderr: spare.stderr };
 }
 
@@ -82,7 +97,47 @@ export function replenishSpareSupervisor(home: string, hint: WarmHint | undefine
   const tmpDir = msbPaths(home).tmpDir;
   mkdirSync(tmpDir, { recursive: true });
   const stderr = scratchPath(tmpDir, "spare-supervisor");
-  const pending = PendingSupervisor.spawn({ logFile: stderr, detached: false, spare: true });
-  if (hint !== undefined) pending.warm(hint);
-  current.spare = { pending, key: keyOf(home), stderr };
+  const launcher = processLauncher(false);
+  if (launcher === undefined) {
+    // The first spare is this process's child, there at once; the launcher it starts now spawns the next ones.
+    const pending = PendingSupervisor.spawn({ logFile: stderr, detached: false, spare: true });
+    if (hint !== undefined) pending.warm(hint);
+    current.spare = { pending, ready: Promise.resolve(pending), key: keyOf(home), stderr };
+    processLauncher(true);
+    return;
+  }
+  // The launcher spawns it: this process is spared the fork (see spawn-remote.ts).
+  const spare: Spare = {
+    key: keyOf(home),
+    stderr,
+    ready: PendingSupervisor.spawnThrough(launcher, { logFile: stderr, detached: false, spare: true }).then(
+      (pending) => {
+        if (hint !== undefined) pending.warm(hint);
+        spare.pending = pending;
+        return pending;
+      },
+      () => {
+        rmSync(stderr, { force: true });
+        return undefined; // no spare this time: the next create spawns its supervisor itself
+      },
+    ),
+  };
+  current.spare = spare;
+}
+
+/**
+ * A supervisor for a create or start no spare serves: spawned by this process's launcher when it has one (which
+ * spares this process the fork), else by this process.
+ */
+export async function spawnSupervisor(options: SpawnOptions): Promise<PendingSupervisor> {
+  const launcher = processLauncher(false);
+  if (launcher !== undefined) {
+    try {
+      return await PendingSupervisor.spawnThrough(launcher, options);
+    } catch (err) {
+      if (!(err instanceof Error)) throw err;
+      // The launcher is gone or failed it: this process spawns it, as without one.
+    }
+  }
+  return PendingSupervisor.spawn(options);
 }
