@@ -16,7 +16,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Sandbox } from "../dist/index.js";
 import { msbPaths } from "../src/config/paths.js";
 import { isRunning, readProcStat } from "../src/os/process-identity.js";
-import { spareSupervisorOf } from "../src/sdk/spare-supervisor.js";
+import { spareSupervisorReady } from "../src/sdk/spare-supervisor.js";
 import { runtimeArtifacts } from "../src/setup/index.js";
 import { USER_HZ, processCpuTicks } from "../src/supervisor/proc-metrics.js";
 import { sandboxEnv } from "../test/fixtures/sandbox-env.js";
@@ -93,7 +93,7 @@ async function withMode<T>(mode: CreateMode, run: () => Promise<T>): Promise<T> 
  * the spare stays, without a VM, as for any create that does not warm one.
  */
 async function retireSpareVm(): Promise<void> {
-  const spare = spareSupervisorOf()?.pid;
+  const spare = (await spareSupervisorReady())?.pid;
   if (spare === undefined) return;
   const children = readdirSync("/proc")
     .filter((entry) => /^\d+$/.test(entry))

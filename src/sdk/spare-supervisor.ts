@@ -86,6 +86,12 @@ export function spareSupervisorOf(): { readonly pid: number; readonly stderr: st
   return spare === undefined || pid === undefined ? undefined : { pid, stderr: spare.stderr };
 }
 
+/** {@link spareSupervisorOf} once a spare being spawned is there (its launcher spawns it a moment after a create). */
+export async function spareSupervisorReady(): Promise<ReturnType<typeof spareSupervisorOf>> {
+  await state().spare?.ready;
+  return spareSupervisorOf();
+}
+
 /**
  * Counts a successful create and, from the second on, starts a spare for the next one if there is none; told
  * `hint` (the create's image and VM shape), the spare warms a VM of it (`supervisor/spare-vm.ts`).

@@ -19,7 +19,7 @@ import { readProcStat, signalProcess } from "../../src/os/process-identity.js";
 import type { ProcessIdentity } from "../../src/os/process-identity.js";
 import { isLive } from "../../src/store/sandbox-status.js";
 import { repoRoot } from "../fixtures/artifacts.js";
-import { spareSupervisorOf } from "../../src/sdk/spare-supervisor.js";
+import { spareSupervisorOf, spareSupervisorReady } from "../../src/sdk/spare-supervisor.js";
 import { useSandboxEnv } from "../fixtures/use-sandbox-env.js";
 
 const env = useSandboxEnv();
@@ -105,7 +105,7 @@ async function leaks(home: string): Promise<string[]> {
   // Run directories of VMs that are not a sandbox's (`os/owned-dir.ts`): this process's spare's warm VM is in use;
   // one whose owner died is what the next ImageService removes, as it does here first.
   await removeAbandonedOwnedDirs(runRoot);
-  const spare = spareSupervisorOf()?.pid;
+  const spare = (await spareSupervisorReady())?.pid;
   for (const { path } of (await listOwnedDirs(runRoot)).filter((d) => d.owner.pid === spare)) {
     runDirs.add(basename(path));
   }
