@@ -23,9 +23,9 @@ import { processLauncher } from "./spawn-remote.js";
 
 const SPARE = Symbol.for("microsandbox.spareSupervisor");
 
-/** A spare: being spawned (by a supervisor: `spawn-remote.ts`), or there. */
+/** A spare: being spawned (by the launcher: `spawn-remote.ts`), or there. */
 interface Spare {
-  /** The spare once it is there; undefined while a supervisor spawns it. */
+  /** The spare once it is there; undefined while the launcher spawns it. */
   pending?: PendingSupervisor;
   /** Resolves with the spare, or undefined when it could not be spawned. */
   readonly ready: Promise<PendingSupervisor | undefined>;
@@ -67,7 +67,7 @@ export async function takeSpareSupervisor(
   const current = state();
   const spare = current.spare;
   delete current.spare;
-  const pending = await spare?.ready; // a supervisor spawning it answers within milliseconds
+  const pending = await spare?.ready; // the launcher answers within milliseconds (or fails it after 5 s)
   if (spare === undefined || pending === undefined) return undefined;
   const usable = readEnv().spareSupervisor && spare.key === keyOf(home) && pending.alive;
   if (!usable || existsSync(logFile)) {

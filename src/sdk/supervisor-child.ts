@@ -1,8 +1,8 @@
 /**
  * A supervisor process as its creator holds it: its stdin, stdout and owner pipe, its exit, and a way to kill it.
- * Either this process spawned it (a `ChildProcess`), or a supervisor did on this process's behalf and sent the
- * pipes here (`supervisor/spawn-request.ts`): then its exit comes as that supervisor's message, and it is signalled
- * by pid and start time, never by pid alone.
+ * Either this process spawned it (a `ChildProcess`), or its launcher did on its behalf and sent the pipes here
+ * (`spawn-remote.ts`, `supervisor/spawn-request.ts`): then its exit comes as the launcher's message, and it is
+ * signalled by pid and start time, never by pid alone.
  *
  * @packageDocumentation
  */
@@ -69,7 +69,7 @@ export function localChild(child: ChildProcess): SupervisorChild {
   };
 }
 
-/** A supervisor another supervisor spawned for this process: its pipes, and its exit as that one reports it. */
+/** A supervisor the launcher spawned for this process: its pipes, and its exit as the launcher reports it. */
 export class RemoteChild implements SupervisorChild {
   readonly pid: number;
   readonly #startTime: number | undefined;
