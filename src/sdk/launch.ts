@@ -143,12 +143,8 @@ export class PendingSupervisor {
     const command = supervisorCommand();
     const spare = options.spare === true;
     const env = spare ? { ...currentEnv(), [SPARE_STDERR_ENV]: options.logFile } : currentEnv();
-    let stderrFrom = 0;
-    try {
-      stderrFrom = statSync(options.logFile).size; // a sandbox's file grows with each of its starts
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-    }
+    // A sandbox's file grows with each of its starts; a spare's is made by the launcher.
+    const stderrFrom = statSync(options.logFile, { throwIfNoEntry: false })?.size ?? 0;
     const child = await spawnRemote(launcher, { ...command, env, logFile: options.logFile });
     return new PendingSupervisor(child, options.logFile, stderrFrom, spare);
   }
