@@ -1,9 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
-import { readProcStat } from "../os/process-identity.js";
+import { isRunning, readProcStat } from "../os/process-identity.js";
 import { launcherPid, processLauncher, spawnRemote } from "./spawn-remote.js";
 import type { RemoteChild } from "./supervisor-child.js";
 
@@ -88,5 +89,49 @@ describe("the launcher", () => {
     const fresh = processLauncher(true);
     expect(fresh?.pid).toBeDefined();
     expect(fresh?.pid).not.toBe(old.pid);
+  });
+
+  it("goes, and so does what it spawned, when its creator dies before the pipes reach it", async () => {
+    // Node holds back the channel's "disconnect" while a sent pipe awaits its acknowledgement: the launcher must
+    // see its creator gone another way (its stdin).
+    const marker = `msb-orphan-${process.pid}-${Date.now()}`;
+    const creator = [
+      `import { processLauncher, spawnRemote } from ${JSON.stringify(join(import.meta.dirname, "spawn-remote.ts"))};`,
+      "const launcher = processLauncher(true);",
+      `void spawnRemote(launcher, { file: process.execPath, args: ["-e", "process.stdin.resume()", ${JSON.stringify(marker)}],`,
+      `  cwd: "/", env: {}, logFile: ${JSON.stringify(join(dir, "orphan.log"))} });`,
+      "console.log(launcher.pid);",
+      // Blocks this loop, so the launcher's answers are never read (nor acknowledged), until it has spawned.
+      'const { readdirSync, readFileSync } = await import("node:fs");',
+      "const spawned = () => readdirSync('/proc').some((p) => { try { return readFileSync(`/proc/${p}/cmdline`, 'utf8')",
+      `  .includes(${JSON.stringify(marker)}); } catch { return false; } });`,
+      "for (const until = Date.now() + 20000; !spawned() && Date.now() < until; );",
+      "for (const until = Date.now() + 300; Date.now() < until; );",
+      "process.exit(0);",
+    ].join("\n");
+    const out = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", creator], {
+      encoding: "utf8",
+    });
+    const launcher = Number(out.trim());
+    const marked = (): number[] =>
+      readdirSync("/proc")
+        .filter((entry) => /^\d+$/.test(entry))
+        .filter((pid) => {
+          try {
+            return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(marker);
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+            throw err;
+          }
+        })
+        .map(Number);
+    for (
+      let i = 0;
+      i < 100 && (isRunning({ pid: launcher, startTime: undefined }) || marked().length > 0);
+      i++
+    )
+      await sleep(50);
+    expect(isRunning({ pid: launcher, startTime: undefined })).toBe(false);
+    expect(marked()).toEqual([]);
   });
 });

@@ -30,7 +30,7 @@ interface InFlight {
 /** The launcher's requests and the children it spawned, by request id. */
 interface LauncherState {
   readonly inFlight: Map<number, InFlight>;
-  readonly children: Map<number, { readonly child: RemoteChild; stdoutEnded: boolean }>;
+  readonly children: Map<number, RemoteChild>;
   /** The launcher exited or disconnected: its children's exits will not be reported. */
   gone: boolean;
 }
@@ -67,7 +67,8 @@ export function processLauncher(start: boolean): ChildProcess | undefined {
     cwd: command.cwd,
     detached: true,
     env,
-    stdio: ["ignore", "ignore", "ignore", "ipc"],
+    // stdin: the launcher's owner pipe, whose end only this process holds (see spawn-request.ts).
+    stdio: ["pipe", "ignore", "ignore", "ipc"],
   });
   child.once("error", () => undefined); // a failed spawn: the requests fail, and creates spawn for themselves
   if (child.pid === undefined || child.channel == null) return undefined;
@@ -78,6 +79,9 @@ export function processLauncher(start: boolean): ChildProcess | undefined {
   });
   child.unref();
   child.channel.unref();
+  const ownerPipe = child.stdin as Socket | null;
+  ownerPipe?.on("error", () => undefined); // a launcher gone: its requests fail on their own
+  ownerPipe?.unref();
   const gone = (): void => {
     if (state.gone) return;
     state.gone = true;
@@ -85,7 +89,7 @@ export function processLauncher(start: boolean): ChildProcess | undefined {
     for (const request of state.inFlight.values()) fail(request, new Error("the launcher is gone"));
     state.inFlight.clear();
     // Its children's exits will not be reported: one whose stdout ended has exited; the others when it ends.
-    for (const entry of state.children.values()) if (entry.stdoutEnded) entry.child.exited(null, null);
+    for (const child of state.children.values()) if (child.stdout.readableEnded) child.exited(null, null);
   };
   child.once("disconnect", gone);
   child.once("exit", gone);
@@ -105,9 +109,9 @@ function fail(request: InFlight, err: Error): void {
 
 function onAnswer(state: LauncherState, message: SpawnAnswer, handle: Socket | undefined): void {
   if (message.type === "msb.exited") {
-    const entry = state.children.get(message.id);
+    const child = state.children.get(message.id);
     state.children.delete(message.id);
-    entry?.child.exited(message.code, message.signal);
+    child?.exited(message.code, message.signal);
     return;
   }
   const request = state.inFlight.get(message.id);
@@ -136,10 +140,8 @@ function onAnswer(state: LauncherState, message: SpawnAnswer, handle: Socket | u
   state.inFlight.delete(message.id);
   clearTimeout(request.timer);
   const child = new RemoteChild({ pid: request.pid, startTime: request.startTime, stdin, stdout, owner });
-  const entry = { child, stdoutEnded: false };
-  state.children.set(message.id, entry);
+  state.children.set(message.id, child);
   stdout.once("end", () => {
-    entry.stdoutEnded = true;
     if (state.gone) child.exited(null, null);
   });
   request.resolve(child);

@@ -64,15 +64,22 @@ function isSpawnRequest(message: unknown): message is SpawnRequest {
 }
 
 /**
- * Serves spawn requests on this process's IPC channel until its creator disconnects, then exits (the processes it
+ * Serves spawn requests on this process's IPC channel until its creator is gone, then exits (the processes it
  * spawned live on: they are their creator's). Exits at once without a channel.
+ *
+ * The creator's end is known gone from stdin, an owner pipe only the creator writes to, not from the channel:
+ * node holds back a channel's "disconnect" while a sent handle awaits the other side's acknowledgement, so a
+ * creator that died with pipes on their way here would leave this process, and the pipes' far ends, open for
+ * good.
  */
 export function serveSpawnRequests(): void {
   if (process.channel === undefined || typeof process.send !== "function") process.exit(2);
   process.on("message", (message: unknown) => {
     if (isSpawnRequest(message)) spawnFor(message);
   });
-  process.on("disconnect", () => process.exit(0));
+  const creatorGone = (): never => process.exit(0);
+  process.on("disconnect", creatorGone);
+  process.stdin.on("end", creatorGone).on("error", creatorGone).resume();
 }
 
 /** Sends `answer` (with `pipe`, which is closed here once sent or when it cannot be) if the creator is there. */
